@@ -1,0 +1,49 @@
+"""Process-wide facts about the ML stack that must hold before any model library is imported.
+
+* torch/torchvision must be imported before TensorFlow: the other order segfaults inside YOLO's
+  predict() (triton's native library loaded after TF's). Every module that needs TensorFlow gets it
+  from `import_tensorflow()` here instead of importing it directly.
+* ultralytics must never touch the network (no pip installs, analytics or update checks, no font
+  downloads): `configure_offline()` sets that up before its first import.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent
+
+
+def configure_offline() -> None:
+    """Environment for ultralytics and TensorFlow: offline, quiet, settings kept inside the project."""
+    os.environ.setdefault("YOLO_OFFLINE", "1")
+    os.environ.setdefault("YOLO_VERBOSE", "False")
+    os.environ.setdefault("YOLO_CONFIG_DIR", str(REPO_ROOT / ".cache" / "ultralytics"))
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+
+def import_torch():
+    """torch and torchvision, in the order that keeps a later TensorFlow import safe."""
+    configure_offline()
+    import torch  # noqa: F401
+    import torchvision  # noqa: F401
+    return torch
+
+
+def import_tensorflow():
+    """TensorFlow, imported only after torch and torchvision (see module docstring)."""
+    import_torch()
+    import tensorflow as tf
+    return tf
+
+
+def import_ultralytics():
+    """The ultralytics package, offline, after torch."""
+    import_torch()
+    import ultralytics
+    from ultralytics.utils import SETTINGS
+    if SETTINGS.get("sync", False):
+        SETTINGS.update({"sync": False})
+    return ultralytics
