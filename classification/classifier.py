@@ -1,0 +1,122 @@
+"""`AgeGenderClassifier`: the InceptionV3 age-group + gender model behind a batch `predict`.
+
+The app runs the shipped TFLite file through LiteRT (no TensorFlow import: faster start, 0.5 GB less
+memory); a `.keras` checkpoint also works, through TensorFlow, for evaluating training runs.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from classification.labels import AGE_GROUPS, GENDERS, expected_age_years
+from pipeline.errors import WeightsError
+from pipeline.images import to_bgr
+from runtime import REPO_ROOT, import_tensorflow
+
+DEFAULT_WEIGHTS = REPO_ROOT / "weights" / "age_gender.tflite"
+TRAIN_HINT = "train one with `python -m classification.train` and export it with " \
+             "`python -m classification.export` (see weights/age_gender.md)"
+
+
+@dataclass(frozen=True)
+class AgeGender:
+    gender: str             # "male" or "female"
+    gender_prob: float      # probability of `gender`
+    age_probs: np.ndarray   # 8 floats summing to 1, AGE_GROUPS order
+
+    @property
+    def age_group(self) -> str:
+        return AGE_GROUPS[int(np.argmax(self.age_probs))]
+
+    @property
+    def apparent_age_years(self) -> float:
+        return expected_age_years(self.age_probs)
+
+    @classmethod
+    def from_probs(cls, gender_probs: np.ndarray, age_probs: np.ndarray) -> "AgeGender":
+        g = int(np.argmax(gender_probs))
+        age = np.asarray(age_probs, np.float64)
+        age = (age / max(age.sum(), 1e-9)).astype(np.float32)
+        return cls(GENDERS[g], float(gender_probs[g] / max(float(np.sum(gender_probs)), 1e-9)), age)
+
+
+class _LiteRTBackend:
+    def __init__(self, path: Path, threads: int):
+        from ai_edge_litert.interpreter import Interpreter
+        self._interp = Interpreter(model_path=str(path), num_threads=threads)
+        self._input = self._interp.get_input_details()[0]
+        self.input_size_px = int(self._input["shape"][1])
+        self._batch = 0
+        self._resize(1)
+
+    def _resize(self, batch: int) -> None:
+        if batch != self._batch:
+            self._interp.resize_tensor_input(self._input["index"], [batch, self.input_size_px, self.input_size_px, 3])
+            self._interp.allocate_tensors()
+            outputs = self._interp.get_output_details()
+            self._gender = next(o["index"] for o in outputs if o["shape"][-1] == 2)
+            self._age = next(o["index"] for o in outputs if o["shape"][-1] == 8)
+            self._batch = batch
+
+    def __call__(self, batch_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        self._resize(len(batch_rgb))
+        self._interp.set_tensor(self._input["index"], batch_rgb)
+        self._interp.invoke()
+        return self._interp.get_tensor(self._gender).copy(), self._interp.get_tensor(self._age).copy()
+
+
+class _KerasBackend:
+    def __init__(self, path: Path, threads: int):
+        tf = import_tensorflow()
+        self._model = tf.keras.models.load_model(str(path), compile=False)
+        self.input_size_px = int(self._model.inputs[0].shape[1])
+
+    def __call__(self, batch_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        out = self._model.predict_on_batch(batch_rgb)  # not model(x): eager calls cost ~0.4 s each
+        return np.asarray(out["gender"]), np.asarray(out["age"])
+
+
+class AgeGenderClassifier:
+    """Gender and Adience age group of square face crops. `weights`: .tflite or .keras; None = shipped."""
+
+    def __init__(self, weights: str | Path | None = None, threads: int = 0):
+        self.weights = Path(weights) if weights else DEFAULT_WEIGHTS
+        threads = threads or os.cpu_count() or 1
+        if not self.weights.is_file():
+            raise WeightsError(f"No age/gender classifier weights at {self.weights}: {TRAIN_HINT}.")
+        if self.weights.stat().st_size < 1024:
+            raise WeightsError(f"The classifier weights at {self.weights} are damaged (too small; a Git LFS "
+                               f"pointer?): restore the file or {TRAIN_HINT}.")
+        backend = _KerasBackend if self.weights.suffix == ".keras" else _LiteRTBackend
+        try:
+            self._backend = backend(self.weights, threads)
+        except Exception as exc:  # noqa: BLE001 - any load failure means unusable weights
+            raise WeightsError(f"The classifier weights at {self.weights} could not be loaded ({exc}): "
+                               f"restore the file or {TRAIN_HINT}.") from exc
+
+    @property
+    def input_size_px(self) -> int:
+        return self._backend.input_size_px
+
+    def prepare(self, crops_bgr: list[np.ndarray]) -> np.ndarray:
+        """Resize square BGR crops to the network's input and convert to the RGB float batch it takes."""
+        size = self.input_size_px
+        batch = np.empty((len(crops_bgr), size, size, 3), np.float32)
+        for i, crop in enumerate(crops_bgr):
+            crop = to_bgr(crop)
+            if crop.shape[0] != size or crop.shape[1] != size:
+                interp = cv2.INTER_AREA if crop.shape[0] > size else cv2.INTER_LINEAR
+                crop = cv2.resize(crop, (size, size), interpolation=interp)
+            batch[i] = crop[:, :, ::-1]
+        return batch
+
+    def predict(self, crops_bgr: list[np.ndarray]) -> list[AgeGender]:
+        """One `AgeGender` per crop, in order; an empty list gives an empty list."""
+        if len(crops_bgr) == 0:
+            return []
+        gender, age = self._backend(self.prepare(crops_bgr))
+        return [AgeGender.from_probs(g, a) for g, a in zip(gender, age)]

@@ -1,0 +1,181 @@
+"""Train the InceptionV3 age-group + gender classifier: `python -m classification.train --help`.
+
+Resumable: the run folder keeps a Keras BackupAndRestore state (model, optimizer, epoch), `last.keras`,
+`best.keras` (by validation age accuracy), `history.csv` and `curves.png`; rerunning the same command
+continues where the last session stopped.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from runtime import REPO_ROOT, import_tensorflow
+
+DEFAULT_DATASETS = REPO_ROOT.parent / "shared" / "datasets"
+APP_SCALE_RANGE = (1.0, 2.0)   # the face-extraction slider's range; cache holds scale 2.0
+EVAL_SCALE = 1.4               # the app's default slider position
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--datasets", default=str(DEFAULT_DATASETS), help="folder with utkface/ and fairface/")
+    p.add_argument("--cache", default=str(REPO_ROOT / "data_cache" / "faces"), help="decoded-face cache folder")
+    p.add_argument("--run-dir", default=str(REPO_ROOT / "runs" / "classifier"), help="checkpoints and logs")
+    p.add_argument("--input-size", type=int, default=112, help="classifier input side in px (>= 75)")
+    p.add_argument("--epochs", type=int, default=40, help="planned epochs; the LR schedule spans them")
+    p.add_argument("--steps-per-epoch", type=int, default=250)
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--imagenet", action="store_true", help="start the trunk from ImageNet weights (download)")
+    p.add_argument("--init", default=None, help="a .keras checkpoint to start from (fine-tuning)")
+    p.add_argument("--threads", type=int, default=0, help="TensorFlow intra-op threads (0 = all cores)")
+    p.add_argument("--stop-after-epochs", type=int, default=0, help="end this invocation after N epochs")
+    return p.parse_args(argv)
+
+
+def class_weights(age_soft: np.ndarray) -> np.ndarray:
+    """Per-group weights ~ 1/sqrt(frequency), mean 1 over the training set, so rare groups count more."""
+    freq = age_soft.sum(axis=0) / age_soft.sum()
+    w = 1.0 / np.sqrt(np.maximum(freq, 1e-4))
+    return (w / (age_soft @ w).mean()).astype(np.float32)
+
+
+def make_augment(tf, input_size_px: int, cache_scale: float):
+    """Batched augmentation that reproduces what the app feeds: square padded crops at slider scales."""
+
+    def augment(images, targets, weights):
+        n = tf.shape(images)[0]
+        scale = tf.random.uniform([n], *APP_SCALE_RANGE)
+        half = scale / cache_scale / 2.0
+        jitter = tf.random.uniform([n, 2], -0.08, 0.08) * half[:, None]
+        cy, cx = 0.5 + jitter[:, 0], 0.5 + jitter[:, 1]
+        boxes = tf.stack([cy - half, cx - half, cy + half, cx + half], axis=1)
+        x = tf.image.crop_and_resize(tf.cast(images, tf.float32), boxes, tf.range(n),
+                                     (input_size_px, input_size_px), extrapolation_value=0.0)
+        x = tf.where(tf.random.uniform([n, 1, 1, 1]) < 0.5, tf.reverse(x, axis=[2]), x)
+        # low resolution / blur: a webcam face 30-60 px wide upsampled to the input size
+        small = tf.random.uniform([], 24, input_size_px, dtype=tf.int32)
+        blurred = tf.image.resize(tf.image.resize(x, (small, small), antialias=True), (input_size_px,) * 2)
+        x = tf.where(tf.random.uniform([n, 1, 1, 1]) < 0.3, blurred, x)
+        # lighting: brightness, contrast, saturation; some grey frames
+        x = x * tf.random.uniform([n, 1, 1, 1], 0.6, 1.4) + tf.random.uniform([n, 1, 1, 1], -30, 30)
+        mean = tf.reduce_mean(x, axis=[1, 2, 3], keepdims=True)
+        x = (x - mean) * tf.random.uniform([n, 1, 1, 1], 0.7, 1.3) + mean
+        grey = tf.repeat(tf.reduce_mean(x, axis=3, keepdims=True), 3, axis=3)
+        x = tf.where(tf.random.uniform([n, 1, 1, 1]) < 0.1, grey, x)
+        sat = tf.random.uniform([n, 1, 1, 1], 0.6, 1.4)
+        x = grey + (x - grey) * sat
+        return tf.clip_by_value(x, 0.0, 255.0), targets, weights
+
+    return augment
+
+
+def center_crops(tf, images: np.ndarray, input_size_px: int, cache_scale: float, scale: float = EVAL_SCALE):
+    """Deterministic evaluation crops at one slider scale (no augmentation)."""
+    half = scale / cache_scale / 2.0
+    n = len(images)
+    boxes = np.tile([[0.5 - half, 0.5 - half, 0.5 + half, 0.5 + half]], (n, 1)).astype(np.float32)
+    return tf.image.crop_and_resize(tf.cast(images, tf.float32), boxes, tf.range(n),
+                                    (input_size_px, input_size_px), extrapolation_value=0.0)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    tf = import_tensorflow()
+    keras = tf.keras
+    if args.threads:
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+    from classification.cache import build_cache, load_cache
+    from classification.model import build_model
+
+    cache = Path(args.cache)
+    if not (cache / "labels.npz").is_file():
+        if not Path(args.datasets).is_dir():
+            print(f"error: no dataset folder at {args.datasets}; pass --datasets", file=sys.stderr)
+            return 2
+        build_cache(args.datasets, cache)
+    images_mm, labels = load_cache(cache)
+    cache_scale = float(__import__("json").loads((cache / "meta.json").read_text())["scale"])
+    train_idx = np.flatnonzero(labels["keep"] & (labels["split"] == "train"))
+    val_idx = np.flatnonzero(labels["keep"] & (labels["split"] == "val"))
+    print(f"train faces {len(train_idx)}, validation faces {len(val_idx)}", flush=True)
+    images = np.ascontiguousarray(images_mm[np.concatenate([train_idx, val_idx])])
+    train_images, val_images = images[: len(train_idx)], images[len(train_idx):]
+    age_soft, gender = labels["age_soft"], labels["gender"].astype(np.int32)
+    weights_per_group = class_weights(age_soft[train_idx])
+    print("age-group weights", np.round(weights_per_group, 2), flush=True)
+
+    def batches():
+        rng = np.random.default_rng()
+        while True:
+            for chunk in np.array_split(rng.permutation(len(train_idx)), len(train_idx) // args.batch):
+                idx = train_idx[chunk]
+                sample_w_age = age_soft[idx] @ weights_per_group
+                yield (train_images[chunk],
+                       {"age": age_soft[idx], "gender": np.eye(2, dtype=np.float32)[np.maximum(gender[idx], 0)]},
+                       {"age": sample_w_age.astype(np.float32), "gender": (gender[idx] >= 0).astype(np.float32)})
+
+    spec = (tf.TensorSpec([None, *train_images.shape[1:]], tf.uint8),
+            {"age": tf.TensorSpec([None, 8], tf.float32), "gender": tf.TensorSpec([None, 2], tf.float32)},
+            {"age": tf.TensorSpec([None], tf.float32), "gender": tf.TensorSpec([None], tf.float32)})
+    train_ds = (tf.data.Dataset.from_generator(batches, output_signature=spec)
+                .map(make_augment(tf, args.input_size, cache_scale), num_parallel_calls=1)
+                .prefetch(2))
+    val_x = center_crops(tf, val_images, args.input_size, cache_scale)
+    val_y = {"age": age_soft[val_idx], "gender": np.eye(2, dtype=np.float32)[np.maximum(gender[val_idx], 0)]}
+    val_w = {"age": np.ones(len(val_idx), np.float32), "gender": (gender[val_idx] >= 0).astype(np.float32)}
+
+    run_dir = Path(args.run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    model = keras.models.load_model(args.init, compile=False) if args.init else build_model(args.input_size, args.imagenet)
+    total_steps = args.epochs * args.steps_per_epoch
+    schedule = keras.optimizers.schedules.CosineDecay(
+        0.0, decay_steps=total_steps - args.steps_per_epoch, alpha=0.01,
+        warmup_target=args.lr, warmup_steps=args.steps_per_epoch)
+    model.compile(
+        optimizer=keras.optimizers.AdamW(schedule, weight_decay=1e-4),
+        loss={"age": keras.losses.CategoricalCrossentropy(), "gender": keras.losses.CategoricalCrossentropy()},
+        loss_weights={"age": 1.0, "gender": 0.5},
+        metrics={"age": [keras.metrics.CategoricalAccuracy(name="acc")],
+                 "gender": [keras.metrics.CategoricalAccuracy(name="acc")]},
+    )
+    from classification.plots import CurvesPlot
+    callbacks = [
+        keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
+        keras.callbacks.ModelCheckpoint(str(run_dir / "last.keras")),
+        keras.callbacks.ModelCheckpoint(str(run_dir / "best.keras"), monitor="val_age_acc", mode="max",
+                                        save_best_only=True),
+        keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
+        CurvesPlot(run_dir / "history.csv", run_dir / "curves.png"),
+    ]
+    if args.stop_after_epochs:
+        callbacks.append(StopAfter(keras, args.stop_after_epochs))
+    model.fit(train_ds, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
+              validation_data=(val_x, val_y, val_w), callbacks=callbacks, verbose=2)
+    print(f"done; checkpoints in {run_dir}", flush=True)
+    return 0
+
+
+def StopAfter(keras, n_epochs: int):
+    class _StopAfter(keras.callbacks.Callback):
+        """Ends this invocation after n epochs (a budgeted session); BackupAndRestore resumes later."""
+
+        def __init__(self):
+            super().__init__()
+            self.seen = 0
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seen += 1
+            if self.seen >= n_epochs:
+                self.model.stop_training = True
+
+    return _StopAfter()
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.exit(main())
