@@ -1,0 +1,80 @@
+"""Train the one-class YOLO face detector: `python -m detection.train --help`.
+
+From scratch by default (`yolov8n.yaml`): no pretrained weights can be downloaded on the machines this
+project is built on. `--weights yolov8n.pt` (a user with internet) or one of our own checkpoints starts
+from trained weights instead. Rerunning with `--resume` continues the newest `last.pt` of the run.
+Checkpoints go to `runs/detector/<name>/weights/` (git-ignored); the end of training exports ONNX.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from runtime import REPO_ROOT, import_ultralytics
+
+DEFAULT_DATA = REPO_ROOT / "data_cache" / "detector" / "data.yaml"
+WIDER_ONLY_DATA = REPO_ROOT.parent / "shared" / "datasets" / "wider_face_subset" / "data.yaml"
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", default=None,
+                   help=f"YOLO data.yaml (default: composites {DEFAULT_DATA}, built if missing; "
+                        f"or the plain WIDER subset {WIDER_ONLY_DATA})")
+    p.add_argument("--model", default="yolov8n.yaml", help="architecture yaml (n/s/m sizes)")
+    p.add_argument("--weights", default=None, help="starting checkpoint (.pt); default: from scratch")
+    p.add_argument("--imgsz", type=int, default=320)
+    p.add_argument("--epochs", type=int, default=60)
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--device", default="cpu", help="'cpu' or a CUDA index such as 0")
+    p.add_argument("--name", default="face", help="run name under runs/detector/")
+    p.add_argument("--resume", action="store_true", help="continue runs/detector/<name>/weights/last.pt")
+    p.add_argument("--no-export", action="store_true", help="skip the ONNX export at the end")
+    return p.parse_args(argv)
+
+
+def ensure_data(data: str | None) -> Path:
+    if data:
+        return Path(data).resolve()
+    if not DEFAULT_DATA.is_file():
+        from detection.composites import build
+        print("building composite training data (first run only)...", flush=True)
+        build(REPO_ROOT.parent / "shared" / "datasets", DEFAULT_DATA.parent)
+    return DEFAULT_DATA
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    os.environ["YOLO_VERBOSE"] = "True"  # training should show its progress
+    import_ultralytics()
+    from ultralytics import YOLO
+
+    project = REPO_ROOT / "runs" / "detector"
+    last = project / args.name / "weights" / "last.pt"
+    if args.resume:
+        if not last.is_file():
+            print(f"error: nothing to resume at {last}; run without --resume first", file=sys.stderr)
+            return 2
+        model = YOLO(str(last))
+        model.train(resume=True)
+    else:
+        data = ensure_data(args.data)
+        model = YOLO(args.model)
+        if args.weights:
+            model = model.load(args.weights)
+        model.train(data=str(data), imgsz=args.imgsz, epochs=args.epochs, batch=args.batch,
+                    workers=args.workers, device=args.device, project=str(project), name=args.name,
+                    exist_ok=True, pretrained=bool(args.weights), amp=args.device != "cpu", plots=True,
+                    patience=0, close_mosaic=5, seed=0, deterministic=False)
+    best = project / args.name / "weights" / "best.pt"
+    if not args.no_export and best.is_file():
+        onnx_path = YOLO(str(best)).export(format="onnx", imgsz=args.imgsz, simplify=True, dynamic=False)
+        print(f"exported {onnx_path}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
