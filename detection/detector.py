@@ -1,0 +1,62 @@
+"""`FaceDetector`: the project's own one-class YOLO model behind a two-method API."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.errors import WeightsError
+from pipeline.face import Face
+from pipeline.images import to_bgr
+from runtime import REPO_ROOT, import_torch, import_ultralytics
+
+DEFAULT_WEIGHTS = (REPO_ROOT / "weights" / "face_detector.onnx", REPO_ROOT / "weights" / "face_detector.pt")
+TRAIN_HINT = "train one with `python -m detection.train` (see weights/face_detector.md)"
+
+
+def default_detector_weights() -> Path:
+    for path in DEFAULT_WEIGHTS:
+        if path.is_file():
+            return path
+    return DEFAULT_WEIGHTS[0]
+
+
+class FaceDetector:
+    """Finds faces in BGR frames. `weights`: a .pt or .onnx file; None = the shipped detector."""
+
+    def __init__(self, weights: str | Path | None = None, confidence: float = 0.35, iou: float = 0.5,
+                 imgsz_px: int = 320, max_faces: int = 100, threads: int = 0):
+        self.weights = Path(weights) if weights else default_detector_weights()
+        self.confidence, self.iou, self.imgsz_px, self.max_faces = confidence, iou, imgsz_px, max_faces
+        self.threads = threads or os.cpu_count() or 1
+        if not self.weights.is_file():
+            raise WeightsError(f"No face-detector weights at {self.weights}: {TRAIN_HINT}.")
+        if self.weights.stat().st_size < 1024:
+            raise WeightsError(f"The face-detector weights at {self.weights} are damaged (too small; a Git LFS "
+                               f"pointer?): restore the file or {TRAIN_HINT}.")
+        torch = import_torch()
+        import_ultralytics()
+        from ultralytics import YOLO
+        try:
+            self._model = YOLO(str(self.weights), task="detect")
+            self._predict(np.zeros((64, 64, 3), np.uint8))  # loads the backend now, not on the first frame
+        except Exception as exc:  # noqa: BLE001 - any load failure means unusable weights
+            raise WeightsError(f"The face-detector weights at {self.weights} could not be loaded ({exc}): "
+                               f"restore the file or {TRAIN_HINT}.") from exc
+        torch.set_num_threads(self.threads)  # ultralytics drops torch to cpu_count-1 threads on first predict
+
+    def _predict(self, frame_bgr: np.ndarray):
+        return self._model.predict(frame_bgr, imgsz=self.imgsz_px, conf=self.confidence, iou=self.iou,
+                                   max_det=self.max_faces, verbose=False, device="cpu")[0]
+
+    def detect(self, frame_bgr: np.ndarray) -> list[Face]:
+        """Faces in one frame, best first; any size, grey or BGRA frames are accepted."""
+        result = self._predict(to_bgr(frame_bgr))
+        boxes = result.boxes
+        if boxes is None or len(boxes) == 0:
+            return []
+        xyxy = boxes.xyxy.cpu().numpy().astype(float)
+        scores = boxes.conf.cpu().numpy().astype(float)
+        order = np.argsort(-scores)
+        return [Face(box=tuple(xyxy[i]), score=float(scores[i])) for i in order]

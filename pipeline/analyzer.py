@@ -1,0 +1,106 @@
+"""`FaceAnalyzer`: detection + square crops + classification (+ tracking) for one frame at a time.
+
+Qt-free on purpose: the GUI's worker thread, the headless CLI, the tests and the benchmark all call
+the same `analyze` / `track` methods.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import numpy as np
+
+from pipeline.config import AppConfig
+from pipeline.crop import square_crop
+from pipeline.face import Face
+from pipeline.images import to_bgr
+from pipeline.tracker import IouTracker
+
+STAGES = ("detect", "crop", "classify", "track")
+
+
+class FaceAnalyzer:
+    """Finds every face in a frame and labels it with gender and Adience age group.
+
+    `analyze(frame)` treats each call as an unrelated photo. `track(frame)` treats calls as consecutive
+    video frames: faces keep a track id, each track is re-classified only every few frames and its
+    labels are smoothed. `reset()` starts a new stream. `crop_scale` can change between frames.
+    """
+
+    def __init__(self, config: AppConfig | None = None, *, crop_scale: float | None = None,
+                 detector=None, classifier=None):
+        self.config = replace(config) if config else AppConfig()
+        if crop_scale is not None:
+            self.config.crop_scale = crop_scale
+        self.config.clamp()
+        if detector is None:
+            from detection import FaceDetector  # torch first: see runtime.py
+            detector = FaceDetector(self.config.detector_weights, self.config.detection_confidence,
+                                    self.config.detection_iou, self.config.detector_imgsz_px,
+                                    self.config.max_faces, self.config.threads)
+        if classifier is None:
+            from classification import AgeGenderClassifier
+            classifier = AgeGenderClassifier(self.config.classifier_weights, self.config.threads)
+        self.detector, self.classifier = detector, classifier
+        self.last_timings_ms: dict[str, float] = {}
+        self.reset()
+
+    @property
+    def crop_scale(self) -> float:
+        return self.config.crop_scale
+
+    @crop_scale.setter
+    def crop_scale(self, value: float) -> None:
+        self.config.crop_scale = value
+        self.config.clamp()
+
+    def set_confidence(self, value: float) -> None:
+        self.config.detection_confidence = value
+        self.config.clamp()
+        if hasattr(self.detector, "confidence"):
+            self.detector.confidence = self.config.detection_confidence
+
+    def reset(self) -> None:
+        self.tracker = IouTracker(self.config.track_iou_threshold, self.config.track_max_missed_frames)
+
+    def crops(self, frame_bgr: np.ndarray, faces: list[Face]) -> list[np.ndarray]:
+        size = getattr(self.classifier, "input_size_px", None)
+        return [square_crop(frame_bgr, f.box, self.config.crop_scale, size) for f in faces]
+
+    def analyze(self, frame: np.ndarray) -> list[Face]:
+        """Faces of one still image, every face classified; keeps no state between calls."""
+        frame = to_bgr(frame)
+        t0 = time.perf_counter()
+        faces = self.detector.detect(frame)
+        t1 = time.perf_counter()
+        crops = self.crops(frame, faces)
+        t2 = time.perf_counter()
+        results = self.classifier.predict(crops)
+        t3 = time.perf_counter()
+        self.last_timings_ms = {"detect": (t1 - t0) * 1e3, "crop": (t2 - t1) * 1e3,
+                                "classify": (t3 - t2) * 1e3, "track": 0.0, "classified": len(faces)}
+        return [f.with_classification(r.gender, r.gender_prob, r.age_probs) for f, r in zip(faces, results)]
+
+    def track(self, frame: np.ndarray) -> list[Face]:
+        """Faces of the next video frame, with track ids and smoothed labels."""
+        cfg = self.config
+        frame = to_bgr(frame)
+        t0 = time.perf_counter()
+        detections = self.detector.detect(frame)
+        t1 = time.perf_counter()
+        seen = self.tracker.update(detections)
+        due = self.tracker.due_for_classification(seen, cfg.classify_every_n_frames, cfg.max_classifications_per_frame)
+        t2 = time.perf_counter()
+        crops = self.crops(frame, [t.to_face() for t in due])
+        t3 = time.perf_counter()
+        results = self.classifier.predict(crops)
+        t4 = time.perf_counter()
+        alpha = cfg.smoothing_alpha if cfg.smoothing else 1.0
+        margin = cfg.label_switch_margin if cfg.smoothing else 0.0
+        for track, result in zip(due, results):
+            track.add_classification(result.gender, result.gender_prob, result.age_probs, alpha, margin)
+        faces = [t.to_face() for t in seen]
+        t5 = time.perf_counter()
+        self.last_timings_ms = {"detect": (t1 - t0) * 1e3, "crop": (t3 - t2) * 1e3, "classify": (t4 - t3) * 1e3,
+                                "track": ((t2 - t1) + (t5 - t4)) * 1e3, "classified": len(due)}
+        return faces

@@ -1,0 +1,41 @@
+"""All tunable settings of the app in one dataclass: the GUI persists it, the CLI fills it, tests vary it."""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from runtime import REPO_ROOT
+
+WEIGHTS_DIR = REPO_ROOT / "weights"
+CROP_SCALE_RANGE = (1.0, 2.0)  # the face-extraction slider, multiples of the detected box's longer side
+
+
+@dataclass
+class AppConfig:
+    detector_weights: Path | None = None        # None: weights/face_detector.onnx (or .pt)
+    classifier_weights: Path | None = None      # None: weights/age_gender.tflite
+    detector_imgsz_px: int = 320                # YOLO input size; 320 keeps a 2-core frame budget
+    detection_confidence: float = 0.35          # minimum detector score shown
+    detection_iou: float = 0.5                  # NMS overlap threshold
+    max_faces: int = 100
+    crop_scale: float = 1.4                     # face-extraction size, see CROP_SCALE_RANGE
+    classify_every_n_frames: int = 6            # a tracked face is re-classified this often
+    max_classifications_per_frame: int = 4      # spreads the classifier's work over frames
+    smoothing: bool = True                      # per-track probability smoothing + label hysteresis
+    smoothing_alpha: float = 0.35               # weight of a new classification in the running mean
+    label_switch_margin: float = 0.12           # a new label must beat the shown one by this much
+    track_iou_threshold: float = 0.3
+    track_max_missed_frames: int = 10           # a track survives this many frames without a detection
+    threads: int = 0                            # CPU threads for the models (0: all cores)
+
+    def clamp(self) -> "AppConfig":
+        """Bring user-supplied values back into range instead of failing on them."""
+        self.crop_scale = min(max(float(self.crop_scale), CROP_SCALE_RANGE[0]), CROP_SCALE_RANGE[1])
+        self.detection_confidence = min(max(float(self.detection_confidence), 0.01), 0.99)
+        self.classify_every_n_frames = max(1, int(self.classify_every_n_frames))
+        self.max_classifications_per_frame = max(1, int(self.max_classifications_per_frame))
+        return self
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]

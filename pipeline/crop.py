@@ -1,0 +1,42 @@
+"""The square face crop that the classifier sees, in the app, in training and in evaluation alike."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from pipeline.images import to_bgr
+
+Box = tuple[float, float, float, float]
+PAD_VALUE_BGR = (0, 0, 0)
+
+
+def square_crop(image: np.ndarray, box: Box, scale: float = 1.5, size_px: int | None = None) -> np.ndarray:
+    """Cut a square of side `scale` x the box's longer side, centred on the box.
+
+    Where the square leaves the image it is padded with black rather than shifted or stretched, so a
+    face at the border keeps its proportions and sits where the classifier expects it. `size_px` resizes
+    the square to that side; None keeps the native resolution (at least 1 px).
+    """
+    image = to_bgr(image)
+    height, width = image.shape[:2]
+    x1, y1, x2, y2 = (float(v) for v in box)
+    side = max(abs(x2 - x1), abs(y2 - y1), 1.0) * max(float(scale), 1e-3)
+    side_px = max(1, int(round(side)))
+    left = int(round((x1 + x2) / 2.0 - side_px / 2.0))
+    top = int(round((y1 + y2) / 2.0 - side_px / 2.0))
+    right, bottom = left + side_px, top + side_px
+
+    src_l, src_t = max(left, 0), max(top, 0)
+    src_r, src_b = min(right, width), min(bottom, height)
+    if src_r <= src_l or src_b <= src_t:  # the square lies wholly outside the image
+        crop = np.full((side_px, side_px, 3), PAD_VALUE_BGR, dtype=np.uint8)
+    else:
+        crop = cv2.copyMakeBorder(
+            image[src_t:src_b, src_l:src_r],
+            src_t - top, bottom - src_b, src_l - left, right - src_r,
+            cv2.BORDER_CONSTANT, value=PAD_VALUE_BGR,
+        )
+    if size_px is not None and crop.shape[0] != size_px:
+        interp = cv2.INTER_AREA if crop.shape[0] > size_px else cv2.INTER_LINEAR
+        crop = cv2.resize(crop, (int(size_px), int(size_px)), interpolation=interp)
+    return crop

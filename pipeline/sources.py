@@ -1,0 +1,184 @@
+"""Frame sources (camera, video file, image, folder of images) with clear errors, and no Qt.
+
+`open_source(spec)` picks the kind from `spec`: an int or digit string is a camera index, a folder is
+read image by image, an image file gives one frame, anything else must be a decodable video.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from pipeline.errors import SourceError
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
+FALLBACK_FPS = 25.0
+
+
+class FrameSource:
+    """Common interface: `read() -> frame or None` (None = end of stream), `close()`."""
+
+    is_live = False
+    fps = FALLBACK_FPS
+    frame_count = 0  # 0 when unknown (cameras)
+    name = ""
+
+    def read(self) -> np.ndarray | None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    def rewind(self) -> bool:
+        return False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class VideoFileSource(FrameSource):
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.name = self.path.name
+        if not self.path.is_file():
+            raise SourceError(f"Video file not found: {self.path}. Check the path, or open another file.")
+        if self.path.stat().st_size == 0:
+            raise SourceError(f"{self.path.name} is empty (0 bytes): it is not a video. Open another file.")
+        self._cap = cv2.VideoCapture(str(self.path))
+        if not self._cap.isOpened():
+            self._cap.release()
+            raise SourceError(f"{self.path.name} cannot be opened as a video: the file is damaged, not a video, "
+                              f"or uses an unsupported codec. Convert it to MP4 (mp4v) or AVI (MJPG) and retry.")
+        fps = self._cap.get(cv2.CAP_PROP_FPS)
+        self.fps = fps if 1.0 <= fps <= 240.0 else FALLBACK_FPS
+        self.frame_count = max(0, int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT)))
+        self._first = self._read_raw()
+        if self._first is None:
+            self._cap.release()
+            raise SourceError(f"{self.path.name} has no decodable frames: it is truncated or uses an unsupported "
+                              f"codec. Convert it to MP4 (mp4v) or AVI (MJPG) and retry.")
+
+    def _read_raw(self):
+        ok, frame = self._cap.read()
+        return frame if ok and frame is not None and frame.size else None
+
+    def read(self):
+        if self._first is not None:
+            frame, self._first = self._first, None
+            return frame
+        return self._read_raw()
+
+    def rewind(self) -> bool:
+        self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+        self._first = self._read_raw()
+        return self._first is not None
+
+    def close(self):
+        self._cap.release()
+
+
+class CameraSource(FrameSource):
+    """A live camera read by a background thread that keeps only the newest frame.
+
+    Why: if analysis is slower than the camera, frames queue in the driver and the picture lags ever
+    further behind; dropping stale frames keeps what is shown current.
+    """
+
+    is_live = True
+    READ_FAILURES_BEFORE_DISCONNECT = 30
+
+    def __init__(self, index: int):
+        self.index = int(index)
+        self.name = f"Camera {self.index}"
+        self._cap = cv2.VideoCapture(self.index)
+        if not self._cap.isOpened():
+            self._cap.release()
+            raise SourceError(f"No camera found at index {self.index}. Connect a camera, choose another one, "
+                              f"or open a video file instead.")
+        fps = self._cap.get(cv2.CAP_PROP_FPS)
+        self.fps = fps if 1.0 <= fps <= 240.0 else 30.0
+        self._latest: np.ndarray | None = None
+        self._fresh = threading.Event()
+        self._stop = threading.Event()
+        self.disconnected = False
+        self._thread = threading.Thread(target=self._grab_loop, name=f"camera-{self.index}", daemon=True)
+        self._thread.start()
+
+    def _grab_loop(self):
+        failures = 0
+        while not self._stop.is_set():
+            ok, frame = self._cap.read()
+            if ok and frame is not None:
+                failures = 0
+                self._latest = frame
+                self._fresh.set()
+            else:
+                failures += 1
+                if failures >= self.READ_FAILURES_BEFORE_DISCONNECT:
+                    self.disconnected = True
+                    self._fresh.set()
+                    return
+                time.sleep(0.01)
+
+    def read(self, timeout_s: float = 2.0):
+        if not self._fresh.wait(timeout_s) or self.disconnected:
+            raise SourceError(f"Camera {self.index} stopped delivering frames (disconnected?). "
+                              f"Reconnect it and choose it again from the Camera menu.")
+        self._fresh.clear()
+        return self._latest
+
+    def close(self):
+        self._stop.set()
+        self._thread.join(timeout=1.0)
+        self._cap.release()
+
+
+class ImageFilesSource(FrameSource):
+    """One image file, or every image of a folder in name order; unreadable files are skipped."""
+
+    def __init__(self, path: str | Path):
+        path = Path(path)
+        self.name = path.name
+        self.fps = 1.0
+        self.paths = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES) if path.is_dir() else [path]
+        if not self.paths:
+            raise SourceError(f"{path} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))}).")
+        self.frame_count = len(self.paths)
+        self.skipped: list[Path] = []
+        self.current_path: Path | None = None
+        self._next = 0
+        if not path.is_dir() and cv2.imread(str(path)) is None:
+            raise SourceError(f"{path.name} cannot be read as an image: the file is damaged or not an image.")
+
+    def read(self):
+        while self._next < len(self.paths):
+            self.current_path = self.paths[self._next]
+            self._next += 1
+            frame = cv2.imread(str(self.current_path), cv2.IMREAD_UNCHANGED)
+            if frame is not None and frame.size:
+                return frame
+            self.skipped.append(self.current_path)
+        return None
+
+    def rewind(self) -> bool:
+        self._next = 0
+        return True
+
+
+def open_source(spec: str | int | Path) -> FrameSource:
+    """Open a camera index, video, image or folder; raises SourceError with a message for the user."""
+    if isinstance(spec, int) or (isinstance(spec, str) and spec.strip().isdigit()):
+        return CameraSource(int(spec))
+    path = Path(spec).expanduser()
+    if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
+        if not path.exists():
+            raise SourceError(f"Not found: {path}. Check the path.")
+        return ImageFilesSource(path)
+    return VideoFileSource(path)
