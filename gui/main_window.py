@@ -1,0 +1,384 @@
+"""The main window: video view, controls, menus and status bar. It never touches a model."""
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from PyQt6.QtCore import QSettings, Qt, QThread, pyqtSignal
+from PyQt6.QtGui import QAction, QImage, QKeySequence, QPixmap
+from PyQt6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
+                             QPushButton, QSizePolicy, QSlider, QStackedWidget, QToolBar, QVBoxLayout, QWidget)
+
+from gui.settings import load_into, save_from
+from gui.worker import AnalysisWorker
+from pipeline.config import CROP_SCALE_RANGE, AppConfig
+from runtime import REPO_ROOT
+
+DEMO_CLIP = REPO_ROOT / "demo" / "demo_faces.mp4"
+VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.webm *.m4v *.mpg *.mpeg *.wmv);;Images (*.jpg *.jpeg *.png *.bmp);;All files (*)"
+SLIDER_STEPS_PER_UNIT = 20  # crop-scale slider resolution: 0.05x
+CAMERA_INDICES = (0, 1, 2, 3)
+
+
+class VideoView(QLabel):
+    """Shows the newest frame scaled to fit, keeping its aspect ratio."""
+
+    def __init__(self):
+        super().__init__()
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setMinimumSize(320, 240)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setStyleSheet("background: #111;")
+        self.image: QImage | None = None
+
+    def show_image(self, image: QImage) -> None:
+        self.image = image
+        self._redraw()
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        self._redraw()
+
+    def _redraw(self):
+        if self.image is not None:
+            self.setPixmap(QPixmap.fromImage(self.image).scaled(
+                self.size(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
+
+
+class MessagePanel(QWidget):
+    """What the window shows instead of video: loading, no camera, a bad file; with ways forward."""
+
+    def __init__(self, on_open, on_demo, on_camera):
+        super().__init__()
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        self.text = QLabel()
+        self.text.setWordWrap(True)
+        self.text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.text.setStyleSheet("font-size: 15px;")
+        layout.addWidget(self.text)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        for label, slot in (("Open video…", on_open), ("Play demo clip", on_demo), ("Try camera again", on_camera)):
+            button = QPushButton(label)
+            button.clicked.connect(slot)
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+        layout.addStretch(1)
+
+
+class MainWindow(QMainWindow):
+    # commands to the worker (queued across threads)
+    requestOpen = pyqtSignal(str)
+    requestStopSource = pyqtSignal()
+    requestPause = pyqtSignal(bool)
+    requestLoop = pyqtSignal(bool)
+    requestCropScale = pyqtSignal(float)
+    requestConfidence = pyqtSignal(float)
+    requestRecord = pyqtSignal(str)
+    requestStopRecord = pyqtSignal()
+    requestQuit = pyqtSignal()
+
+    def __init__(self, config: AppConfig, settings: QSettings, initial_source: str | None = None,
+                 analyzer_factory=None, overridden: set[str] = frozenset()):
+        super().__init__()
+        self.settings = settings
+        self.config = load_into(settings, config, overridden)
+        self.initial_source = initial_source
+        self.current_source: str | None = None
+        self.is_live = False
+        self.paused = False
+        self.recording = False
+        self.models_message = ""
+        self.last_stats: dict = {}
+        self.frames_shown = 0
+        self.first_frame_time: float | None = None
+        self.setWindowTitle("Face age & gender")
+        self.setAcceptDrops(True)
+        self._build_ui()
+        self._start_worker(analyzer_factory)
+        geometry = settings.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1000, 720)
+
+    # ---------- construction ----------
+    def _build_ui(self):
+        self.view = VideoView()
+        self.panel = MessagePanel(self.open_video_dialog, self.play_demo, self.retry_camera)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.panel)
+        self.stack.addWidget(self.view)
+        self.setCentralWidget(self.stack)
+        self.show_message("Loading the face detector and the age/gender classifier…")
+
+        self.status_label = QLabel("")
+        self.statusBar().addPermanentWidget(self.status_label)
+
+        bar = QToolBar("Controls")
+        bar.setObjectName("controls")
+        self.addToolBar(bar)
+        self.act_open = self._action("&Open video…", "Open a video file (O)", self.open_video_dialog,
+                                     [QKeySequence("O"), QKeySequence.StandardKey.Open])
+        self.act_demo = self._action("Play &demo clip", "Play the bundled demo clip", self.play_demo)
+        self.act_pause = self._action("&Pause", "Pause or resume (Space)", self.toggle_pause, [QKeySequence("Space")])
+        self.act_pause.setCheckable(True)
+        self.act_stop = self._action("S&top", "Stop playback", self.stop_source)
+        self.act_loop = self._action("&Loop", "Loop video files", self.toggle_loop)
+        self.act_loop.setCheckable(True)
+        self.act_loop.setChecked(str(self.settings.value("loop", "false")).lower() == "true")
+        self.act_snapshot = self._action("&Snapshot", "Save the annotated frame (S)", self.snapshot, [QKeySequence("S")])
+        self.act_record = self._action("&Record", "Record the annotated video (R)", self.toggle_record, [QKeySequence("R")])
+        self.act_record.setCheckable(True)
+        self.act_quit = self._action("&Quit", "Quit (Q)", self.close, [QKeySequence("Q"), QKeySequence.StandardKey.Quit])
+        for act in (self.act_open, self.act_pause, self.act_stop, self.act_loop, self.act_snapshot, self.act_record):
+            bar.addAction(act)
+        bar.addSeparator()
+
+        bar.addWidget(QLabel(" Face extraction "))
+        self.crop_slider = QSlider(Qt.Orientation.Horizontal)
+        self.crop_slider.setRange(int(CROP_SCALE_RANGE[0] * SLIDER_STEPS_PER_UNIT), int(CROP_SCALE_RANGE[1] * SLIDER_STEPS_PER_UNIT))
+        self.crop_slider.setValue(int(round(self.config.crop_scale * SLIDER_STEPS_PER_UNIT)))
+        self.crop_slider.setFixedWidth(140)
+        self.crop_slider.setToolTip("How much of the head around each detected box goes to the classifier")
+        self.crop_value = QLabel()
+        self.crop_slider.valueChanged.connect(self.on_crop_slider)
+        bar.addWidget(self.crop_slider)
+        bar.addWidget(self.crop_value)
+        bar.addSeparator()
+        bar.addWidget(QLabel(" Confidence "))
+        self.conf_slider = QSlider(Qt.Orientation.Horizontal)
+        self.conf_slider.setRange(5, 95)
+        self.conf_slider.setValue(int(round(self.config.detection_confidence * 100)))
+        self.conf_slider.setFixedWidth(110)
+        self.conf_slider.setToolTip("Minimum detector confidence for a face to be shown")
+        self.conf_value = QLabel()
+        self.conf_slider.valueChanged.connect(self.on_conf_slider)
+        bar.addWidget(self.conf_slider)
+        bar.addWidget(self.conf_value)
+        self._update_slider_labels()
+
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        for act in (self.act_open, self.act_demo, None, self.act_snapshot, self.act_record, None, self.act_quit):
+            file_menu.addSeparator() if act is None else file_menu.addAction(act)
+        camera_menu = menu.addMenu("&Camera")
+        for index in CAMERA_INDICES:
+            camera_menu.addAction(self._action(f"Camera {index}", f"Open camera {index}",
+                                               lambda _=False, i=index: self.open_source(str(i))))
+        play_menu = menu.addMenu("&Playback")
+        for act in (self.act_pause, self.act_stop, self.act_loop):
+            play_menu.addAction(act)
+        help_menu = menu.addMenu("&Help")
+        help_menu.addAction(self._action("&About", "About this app and its models", self.show_about))
+        self._update_actions()
+
+    def _action(self, text, tip, slot, shortcuts=None) -> QAction:
+        act = QAction(text, self)
+        act.setStatusTip(tip)
+        act.setToolTip(tip)
+        if shortcuts:
+            act.setShortcuts(shortcuts)
+        act.triggered.connect(slot)
+        return act
+
+    def _start_worker(self, analyzer_factory):
+        self.thread = QThread(self)
+        self.worker = AnalysisWorker(replace(self.config), analyzer_factory)  # its own copy: no shared state
+        self.worker.moveToThread(self.thread)
+        self.thread.started.connect(self.worker.run)
+        self.worker.finished.connect(self.thread.quit)
+        self.worker.frameReady.connect(self.on_frame)
+        self.worker.statsReady.connect(self.on_stats)
+        self.worker.modelsReady.connect(self.on_models_ready)
+        self.worker.modelsFailed.connect(self.on_models_failed)
+        self.worker.sourceOpened.connect(self.on_source_opened)
+        self.worker.sourceFailed.connect(self.on_source_failed)
+        self.worker.sourceEnded.connect(self.on_source_ended)
+        self.worker.recordingChanged.connect(self.on_recording_changed)
+        self.requestOpen.connect(self.worker.open_source)
+        self.requestStopSource.connect(self.worker.stop_source)
+        self.requestPause.connect(self.worker.set_paused)
+        self.requestLoop.connect(self.worker.set_loop)
+        self.requestCropScale.connect(self.worker.set_crop_scale)
+        self.requestConfidence.connect(self.worker.set_confidence)
+        self.requestRecord.connect(self.worker.start_recording)
+        self.requestStopRecord.connect(self.worker.stop_recording)
+        self.requestQuit.connect(self.worker.stop)
+        self.thread.start()
+        self.requestLoop.emit(self.act_loop.isChecked())
+
+    # ---------- user actions ----------
+    def open_source(self, spec: str):
+        self.current_source = spec
+        self.requestOpen.emit(spec)
+
+    def open_video_dialog(self):
+        start_dir = str(self.settings.value("last_dir", str(Path.home())))
+        path, _ = QFileDialog.getOpenFileName(self, "Open video", start_dir, VIDEO_FILTER)
+        if path:
+            self.settings.setValue("last_dir", str(Path(path).parent))
+            self.open_source(path)
+
+    def play_demo(self):
+        if not DEMO_CLIP.is_file():
+            self.show_message(f"The demo clip is missing ({DEMO_CLIP}). Open a video instead.")
+            return
+        self.act_loop.setChecked(True)
+        self.toggle_loop()
+        self.open_source(str(DEMO_CLIP))
+
+    def retry_camera(self):
+        self.open_source(str(self.settings.value("camera", 0)))
+
+    def toggle_pause(self):
+        if self.current_source is None:
+            return
+        self.paused = not self.paused
+        self.act_pause.setChecked(self.paused)
+        self.act_pause.setText("Resume" if self.paused else "&Pause")
+        self.requestPause.emit(self.paused)
+
+    def stop_source(self):
+        self.requestStopSource.emit()
+
+    def toggle_loop(self):
+        self.settings.setValue("loop", "true" if self.act_loop.isChecked() else "false")
+        self.requestLoop.emit(self.act_loop.isChecked())
+
+    def snapshot(self):
+        if self.view.image is None:
+            self.statusBar().showMessage("Nothing to save yet.", 3000)
+            return
+        folder = Path(str(self.settings.value("snapshot_dir", str(Path.home() / "Pictures"))))
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / time.strftime("faces_%Y%m%d_%H%M%S.png")
+        ok = self.view.image.save(str(path))
+        self.statusBar().showMessage(f"Saved {path}" if ok else f"Could not save {path}", 5000)
+
+    def toggle_record(self):
+        if self.recording:
+            self.requestStopRecord.emit()
+            return
+        if self.current_source is None:
+            self.act_record.setChecked(False)
+            self.statusBar().showMessage("Open a camera or video first.", 3000)
+            return
+        folder = Path(str(self.settings.value("record_dir", str(Path.home() / "Videos"))))
+        self.requestRecord.emit(str(folder / time.strftime("faces_%Y%m%d_%H%M%S.mp4")))
+
+    def on_crop_slider(self, value: int):
+        self.config.crop_scale = value / SLIDER_STEPS_PER_UNIT
+        self._update_slider_labels()
+        save_from(self.settings, self.config)
+        self.requestCropScale.emit(self.config.crop_scale)
+
+    def on_conf_slider(self, value: int):
+        self.config.detection_confidence = value / 100.0
+        self._update_slider_labels()
+        save_from(self.settings, self.config)
+        self.requestConfidence.emit(self.config.detection_confidence)
+
+    def show_about(self):
+        from gui.about import about_text
+        QMessageBox.about(self, "About Face age & gender", about_text())
+
+    # ---------- worker signals ----------
+    def on_frame(self, image: QImage):
+        if self.stack.currentWidget() is not self.view:
+            self.stack.setCurrentWidget(self.view)
+        self.view.show_image(image)
+        self.frames_shown += 1
+        if self.first_frame_time is None:
+            self.first_frame_time = time.perf_counter()
+
+    def on_stats(self, stats: dict):
+        self.last_stats = stats
+        parts = [f"{stats.get('fps', 0):.1f} FPS", f"{stats.get('faces', 0)} faces"]
+        for key in ("detect", "classify", "draw"):
+            if key in stats:
+                parts.append(f"{key} {stats[key]:.0f} ms")
+        if self.models_message:
+            parts.append("no models: video only")
+        self.status_label.setText("  ·  ".join(parts))
+
+    def on_models_ready(self):
+        self.statusBar().showMessage("Models loaded.", 3000)
+        self._open_initial_source()
+
+    def on_models_failed(self, message: str):
+        self.models_message = message
+        self.show_message(message + "\n\nVideo still plays, without face labels.")
+        self._open_initial_source(keep_message=True)
+
+    def _open_initial_source(self, keep_message: bool = False):
+        spec = self.initial_source if self.initial_source is not None else str(self.settings.value("camera", 0))
+        self.open_source(spec)
+
+    def on_source_opened(self, name: str, is_live: bool):
+        self.is_live = is_live
+        self.paused = False
+        self.act_pause.setChecked(False)
+        self.act_pause.setText("&Pause")
+        if is_live and self.current_source and self.current_source.isdigit():
+            self.settings.setValue("camera", int(self.current_source))
+        self.setWindowTitle(f"Face age & gender — {name}")
+        self._update_actions(True)
+
+    def on_source_failed(self, message: str):
+        self.current_source = None
+        self._update_actions(False)
+        extra = f"\n\n{self.models_message}" if self.models_message else ""
+        self.show_message(message + extra)
+
+    def on_source_ended(self):
+        self.current_source = None
+        self._update_actions(False)
+        self.show_message("Playback ended. Open a video, play the demo clip, or choose a camera.")
+
+    def on_recording_changed(self, recording: bool, info: str):
+        self.recording = recording
+        self.act_record.setChecked(recording)
+        self.statusBar().showMessage(f"Recording to {info}" if recording else f"Recording saved: {info}", 5000)
+
+    # ---------- helpers ----------
+    def show_message(self, text: str):
+        self.panel.text.setText(text)
+        self.stack.setCurrentWidget(self.panel)
+
+    def _update_slider_labels(self):
+        self.crop_value.setText(f" {self.config.crop_scale:.2f}x ")
+        self.conf_value.setText(f" {self.config.detection_confidence:.0%} ")
+
+    def _update_actions(self, playing: bool = False):
+        for act in (self.act_pause, self.act_stop, self.act_snapshot, self.act_record):
+            act.setEnabled(playing)
+
+    # ---------- drag and drop ----------
+    def dragEnterEvent(self, event):
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event):
+        urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
+        if urls:
+            self.open_source(urls[0].toLocalFile())
+
+    # ---------- shutdown ----------
+    def closeEvent(self, event):
+        self.settings.setValue("geometry", self.saveGeometry())
+        save_from(self.settings, self.config)
+        self.settings.sync()
+        self.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self, timeout_ms: int = 3000):
+        """Stop the worker (it closes the source and any recording) and wait for its thread."""
+        if self.thread.isRunning():
+            self.requestQuit.emit()
+            if not self.thread.wait(timeout_ms):
+                self.thread.terminate()
+                self.thread.wait()

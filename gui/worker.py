@@ -1,0 +1,202 @@
+"""The analysis worker: a QObject living on its own QThread, talking to the window only via signals.
+
+It owns the models and the open source; the window never touches either. Its loop pumps its own
+thread's event queue between frames so the window's commands (open, pause, slider moves) arrive as
+queued slot calls, and it always works on the newest camera frame (see `CameraSource`).
+"""
+from __future__ import annotations
+
+import time
+
+import cv2
+import numpy as np
+from PyQt6.QtCore import QCoreApplication, QObject, pyqtSignal, pyqtSlot
+from PyQt6.QtGui import QImage
+
+from pipeline.annotate import FaceAnnotator
+from pipeline.config import AppConfig
+from pipeline.errors import SourceError, WeightsError
+from pipeline.images import to_bgr
+from pipeline.outputs import VideoRecorder
+from pipeline.sources import ImageFilesSource, open_source
+
+IDLE_WAIT_S = 0.02
+FPS_WINDOW_FRAMES = 20
+
+
+def to_qimage(frame_bgr: np.ndarray) -> QImage:
+    rgb = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB)
+    h, w = rgb.shape[:2]
+    return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+
+
+class AnalysisWorker(QObject):
+    frameReady = pyqtSignal(QImage)
+    statsReady = pyqtSignal(dict)
+    modelsReady = pyqtSignal()
+    modelsFailed = pyqtSignal(str)
+    sourceOpened = pyqtSignal(str, bool)     # name, is_live
+    sourceFailed = pyqtSignal(str)           # message for the user
+    sourceEnded = pyqtSignal()
+    recordingChanged = pyqtSignal(bool, str)  # recording?, path or message
+    finished = pyqtSignal()
+
+    def __init__(self, config: AppConfig, analyzer_factory=None):
+        super().__init__()
+        self.config = config
+        self._analyzer_factory = analyzer_factory
+        self.analyzer = None
+        self.annotator = FaceAnnotator(show_track_id=False)
+        self.source = None
+        self.paused = False
+        self.loop = False
+        self._quit = False
+        self._recorder: VideoRecorder | None = None
+        self._next_frame_due = 0.0
+        self._frame_times: list[float] = []
+
+    # ---- slots (called from the window through queued signals) ----
+    @pyqtSlot()
+    def run(self):
+        """Load the models, then serve frames until `stop` is requested."""
+        self._load_models()
+        while not self._quit:
+            QCoreApplication.processEvents()
+            if self._quit:
+                break
+            if self.source is None or self.paused:
+                time.sleep(IDLE_WAIT_S)
+                continue
+            self._step()
+        self._close_source()
+        self.finished.emit()
+
+    @pyqtSlot(str)
+    def open_source(self, spec: str):
+        self._close_source()
+        try:
+            self.source = open_source(spec)
+        except SourceError as exc:
+            self.sourceFailed.emit(str(exc))
+            return
+        if self.analyzer is not None:
+            self.analyzer.reset()
+        self.paused = False
+        self._next_frame_due = time.perf_counter()
+        self._frame_times.clear()
+        self.sourceOpened.emit(self.source.name, self.source.is_live)
+
+    @pyqtSlot()
+    def stop_source(self):
+        self._close_source()
+        self.sourceEnded.emit()
+
+    @pyqtSlot(bool)
+    def set_paused(self, paused: bool):
+        self.paused = paused
+        self._next_frame_due = time.perf_counter()
+
+    @pyqtSlot(bool)
+    def set_loop(self, loop: bool):
+        self.loop = loop
+
+    @pyqtSlot(float)
+    def set_crop_scale(self, scale: float):
+        self.config.crop_scale = scale
+        if self.analyzer is not None:
+            self.analyzer.crop_scale = scale
+
+    @pyqtSlot(float)
+    def set_confidence(self, confidence: float):
+        self.config.detection_confidence = confidence
+        if self.analyzer is not None:
+            self.analyzer.set_confidence(confidence)
+
+    @pyqtSlot(str)
+    def start_recording(self, path: str):
+        self._stop_recording()
+        fps = self.source.fps if self.source is not None else 25.0
+        self._recorder = VideoRecorder(path, fps)
+        self.recordingChanged.emit(True, path)
+
+    @pyqtSlot()
+    def stop_recording(self):
+        self._stop_recording()
+
+    @pyqtSlot()
+    def stop(self):
+        self._quit = True
+
+    # ---- internals ----
+    def _load_models(self):
+        try:
+            if self._analyzer_factory is not None:
+                self.analyzer = self._analyzer_factory(self.config)
+            else:
+                from pipeline.analyzer import FaceAnalyzer
+                self.analyzer = FaceAnalyzer(self.config)
+        except WeightsError as exc:
+            self.modelsFailed.emit(str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - the window must show it, not die
+            self.modelsFailed.emit(f"The models could not be started: {exc}")
+            return
+        self.modelsReady.emit()
+
+    def _step(self):
+        src = self.source
+        if not src.is_live:  # play files at their own rate, never faster
+            wait_s = self._next_frame_due - time.perf_counter()
+            if wait_s > 0:
+                time.sleep(min(wait_s, IDLE_WAIT_S))
+                return
+            self._next_frame_due = max(self._next_frame_due + 1.0 / src.fps, time.perf_counter() - 0.5)
+        try:
+            frame = src.read()
+        except SourceError as exc:
+            self._close_source()
+            self.sourceFailed.emit(str(exc))
+            return
+        if frame is None:
+            if self.loop and src.rewind():
+                if self.analyzer is not None:
+                    self.analyzer.reset()
+                return
+            self._close_source()
+            self.sourceEnded.emit()
+            return
+        t0 = time.perf_counter()
+        frame = to_bgr(frame)
+        faces = []
+        if self.analyzer is not None:
+            faces = self.analyzer.analyze(frame) if isinstance(src, ImageFilesSource) else self.analyzer.track(frame)
+        t1 = time.perf_counter()
+        annotated = self.annotator.annotate(frame.copy(), faces)
+        t2 = time.perf_counter()
+        if self._recorder is not None:
+            try:
+                self._recorder.write(annotated)
+            except SourceError as exc:
+                self._stop_recording(str(exc))
+        self.frameReady.emit(to_qimage(annotated))
+        self._frame_times.append(time.perf_counter())
+        self._frame_times = self._frame_times[-FPS_WINDOW_FRAMES:]
+        span = self._frame_times[-1] - self._frame_times[0]
+        timings = dict(self.analyzer.last_timings_ms) if self.analyzer is not None else {}
+        timings.update({"draw": (t2 - t1) * 1e3, "total": (t2 - t0) * 1e3,
+                        "fps": (len(self._frame_times) - 1) / span if span > 0 else 0.0,
+                        "faces": len(faces), "width": frame.shape[1], "height": frame.shape[0]})
+        self.statsReady.emit(timings)
+
+    def _stop_recording(self, message: str = ""):
+        if self._recorder is not None:
+            self._recorder.close()
+            path = str(self._recorder.path)
+            self._recorder = None
+            self.recordingChanged.emit(False, message or path)
+
+    def _close_source(self):
+        self._stop_recording()
+        if self.source is not None:
+            self.source.close()
+            self.source = None
