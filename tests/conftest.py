@@ -1,0 +1,93 @@
+"""Shared fixtures. Tests run offscreen, offline, and without ../shared (data tests skip cleanly)."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import runtime  # noqa: E402
+
+runtime.configure_offline()
+
+FIXTURES = ROOT / "tests" / "fixtures"
+DATASETS = ROOT.parent / "shared" / "datasets"
+SHIPPED_DETECTOR = ROOT / "weights" / "face_detector.onnx"
+SHIPPED_CLASSIFIER = ROOT / "weights" / "age_gender.tflite"
+
+
+def needs_shipped_weights():
+    missing = [p.name for p in (SHIPPED_DETECTOR, SHIPPED_CLASSIFIER) if not p.is_file()]
+    return pytest.mark.skipif(bool(missing), reason=f"shipped weights missing: {missing}")
+
+
+def needs_datasets():
+    return pytest.mark.skipif(not DATASETS.is_dir(), reason="../shared/datasets is not present")
+
+
+@pytest.fixture(scope="session")
+def tiny_detector_weights(tmp_path_factory) -> Path:
+    """A randomly initialised YOLOv8n saved as .pt: exercises loading and inference, detects nothing useful."""
+    runtime.import_ultralytics()
+    from ultralytics import YOLO
+    path = tmp_path_factory.mktemp("det") / "tiny.pt"
+    YOLO("yolov8n.yaml").save(str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_classifier_weights(tmp_path_factory) -> Path:
+    """A tiny Keras net with the classifier's inputs/outputs, converted to TFLite like the shipped one."""
+    from classification.export import to_tflite
+    tf = runtime.import_tensorflow()
+    keras = tf.keras
+    inputs = keras.Input((32, 32, 3))
+    x = keras.layers.Conv2D(4, 3, strides=2, activation="relu")(keras.layers.Rescaling(1 / 255)(inputs))
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    model = keras.Model(inputs, {"gender": keras.layers.Dense(2, activation="softmax", name="gender")(x),
+                                 "age": keras.layers.Dense(8, activation="softmax", name="age")(x)})
+    path = tmp_path_factory.mktemp("cls") / "tiny.tflite"
+    to_tflite(model, path, float16=False)
+    return path
+
+
+class FakeDetector:
+    """Returns fixed boxes: lets pipeline tests control exactly where the faces are."""
+
+    def __init__(self, boxes_per_call):
+        self.boxes_per_call = list(boxes_per_call)
+        self.calls = 0
+        self.confidence = 0.35
+
+    def detect(self, frame):
+        from pipeline.face import Face
+        boxes = self.boxes_per_call[min(self.calls, len(self.boxes_per_call) - 1)]
+        self.calls += 1
+        return [Face(box=tuple(map(float, b)), score=0.9) for b in boxes]
+
+
+class FakeClassifier:
+    """Cycles through scripted (gender, female_prob, age_probs) answers and counts the crops it saw."""
+
+    input_size_px = 32
+
+    def __init__(self, answers=None):
+        self.answers = answers or [("female", 0.9, np.eye(8)[4])]
+        self.seen = 0
+        self.crop_shapes = []
+
+    def predict(self, crops):
+        from classification.classifier import AgeGender
+        out = []
+        for crop in crops:
+            gender, prob, age = self.answers[self.seen % len(self.answers)]
+            self.crop_shapes.append(crop.shape)
+            self.seen += 1
+            out.append(AgeGender(gender, prob, np.asarray(age, np.float32)))
+        return out

@@ -1,0 +1,72 @@
+"""Loading and running the two model wrappers: tiny random models always, shipped weights when present."""
+import numpy as np
+import pytest
+
+from pipeline.errors import WeightsError
+from tests.conftest import FIXTURES, SHIPPED_CLASSIFIER, SHIPPED_DETECTOR, needs_shipped_weights
+
+
+def test_detector_runs_on_any_frame_format(tiny_detector_weights):
+    from detection import FaceDetector
+    det = FaceDetector(tiny_detector_weights, confidence=0.01)
+    for frame in (np.zeros((120, 160, 3), np.uint8), np.zeros((480, 640), np.uint8),
+                  np.zeros((2160, 3840, 4), np.uint8)):
+        faces = det.detect(frame)
+        assert isinstance(faces, list)
+        for f in faces:
+            assert len(f.box) == 4 and 0 <= f.score <= 1
+
+
+@pytest.mark.parametrize("content", [None, b"", b"not a model" * 500])
+def test_detector_missing_or_damaged_weights(tmp_path, content):
+    from detection import FaceDetector
+    path = tmp_path / "det.pt"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(WeightsError, match="python -m detection.train"):
+        FaceDetector(path)
+
+
+def test_classifier_batch_predict(tiny_classifier_weights):
+    from classification import AGE_GROUPS, AgeGenderClassifier
+    clf = AgeGenderClassifier(tiny_classifier_weights)
+    crops = [np.zeros((50, 50, 3), np.uint8), np.full((10, 10), 200, np.uint8), np.zeros((64, 64, 4), np.uint8)]
+    results = clf.predict(crops)
+    assert len(results) == 3
+    for r in results:
+        assert r.gender in ("male", "female") and 0.5 <= r.gender_prob <= 1.0
+        assert r.age_probs.shape == (8,) and abs(r.age_probs.sum() - 1) < 1e-4
+        assert r.age_group in AGE_GROUPS
+    assert clf.predict([]) == []
+    assert len(clf.predict(crops[:1])) == 1  # batch size changes are fine
+
+
+@pytest.mark.parametrize("content", [None, b"", b"\x00" * 5000])
+def test_classifier_missing_or_damaged_weights(tmp_path, content):
+    from classification import AgeGenderClassifier
+    path = tmp_path / "cls.tflite"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(WeightsError, match="python -m classification.train"):
+        AgeGenderClassifier(path)
+
+
+@needs_shipped_weights()
+def test_shipped_models_find_and_label_the_fixture_faces():
+    import cv2
+
+    from pipeline.analyzer import FaceAnalyzer
+    frame = cv2.imread(str(FIXTURES / "two_faces.jpg"))
+    faces = FaceAnalyzer(crop_scale=1.4).analyze(frame)
+    assert len(faces) >= 1
+    for face in faces:
+        assert face.gender in ("male", "female") and face.age_group is not None
+        assert face.track_id is None
+
+
+@needs_shipped_weights()
+def test_public_api_defaults_load_shipped_weights():
+    from classification import AgeGenderClassifier
+    from detection import FaceDetector
+    assert FaceDetector().weights == SHIPPED_DETECTOR
+    assert AgeGenderClassifier().weights == SHIPPED_CLASSIFIER
