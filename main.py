@@ -6,7 +6,7 @@ import sys
 
 import runtime
 
-runtime.configure_offline()
+runtime.configure_environment()
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -22,6 +22,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--classifier", default=None, help="classifier weights (.tflite/.keras)")
     p.add_argument("--no-smoothing", action="store_true", help="show raw per-frame labels")
     p.add_argument("--no-progress", action="store_true", help="headless: no progress bar")
+    p.add_argument("--exit-after-frames", type=int, default=0, help=argparse.SUPPRESS)  # startup benchmark
     return p.parse_args(argv)
 
 

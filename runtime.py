@@ -4,7 +4,7 @@
   predict() (triton's native library loaded after TF's). Every module that needs TensorFlow gets it
   from `import_tensorflow()` here instead of importing it directly.
 * ultralytics must never touch the network (no pip installs, analytics or update checks, no font
-  downloads): `configure_offline()` sets that up before its first import.
+  downloads): `configure_environment()` sets that up before its first import.
 """
 from __future__ import annotations
 
@@ -14,19 +14,24 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent
 
 
-def configure_offline() -> None:
-    """Environment for ultralytics and TensorFlow: offline, quiet, settings kept inside the project."""
+def configure_environment() -> None:
+    """Environment for ultralytics, TensorFlow and OpenCV: offline, quiet, settings kept in the project.
+
+    OpenCV's and FFmpeg's own log lines are silenced so that a bad file yields our one-line message only.
+    """
     os.environ.setdefault("YOLO_OFFLINE", "1")
     os.environ.setdefault("YOLO_VERBOSE", "False")
     os.environ.setdefault("YOLO_CONFIG_DIR", str(REPO_ROOT / ".cache" / "ultralytics"))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 
 def import_torch():
     """torch and torchvision, in the order that keeps a later TensorFlow import safe."""
-    configure_offline()
+    configure_environment()
     import torch  # noqa: F401
     import torchvision  # noqa: F401
     return torch

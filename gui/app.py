@@ -21,6 +21,7 @@ def run_gui(args, config) -> int:
                   if value is not None}
     if args.no_smoothing:
         overridden.add("smoothing")
-    window = MainWindow(config, open_settings(), initial_source=source, overridden=overridden)
+    window = MainWindow(config, open_settings(), initial_source=source, overridden=overridden,
+                        exit_after_frames=args.exit_after_frames)
     window.show()
     return app.exec()

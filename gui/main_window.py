@@ -1,6 +1,7 @@
 """The main window: video view, controls, menus and status bar. It never touches a model."""
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -19,6 +20,12 @@ DEMO_CLIP = REPO_ROOT / "demo" / "demo_faces.mp4"
 VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.webm *.m4v *.mpg *.mpeg *.wmv);;Images (*.jpg *.jpeg *.png *.bmp);;All files (*)"
 SLIDER_STEPS_PER_UNIT = 20  # crop-scale slider resolution: 0.05x
 CAMERA_INDICES = (0, 1, 2, 3)
+
+
+def process_age_s() -> float:
+    """Seconds since this process started (interpreter start included), for the startup figure."""
+    import psutil
+    return time.time() - psutil.Process().create_time()
 
 
 class VideoView(QLabel):
@@ -82,7 +89,7 @@ class MainWindow(QMainWindow):
     requestQuit = pyqtSignal()
 
     def __init__(self, config: AppConfig, settings: QSettings, initial_source: str | None = None,
-                 analyzer_factory=None, overridden: set[str] = frozenset()):
+                 analyzer_factory=None, overridden: set[str] = frozenset(), exit_after_frames: int = 0):
         super().__init__()
         self.settings = settings
         self.config = load_into(settings, config, overridden)
@@ -95,6 +102,7 @@ class MainWindow(QMainWindow):
         self.last_stats: dict = {}
         self.frames_shown = 0
         self.first_frame_time: float | None = None
+        self.exit_after_frames = exit_after_frames  # >0: quit after that many frames (startup benchmark)
         self.setWindowTitle("Face age & gender")
         self.setAcceptDrops(True)
         self._build_ui()
@@ -190,7 +198,8 @@ class MainWindow(QMainWindow):
         self.worker = AnalysisWorker(replace(self.config), analyzer_factory)  # its own copy: no shared state
         self.worker.moveToThread(self.thread)
         self.thread.started.connect(self.worker.run)
-        self.worker.finished.connect(self.thread.quit)
+        # QThread.quit is thread-safe; a direct call lets the thread end while the window waits for it
+        self.worker.finished.connect(self.thread.quit, Qt.ConnectionType.DirectConnection)
         self.worker.frameReady.connect(self.on_frame)
         self.worker.statsReady.connect(self.on_stats)
         self.worker.modelsReady.connect(self.on_models_ready)
@@ -294,6 +303,9 @@ class MainWindow(QMainWindow):
         self.frames_shown += 1
         if self.first_frame_time is None:
             self.first_frame_time = time.perf_counter()
+            print(f"first frame drawn after {process_age_s():.2f} s", file=sys.stderr, flush=True)
+        if self.exit_after_frames and self.frames_shown >= self.exit_after_frames:
+            self.close()
 
     def on_stats(self, stats: dict):
         self.last_stats = stats

@@ -14,7 +14,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import runtime  # noqa: E402
 
-runtime.configure_offline()
+runtime.configure_environment()
 
 FIXTURES = ROOT / "tests" / "fixtures"
 DATASETS = ROOT.parent / "shared" / "datasets"
