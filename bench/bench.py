@@ -120,6 +120,8 @@ def main(argv=None) -> int:
     p.add_argument("--clip", default=str(CLIP))
     p.add_argument("--out", default=str(REPO_ROOT / "bench" / "results.json"))
     p.add_argument("--skip-startup", action="store_true", help="do not time the GUI's first frame")
+    p.add_argument("--detector", default=None, help="detector weights to compare (default: shipped)")
+    p.add_argument("--detector-imgsz", type=int, default=None, help="detector input size (default: the app's)")
     args = p.parse_args(argv)
     import_torch()
     from pipeline.analyzer import FaceAnalyzer
@@ -128,6 +130,10 @@ def main(argv=None) -> int:
 
     segments = load_segments(Path(args.clip))
     config = AppConfig()
+    if args.detector:
+        config.detector_weights = Path(args.detector)
+    if args.detector_imgsz:
+        config.detector_imgsz_px = args.detector_imgsz
     smooth = FaceAnalyzer(config)
     raw = FaceAnalyzer(replace(config, smoothing=False), detector=smooth.detector, classifier=smooth.classifier)
     annotator = FaceAnnotator()

@@ -1,13 +1,24 @@
 """Start the Qt application and the main window."""
 from __future__ import annotations
 
+import os
 import sys
 
 import runtime
 
 
+def free_qt_from_opencv() -> None:
+    """opencv-python points QT_QPA_PLATFORM_PLUGIN_PATH at its own Qt plugins when imported; PyQt6 then
+    loads cv2's incompatible xcb plugin and cannot open a window. Undo that before QApplication exists."""
+    import cv2
+    cv2_dir = os.path.dirname(os.path.abspath(cv2.__file__))
+    if os.environ.get("QT_QPA_PLATFORM_PLUGIN_PATH", "").startswith(cv2_dir):
+        del os.environ["QT_QPA_PLATFORM_PLUGIN_PATH"]
+
+
 def run_gui(args, config) -> int:
     runtime.import_torch()  # torch before anything that may load TensorFlow (see runtime.py)
+    free_qt_from_opencv()
     from PyQt6.QtWidgets import QApplication
 
     from gui.main_window import MainWindow

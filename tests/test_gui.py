@@ -136,3 +136,17 @@ def test_settings_persist_between_windows(make_window, qtbot, settings):
     again = make_window()
     assert again.config.detection_confidence == pytest.approx(0.60)
     assert again.config.crop_scale == pytest.approx(1.75)
+
+
+def test_opencv_qt_plugin_path_is_dropped_before_the_window(monkeypatch):
+    import os
+
+    import cv2
+
+    from gui.app import free_qt_from_opencv
+    monkeypatch.setenv("QT_QPA_PLATFORM_PLUGIN_PATH", os.path.join(os.path.dirname(cv2.__file__), "qt", "plugins"))
+    free_qt_from_opencv()
+    assert "QT_QPA_PLATFORM_PLUGIN_PATH" not in os.environ
+    monkeypatch.setenv("QT_QPA_PLATFORM_PLUGIN_PATH", "/usr/lib/qt6/plugins")  # a user's own choice stays
+    free_qt_from_opencv()
+    assert os.environ["QT_QPA_PLATFORM_PLUGIN_PATH"] == "/usr/lib/qt6/plugins"
