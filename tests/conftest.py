@@ -53,7 +53,7 @@ def tiny_classifier_weights(tmp_path_factory) -> Path:
     model = keras.Model(inputs, {"gender": keras.layers.Dense(2, activation="softmax", name="gender")(x),
                                  "age": keras.layers.Dense(8, activation="softmax", name="age")(x)})
     path = tmp_path_factory.mktemp("cls") / "tiny.tflite"
-    to_tflite(model, path, float16=False)
+    to_tflite(model, path, "none")
     return path
 
 

@@ -93,3 +93,56 @@ def test_results_writer(tmp_path, suffix):
     else:
         rows = [json.loads(line) for line in lines]
         assert len(rows) == 2 and rows[0]["track_id"] == 5 and rows[0]["gender"] == "male"
+
+
+class _FlakyCapture:
+    """Stands in for cv2.VideoCapture: delivers `good` frames, then fails like an unplugged camera."""
+
+    def __init__(self, good):
+        self.good = good
+
+    def isOpened(self):
+        return True
+
+    def get(self, prop):
+        return 30.0
+
+    def read(self):
+        if self.good > 0:
+            self.good -= 1
+            return True, np.zeros((48, 64, 3), np.uint8)
+        return False, None
+
+    def release(self):
+        pass
+
+
+def test_camera_that_disconnects_mid_stream_raises_a_clear_error(monkeypatch):
+    from pipeline import sources
+    monkeypatch.setattr(sources.cv2, "VideoCapture", lambda index: _FlakyCapture(good=5))
+    monkeypatch.setattr(sources.CameraSource, "READ_FAILURES_BEFORE_DISCONNECT", 3)
+    cam = open_source(0)
+    assert cam.is_live and cam.read() is not None
+    with pytest.raises(SourceError, match="stopped delivering frames"):
+        for _ in range(10):
+            cam.read(timeout_s=1.0)
+    cam.close()
+
+
+def test_camera_read_returns_only_the_newest_frame(monkeypatch):
+    from pipeline import sources
+
+    class Counting(_FlakyCapture):
+        n = 0
+
+        def read(self):
+            Counting.n += 1
+            return True, np.full((4, 4, 3), Counting.n % 250, np.uint8)
+
+    monkeypatch.setattr(sources.cv2, "VideoCapture", lambda index: Counting(0))
+    cam = open_source(1)
+    import time
+    time.sleep(0.05)
+    frame = cam.read()
+    assert frame[0, 0, 0] >= 2  # frames produced meanwhile were dropped, not queued
+    cam.close()
