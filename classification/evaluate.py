@@ -107,12 +107,17 @@ def main(argv=None) -> int:
     metrics = {"weights": str(clf.weights), "input_size_px": clf.input_size_px, "crop_scale": scale,
                "split": "classification.cache.split_name == 'test' (sha1 of source:file name, 10%)"}
 
-    utk = [s for s in read_utkface(datasets / "utkface") if split_name(s) == "test"] if (datasets / "utkface").is_dir() else []
-    if args.limit:
-        utk = utk[: args.limit]
-    if utk:
-        g_pred, probs, keep = predict_samples(clf, utk, scale)
-        kept = [s for s, k in zip(utk, keep) if k]
+    def held_out(reader, folder: Path):
+        """The fixed test split of one dataset, classified: (samples kept, gender preds, age probs)."""
+        samples = [s for s in reader(folder) if split_name(s) == "test"] if folder.is_dir() else []
+        samples = samples[: args.limit] if args.limit else samples
+        if not samples:
+            return [], None, None
+        g_pred, probs, keep = predict_samples(clf, samples, scale)
+        return [s for s, k in zip(samples, keep) if k], g_pred, probs
+
+    kept, g_pred, probs = held_out(read_utkface, datasets / "utkface")
+    if kept:
         ages = np.array([s.age_years for s in kept])
         pred = probs.argmax(axis=1)
         in_group = np.array([hard_group(a) is not None for a in ages])
@@ -129,12 +134,8 @@ def main(argv=None) -> int:
                        f"UTKFace held-out, {in_group.sum()} faces: exact {strict['exact_acc']:.1%}, "
                        f"1-off {strict['one_off_acc']:.1%}")
 
-    fair = [s for s in read_fairface(datasets / "fairface") if split_name(s) == "test"] if (datasets / "fairface").is_dir() else []
-    if args.limit:
-        fair = fair[: args.limit]
-    if fair:
-        g_pred, probs, keep = predict_samples(clf, fair, scale)
-        kept = [s for s, k in zip(fair, keep) if k]
+    kept, g_pred, probs = held_out(read_fairface, datasets / "fairface")
+    if kept:
         pred = probs.argmax(axis=1)
         known = np.array([s.gender >= 0 for s in kept])
         gender_true = np.array([s.gender for s in kept])
