@@ -31,10 +31,66 @@ def to_tflite(model, out_path: str | Path, quantization: str = "dynamic") -> Pat
     return out_path
 
 
+def recalibrate_batchnorm(model, batches) -> int:
+    """Replace every BatchNorm layer's moving mean/variance by the exact average over `batches`.
+
+    Why: training from scratch moves the weights fast and the moving averages (momentum 0.99) lag
+    behind them, so inference-mode outputs collapse towards one class. A forward pass in training mode
+    with momentum (k-1)/k at step k makes the stored statistics the plain mean of the batches' own
+    statistics ("precise BN"). Only statistics change; no weight is trained. Returns the batch count.
+    """
+    tf = import_tensorflow()
+    layers = [layer for layer in _all_layers(model) if isinstance(layer, tf.keras.layers.BatchNormalization)]
+    saved = [layer.momentum for layer in layers]
+    count = 0
+    try:
+        for count, batch in enumerate(batches, start=1):
+            for layer in layers:
+                layer.momentum = (count - 1) / count
+            model(batch, training=True)
+    finally:
+        for layer, momentum in zip(layers, saved):
+            layer.momentum = momentum
+    return count
+
+
+def _all_layers(model):
+    for layer in model.layers:
+        if hasattr(layer, "layers"):
+            yield from _all_layers(layer)
+        else:
+            yield layer
+
+
+def calibration_batches(cache_dir: Path, input_size_px: int, n_batches: int = 60, batch: int = 32, seed: int = 0):
+    """Training-split faces cropped like the app does, at random slider scales (no other augmentation)."""
+    import json
+
+    import numpy as np
+
+    from classification.cache import load_cache
+    from classification.train import APP_SCALE_RANGE
+    tf = import_tensorflow()
+    images, labels = load_cache(cache_dir)
+    cache_scale = float(json.loads((Path(cache_dir) / "meta.json").read_text())["scale"])
+    rng = np.random.default_rng(seed)
+    train = np.flatnonzero(labels["keep"] & (labels["split"] == "train"))
+    for _ in range(n_batches):
+        idx = np.sort(rng.choice(train, batch, replace=False))
+        half = rng.uniform(*APP_SCALE_RANGE, size=batch) / cache_scale / 2.0
+        boxes = np.stack([0.5 - half, 0.5 - half, 0.5 + half, 0.5 + half], axis=1).astype(np.float32)
+        yield tf.image.crop_and_resize(tf.cast(images[idx], tf.float32), boxes, tf.range(batch),
+                                       (input_size_px, input_size_px), extrapolation_value=0.0)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("checkpoint", nargs="?", default=str(REPO_ROOT / "runs" / "classifier" / "best.keras"))
     p.add_argument("--out", default=str(REPO_ROOT / "weights" / "age_gender.tflite"))
+    p.add_argument("--cache", default=str(REPO_ROOT / "data_cache" / "faces"),
+                   help="decoded-face cache for BatchNorm recalibration (see classification.cache)")
+    p.add_argument("--calibration-batches", type=int, default=60, help="0: keep the training-time BN statistics")
+    p.add_argument("--save-keras", default=None, help="also save the recalibrated model as .keras")
     p.add_argument("--quantization", choices=QUANTIZATIONS, default="dynamic",
                    help="dynamic: int8 weights, 1/4 size (default); float16: 1/2; none: float32")
     args = p.parse_args(argv)
@@ -43,6 +99,16 @@ def main(argv=None) -> int:
         print(f"error: no checkpoint at {args.checkpoint}; train with `python -m classification.train`", file=sys.stderr)
         return 2
     model = tf.keras.models.load_model(args.checkpoint, compile=False)
+    if args.calibration_batches:
+        if not (Path(args.cache) / "labels.npz").is_file():
+            print(f"error: no face cache at {args.cache} for BatchNorm recalibration; build it with "
+                  f"`python -m classification.train` or pass --calibration-batches 0", file=sys.stderr)
+            return 2
+        n = recalibrate_batchnorm(model, calibration_batches(Path(args.cache), int(model.inputs[0].shape[1]),
+                                                             args.calibration_batches))
+        print(f"BatchNorm statistics recalibrated on {n} batches")
+    if args.save_keras:
+        model.save(args.save_keras)
     out = to_tflite(model, args.out, args.quantization)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
     return 0

@@ -70,3 +70,19 @@ def test_public_api_defaults_load_shipped_weights():
     from detection import FaceDetector
     assert FaceDetector().weights == SHIPPED_DETECTOR
     assert AgeGenderClassifier().weights == SHIPPED_CLASSIFIER
+
+
+def test_batchnorm_recalibration_stores_the_average_batch_statistics():
+    import runtime
+    from classification.export import recalibrate_batchnorm
+    tf = runtime.import_tensorflow()
+    keras = tf.keras
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.BatchNormalization(momentum=0.99)(inputs))
+    rng = np.random.default_rng(0)
+    batches = [rng.normal(loc=k, size=(16, 4)).astype("float32") for k in range(3)]
+    assert recalibrate_batchnorm(model, iter(batches)) == 3
+    bn = model.layers[-1]
+    expected = np.mean([b.mean(axis=0) for b in batches], axis=0)
+    np.testing.assert_allclose(np.asarray(bn.moving_mean), expected, rtol=1e-5, atol=1e-5)
+    assert bn.momentum == 0.99  # restored
