@@ -349,7 +349,11 @@ class MainWindow(QMainWindow):
     def on_source_ended(self):
         self.current_source = None
         self._update_actions(False)
-        self.show_message("Playback ended. Open a video, play the demo clip, or choose a camera.")
+        text = "Playback ended. Open a video, play the demo clip, or choose a camera."
+        if self.stack.currentWidget() is self.view:  # keep the last picture (a photo stays on screen)
+            self.statusBar().showMessage(text)
+        else:
+            self.show_message(text)
 
     def on_recording_changed(self, recording: bool, info: str):
         self.recording = recording
@@ -366,8 +370,9 @@ class MainWindow(QMainWindow):
         self.conf_value.setText(f" {self.config.detection_confidence:.0%} ")
 
     def _update_actions(self, playing: bool = False):
-        for act in (self.act_pause, self.act_stop, self.act_snapshot, self.act_record):
+        for act in (self.act_pause, self.act_stop, self.act_record):
             act.setEnabled(playing)
+        self.act_snapshot.setEnabled(playing or self.view.image is not None)
 
     # ---------- drag and drop ----------
     def dragEnterEvent(self, event):
