@@ -45,7 +45,6 @@ def config_from_args(args):
 
 
 def run_headless(args) -> int:
-    runtime.import_torch()  # before anything can pull in TensorFlow
     from pipeline.errors import SourceError, WeightsError
     from pipeline.headless import run_headless as run
     if not args.source:

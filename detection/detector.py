@@ -35,28 +35,33 @@ class FaceDetector:
         if self.weights.stat().st_size < 1024:
             raise WeightsError(f"The face-detector weights at {self.weights} are damaged (too small; a Git LFS "
                                f"pointer?): restore the file or {TRAIN_HINT}.")
-        torch = import_torch()
-        import_ultralytics()
-        from ultralytics import YOLO
+        self._onnx = None
         try:
-            self._model = YOLO(str(self.weights), task="detect")
+            if self.weights.suffix.lower() == ".onnx":
+                from detection.onnx_yolo import OnnxYolo
+                self._onnx = OnnxYolo(self.weights, imgsz_px, self.threads)
+            else:
+                import_ultralytics()  # imports torch first (runtime.py); the ONNX path needs neither
+                from ultralytics import YOLO
+                self._model = YOLO(str(self.weights), task="detect")
             self._predict(np.zeros((64, 64, 3), np.uint8))  # loads the backend now, not on the first frame
         except Exception as exc:  # noqa: BLE001 - any load failure means unusable weights
             raise WeightsError(f"The face-detector weights at {self.weights} could not be loaded ({exc}): "
                                f"restore the file or {TRAIN_HINT}.") from exc
-        torch.set_num_threads(self.threads)  # ultralytics drops torch to cpu_count-1 threads on first predict
+        if self._onnx is None:
+            import_torch().set_num_threads(self.threads)  # ultralytics drops torch to cpu_count-1 threads
 
-    def _predict(self, frame_bgr: np.ndarray):
-        return self._model.predict(frame_bgr, imgsz=self.imgsz_px, conf=self.confidence, iou=self.iou,
-                                   max_det=self.max_faces, verbose=False, device="cpu")[0]
+    def _predict(self, frame_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self._onnx is not None:
+            return self._onnx.predict(frame_bgr, self.confidence, self.iou, self.max_faces)
+        boxes = self._model.predict(frame_bgr, imgsz=self.imgsz_px, conf=self.confidence, iou=self.iou,
+                                    max_det=self.max_faces, verbose=False, device="cpu")[0].boxes
+        if boxes is None or len(boxes) == 0:
+            return np.zeros((0, 4)), np.zeros(0)
+        return boxes.xyxy.cpu().numpy().astype(float), boxes.conf.cpu().numpy().astype(float)
 
     def detect(self, frame_bgr: np.ndarray) -> list[Face]:
         """Faces in one frame, best first; any size, grey or BGRA frames are accepted."""
-        result = self._predict(to_bgr(frame_bgr))
-        boxes = result.boxes
-        if boxes is None or len(boxes) == 0:
-            return []
-        xyxy = boxes.xyxy.cpu().numpy().astype(float)
-        scores = boxes.conf.cpu().numpy().astype(float)
+        xyxy, scores = self._predict(to_bgr(frame_bgr))
         order = np.argsort(-scores)
-        return [Face(box=tuple(xyxy[i]), score=float(scores[i])) for i in order]
+        return [Face(box=tuple(float(v) for v in xyxy[i]), score=float(scores[i])) for i in order]

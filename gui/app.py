@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 import sys
 
-import runtime
 
 
 def free_qt_from_opencv() -> None:
@@ -17,7 +16,6 @@ def free_qt_from_opencv() -> None:
 
 
 def run_gui(args, config) -> int:
-    runtime.import_torch()  # torch before anything that may load TensorFlow (see runtime.py)
     free_qt_from_opencv()
     from PyQt6.QtWidgets import QApplication
 

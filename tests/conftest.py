@@ -42,6 +42,14 @@ def tiny_detector_weights(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_onnx_detector_weights(tiny_detector_weights) -> Path:
+    """The random YOLOv8n exported to ONNX at 320, the format the app loads by default."""
+    runtime.import_ultralytics()
+    from ultralytics import YOLO
+    return Path(YOLO(str(tiny_detector_weights)).export(format="onnx", imgsz=320, simplify=False, dynamic=False))
+
+
+@pytest.fixture(scope="session")
 def tiny_classifier_weights(tmp_path_factory) -> Path:
     """A tiny Keras net with the classifier's inputs/outputs, converted to TFLite like the shipped one."""
     from classification.export import to_tflite

@@ -86,3 +86,21 @@ def test_batchnorm_recalibration_stores_the_average_batch_statistics():
     expected = np.mean([b.mean(axis=0) for b in batches], axis=0)
     np.testing.assert_allclose(np.asarray(bn.moving_mean), expected, rtol=1e-5, atol=1e-5)
     assert bn.momentum == 0.99  # restored
+
+
+def test_onnx_path_matches_ultralytics_on_the_same_file(tiny_onnx_detector_weights):
+    """The lean ONNX Runtime path must give ultralytics' own boxes: same letterbox, decode and NMS."""
+    import cv2
+    import runtime
+    from detection import FaceDetector
+    runtime.import_ultralytics()
+    from ultralytics import YOLO
+    frame = cv2.imread(str(FIXTURES / "two_faces.jpg"))
+    ours = FaceDetector(tiny_onnx_detector_weights, confidence=0.001, max_faces=20).detect(frame)
+    ref = YOLO(str(tiny_onnx_detector_weights), task="detect").predict(
+        frame, imgsz=320, conf=0.001, iou=0.5, max_det=20, verbose=False, device="cpu", agnostic_nms=True)[0].boxes
+    assert len(ours) == len(ref)
+    if len(ours):
+        got = np.array(sorted(f.box for f in ours))
+        want = np.array(sorted(map(tuple, ref.xyxy.numpy())))
+        np.testing.assert_allclose(got, want, atol=1.0)

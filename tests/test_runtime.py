@@ -57,3 +57,18 @@ def test_yolo_predict_after_tensorflow_does_not_crash(tiny_detector_weights):
     result = _run(code)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "faces" in result.stdout
+
+
+def test_default_onnx_detector_needs_neither_torch_nor_tensorflow(tiny_onnx_detector_weights):
+    """Start-up time: torch alone costs seconds to import, and the ONNX path never needs it."""
+    code = (
+        "import sys, numpy as np, runtime\n"
+        "runtime.configure_environment()\n"
+        "from detection import FaceDetector\n"
+        f"d = FaceDetector(r'{tiny_onnx_detector_weights}')\n"
+        "d.detect(np.zeros((480, 640, 3), np.uint8))\n"
+        "print('torch' in sys.modules, 'tensorflow' in sys.modules)\n"
+    )
+    result = _run(code)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split()[-2:] == ["False", "False"]
