@@ -31,6 +31,9 @@ def parse_args(argv=None):
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--device", default="cpu", help="'cpu' or a CUDA index such as 0")
     p.add_argument("--name", default="face", help="run name under runs/detector/")
+    p.add_argument("--warmup-epochs", type=float, default=3.0,
+                   help="LR warm-up; 1 or less suits fine-tuning one of our own checkpoints")
+    p.add_argument("--close-mosaic", type=int, default=5, help="last N epochs train without mosaic")
     p.add_argument("--resume", action="store_true", help="continue runs/detector/<name>/weights/last.pt")
     p.add_argument("--no-export", action="store_true", help="skip the ONNX export at the end")
     return p.parse_args(argv)
@@ -68,7 +71,7 @@ def main(argv=None) -> int:
         model.train(data=str(data), imgsz=args.imgsz, epochs=args.epochs, batch=args.batch,
                     workers=args.workers, device=args.device, project=str(project), name=args.name,
                     exist_ok=True, pretrained=bool(args.weights), amp=args.device != "cpu", plots=True,
-                    patience=0, close_mosaic=5, seed=0, deterministic=False)
+                    patience=0, close_mosaic=args.close_mosaic, warmup_epochs=args.warmup_epochs, seed=0, deterministic=False)
     best = project / args.name / "weights" / "best.pt"
     if not args.no_export and best.is_file():
         onnx_path = YOLO(str(best)).export(format="onnx", imgsz=args.imgsz, simplify=True, dynamic=False)
