@@ -26,7 +26,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from runtime import REPO_ROOT, import_torch
+from runtime import REPO_ROOT
 
 CLIP = REPO_ROOT / "demo" / "demo_faces.mp4"
 STAGES = ("decode", "detect", "crop", "classify", "track", "draw", "total")
@@ -121,9 +121,9 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=str(REPO_ROOT / "bench" / "results.json"))
     p.add_argument("--skip-startup", action="store_true", help="do not time the GUI's first frame")
     p.add_argument("--detector", default=None, help="detector weights to compare (default: shipped)")
+    p.add_argument("--classifier", default=None, help="classifier weights to compare (default: shipped)")
     p.add_argument("--detector-imgsz", type=int, default=None, help="detector input size (default: the app's)")
     args = p.parse_args(argv)
-    import_torch()
     from pipeline.analyzer import FaceAnalyzer
     from pipeline.annotate import FaceAnnotator
     from pipeline.config import AppConfig
@@ -132,6 +132,8 @@ def main(argv=None) -> int:
     config = AppConfig()
     if args.detector:
         config.detector_weights = Path(args.detector)
+    if args.classifier:
+        config.classifier_weights = Path(args.classifier)
     if args.detector_imgsz:
         config.detector_imgsz_px = args.detector_imgsz
     smooth = FaceAnalyzer(config)
