@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 wait_s="${1:-25}"
 Xvfb :99 -screen 0 1280x900x24 >/dev/null 2>&1 &
 xvfb_pid=$!
+app_pid=""
 trap 'kill $app_pid $xvfb_pid 2>/dev/null || true' EXIT
 sleep 2
 DISPLAY=:99 python main.py --source demo/demo_faces.mp4 &

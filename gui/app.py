@@ -5,7 +5,6 @@ import os
 import sys
 
 
-
 def free_qt_from_opencv() -> None:
     """opencv-python points QT_QPA_PLATFORM_PLUGIN_PATH at its own Qt plugins when imported; PyQt6 then
     loads cv2's incompatible xcb plugin and cannot open a window. Undo that before QApplication exists."""
