@@ -1,7 +1,7 @@
 """A lean ONNX Runtime path for the exported YOLO detector: letterbox, one session call, decode, NMS.
 
-Why not ultralytics' own ONNX backend: it creates the session with ONNX Runtime's default thread count,
-which is one thread on a 2-vCPU laptop, and adds per-call overhead; measured on the 2-core build machine,
+Why not ultralytics' own ONNX backend: it leaves ONNX Runtime's thread count at its default and adds
+per-call pre- and post-processing in torch; measured on the 2-core build machine,
 a 640x480 frame took 36 ms through it and 22 ms through this path with two threads (`python -m
 detection.evaluate`, before and after this path existed).
 """
