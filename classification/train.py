@@ -30,6 +30,8 @@ def parse_args(argv=None):
     p.add_argument("--steps-per-epoch", type=int, default=125)
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lr", type=float, default=5e-4, help="peak learning rate (2e-3 did not learn from scratch)")
+    p.add_argument("--gender-loss-weight", type=float, default=1.0,
+                   help="gender loss weight against age's 1.0 (0.5 until epoch 34: age met its targets first)")
     p.add_argument("--imagenet", action="store_true", help="start the trunk from ImageNet weights (download)")
     p.add_argument("--init", default=None, help="a .keras checkpoint to start from (fine-tuning)")
     p.add_argument("--threads", type=int, default=0, help="TensorFlow intra-op threads (0 = all cores)")
@@ -140,7 +142,7 @@ def main(argv=None) -> int:
     model.compile(
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=1e-4, clipnorm=2.0),
         loss={"age": keras.losses.CategoricalCrossentropy(), "gender": keras.losses.CategoricalCrossentropy()},
-        loss_weights={"age": 1.0, "gender": 0.5},
+        loss_weights={"age": 1.0, "gender": args.gender_loss_weight},
         metrics={"age": [keras.metrics.CategoricalAccuracy(name="acc")],
                  "gender": [keras.metrics.CategoricalAccuracy(name="acc")]},
     )
