@@ -122,9 +122,13 @@ def main(argv=None) -> int:
         pred = probs.argmax(axis=1)
         in_group = np.array([hard_group(a) is not None for a in ages])
         strict = age_metrics(np.array([hard_group(a) for a in ages[in_group]], int), pred[in_group])
-        snapped = age_metrics(np.array([nearest_group(a) for a in ages]), pred)
+        nearest = np.array([nearest_group(a) for a in ages])
+        snapped = age_metrics(nearest, pred)
         gender_true = np.array([s.gender for s in kept])
+        gender_by_group = {name: float(np.mean(g_pred[nearest == i] == gender_true[nearest == i]))
+                           for i, name in enumerate(AGE_GROUPS) if np.any(nearest == i)}
         metrics["utkface"] = {"faces": len(kept), "in_group_faces": int(in_group.sum()),
+                              "gender_acc_by_nearest_age_group": gender_by_group,
                               "exact_acc": strict["exact_acc"], "one_off_acc": strict["one_off_acc"],
                               "exact_acc_gap_ages_snapped": snapped["exact_acc"],
                               "one_off_acc_gap_ages_snapped": snapped["one_off_acc"],
