@@ -4,6 +4,10 @@ Why not ultralytics' own ONNX backend: it leaves ONNX Runtime's thread count at 
 per-call pre- and post-processing in torch; measured on the 2-core build machine,
 a 640x480 frame took 36 ms through it and 22 ms through this path with two threads (`python -m
 detection.evaluate`, before and after this path existed).
+
+A file exported with dynamic height and width gets the smallest stride-multiple rectangle that holds
+the scaled frame (ultralytics' `rect` letterbox): a 640x480 frame at 320 runs as 320x256, not 320x320,
+so a fifth of the convolution work on grey padding is gone and faces keep the same scale.
 """
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ import cv2
 import numpy as np
 
 LETTERBOX_GREY = 114  # ultralytics' padding value, so inputs match training
+STRIDE_PX = 32        # YOLOv8's largest stride: dynamic input sides must be multiples of it
 
 
 class OnnxYolo:
@@ -29,14 +34,25 @@ class OnnxYolo:
         inp = self.session.get_inputs()[0]
         self.input_name = inp.name
         h, w = inp.shape[2], inp.shape[3]
-        self.input_hw = (h, w) if isinstance(h, int) and isinstance(w, int) else (imgsz_px, imgsz_px)
+        self.fixed_hw = (h, w) if isinstance(h, int) and isinstance(w, int) else None
+        self.imgsz_px = -(-imgsz_px // STRIDE_PX) * STRIDE_PX
         out_shape = self.session.get_outputs()[0].shape
         if len(out_shape) != 3 or (isinstance(out_shape[1], int) and out_shape[1] < 5):
             raise ValueError(f"expected a YOLO detect output of shape 1x(4+classes)xN, got {out_shape}")
 
+    def input_hw(self, frame_h: int, frame_w: int) -> tuple[int, int]:
+        """Network input (height, width) for a frame: the file's fixed size, or the smallest stride-multiple
+        rectangle around the frame scaled so its longer side is imgsz."""
+        if self.fixed_hw:
+            return self.fixed_hw
+        gain = self.imgsz_px / max(frame_h, frame_w)
+        new_h, new_w = max(1, round(frame_h * gain)), max(1, round(frame_w * gain))
+        return (new_h + (self.imgsz_px - new_h) % STRIDE_PX, new_w + (self.imgsz_px - new_w) % STRIDE_PX)
+
     def predict(self, frame_bgr: np.ndarray, confidence: float, iou: float, max_det: int):
         """(boxes xyxy in frame pixels, scores) after non-maximum suppression."""
-        (in_h, in_w), (h, w) = self.input_hw, frame_bgr.shape[:2]
+        h, w = frame_bgr.shape[:2]
+        in_h, in_w = self.input_hw(h, w)
         gain = min(in_h / h, in_w / w)
         new_w, new_h = max(1, round(w * gain)), max(1, round(h * gain))
         pad_x, pad_y = (in_w - new_w) / 2, (in_h - new_h) / 2

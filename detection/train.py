@@ -74,7 +74,8 @@ def main(argv=None) -> int:
                     patience=0, close_mosaic=args.close_mosaic, warmup_epochs=args.warmup_epochs, seed=0, deterministic=False)
     best = project / args.name / "weights" / "best.pt"
     if not args.no_export and best.is_file():
-        onnx_path = YOLO(str(best)).export(format="onnx", imgsz=args.imgsz, simplify=True, dynamic=False)
+        from detection.export import export_onnx
+        onnx_path = export_onnx(best, args.imgsz)
         print(f"exported {onnx_path}", flush=True)
     return 0
 

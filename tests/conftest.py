@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -42,8 +43,17 @@ def tiny_detector_weights(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_onnx_detector_weights(tiny_detector_weights) -> Path:
-    """The random YOLOv8n exported to ONNX at 320, the format the app loads by default."""
+def tiny_onnx_detector_weights(tiny_detector_weights, tmp_path_factory) -> Path:
+    """The random YOLOv8n exported to ONNX at 320 with dynamic height/width, as `detection.export` ships it."""
+    from detection.export import export_onnx
+    pt = tmp_path_factory.mktemp("det_dynamic") / "tiny.pt"
+    shutil.copyfile(tiny_detector_weights, pt)
+    return export_onnx(pt, 320)
+
+
+@pytest.fixture(scope="session")
+def tiny_static_onnx_detector_weights(tiny_detector_weights) -> Path:
+    """The random YOLOv8n exported to a fixed 320x320 ONNX input (older exports; still loadable)."""
     runtime.import_ultralytics()
     from ultralytics import YOLO
     return Path(YOLO(str(tiny_detector_weights)).export(format="onnx", imgsz=320, simplify=False, dynamic=False))

@@ -88,19 +88,44 @@ def test_batchnorm_recalibration_stores_the_average_batch_statistics():
     assert bn.momentum == 0.99  # restored
 
 
-def test_onnx_path_matches_ultralytics_on_the_same_file(tiny_onnx_detector_weights):
-    """The lean ONNX Runtime path must give ultralytics' own boxes: same letterbox, decode and NMS."""
+@pytest.mark.parametrize("onnx_fixture", ["tiny_onnx_detector_weights", "tiny_static_onnx_detector_weights"])
+def test_onnx_path_matches_ultralytics_on_the_same_file(onnx_fixture, request):
+    """The lean ONNX Runtime path must give ultralytics' own boxes: same letterbox (rectangular for a
+    dynamic file, square for a static one), decode and NMS."""
     import cv2
     import runtime
     from detection import FaceDetector
     runtime.import_ultralytics()
     from ultralytics import YOLO
+    weights = request.getfixturevalue(onnx_fixture)
     frame = cv2.imread(str(FIXTURES / "two_faces.jpg"))
-    ours = FaceDetector(tiny_onnx_detector_weights, confidence=0.001, max_faces=20).detect(frame)
-    ref = YOLO(str(tiny_onnx_detector_weights), task="detect").predict(
+    ours = FaceDetector(weights, confidence=0.001, max_faces=20).detect(frame)
+    ref = YOLO(str(weights), task="detect").predict(
         frame, imgsz=320, conf=0.001, iou=0.5, max_det=20, verbose=False, device="cpu", agnostic_nms=True)[0].boxes
     assert len(ours) == len(ref)
     if len(ours):
         got = np.array(sorted(f.box for f in ours))
         want = np.array(sorted(map(tuple, ref.xyxy.numpy())))
         np.testing.assert_allclose(got, want, atol=1.0)
+
+
+def test_dynamic_onnx_runs_frames_as_stride_multiple_rectangles(tiny_onnx_detector_weights):
+    """A 4:3 frame at 320 should cost a 320x256 input, 16:9 a 320x192 one, portrait the transpose."""
+    from detection.onnx_yolo import OnnxYolo
+    yolo = OnnxYolo(tiny_onnx_detector_weights, imgsz_px=320, threads=1)
+    assert yolo.input_hw(480, 640) == (256, 320)
+    assert yolo.input_hw(720, 1280) == (192, 320)
+    assert yolo.input_hw(1280, 720) == (320, 192)
+    assert yolo.input_hw(7, 5000) == (32, 320)
+    boxes, scores = yolo.predict(np.zeros((7, 5000, 3), np.uint8), 0.001, 0.5, 10)
+    assert boxes.shape[1:] == (4,) and len(boxes) == len(scores)
+
+
+def test_detector_export_ships_a_stripped_pt_and_a_loadable_onnx(tiny_detector_weights, tmp_path):
+    from detection import FaceDetector
+    from detection.export import main as export_main
+    assert export_main([str(tiny_detector_weights), "--out-dir", str(tmp_path), "--name", "det"]) == 0
+    assert (tmp_path / "det.pt").is_file()
+    detector = FaceDetector(tmp_path / "det.onnx")
+    assert detector._onnx.fixed_hw is None  # dynamic: frames run as rectangles
+    assert export_main([str(tmp_path / "missing.pt"), "--out-dir", str(tmp_path)]) == 2

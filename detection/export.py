@@ -1,0 +1,53 @@
+"""Ship a trained detector: `python -m detection.export runs/detector/<name>/weights/best.pt`.
+
+Writes the two files `weights/` holds: a stripped `.pt` (no optimizer state, half precision: about 6 MB,
+for fine-tuning) and the ONNX file the app loads. The ONNX file has dynamic height and width, so the app
+runs each frame at the smallest stride-multiple rectangle around it (see `detection/onnx_yolo.py`).
+Evaluate before shipping: `python -m detection.evaluate` (weights/face_detector.md).
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+from runtime import REPO_ROOT, import_ultralytics
+
+
+def export_onnx(checkpoint: str | Path, imgsz_px: int) -> Path:
+    """ONNX with dynamic input height/width, simplified, written next to `checkpoint`."""
+    import_ultralytics()
+    from ultralytics import YOLO
+    return Path(YOLO(str(checkpoint)).export(format="onnx", imgsz=imgsz_px, simplify=True, dynamic=True))
+
+
+def ship(checkpoint: str | Path, out_dir: str | Path, name: str = "face_detector", imgsz_px: int = 320):
+    """Copy `checkpoint` to out_dir/<name>.pt, strip it, and export out_dir/<name>.onnx next to it."""
+    import_ultralytics()
+    from ultralytics.utils.torch_utils import strip_optimizer
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pt = out_dir / f"{name}.pt"
+    shutil.copyfile(checkpoint, pt)
+    strip_optimizer(str(pt))
+    return pt, export_onnx(pt, imgsz_px)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("checkpoint", help="a training checkpoint, e.g. runs/detector/face_ft/weights/best.pt")
+    p.add_argument("--out-dir", default=str(REPO_ROOT / "weights"))
+    p.add_argument("--name", default="face_detector", help="file stem of the .pt and .onnx written")
+    p.add_argument("--imgsz", type=int, default=320, help="the size the ONNX graph is traced at")
+    args = p.parse_args(argv)
+    if not Path(args.checkpoint).is_file():
+        print(f"error: no checkpoint at {args.checkpoint}", file=sys.stderr)
+        return 2
+    pt, onnx = ship(args.checkpoint, args.out_dir, args.name, args.imgsz)
+    print(f"wrote {pt} ({pt.stat().st_size / 1e6:.1f} MB) and {onnx} ({onnx.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
