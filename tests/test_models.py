@@ -129,3 +129,24 @@ def test_detector_export_ships_a_stripped_pt_and_a_loadable_onnx(tiny_detector_w
     detector = FaceDetector(tmp_path / "det.onnx")
     assert detector._onnx.fixed_hw is None  # dynamic: frames run as rectangles
     assert export_main([str(tmp_path / "missing.pt"), "--out-dir", str(tmp_path)]) == 2
+
+
+def test_export_averages_checkpoint_weights(tmp_path):
+    import runtime
+    from classification.export import load_averaged
+    tf = runtime.import_tensorflow()
+    keras = tf.keras
+    paths = []
+    for k in range(3):
+        inputs = keras.Input((4,))
+        model = keras.Model(inputs, keras.layers.Dense(2, name="d")(inputs))
+        model.set_weights([np.full((4, 2), float(k), np.float32), np.full((2,), 10.0 * k, np.float32)])
+        paths.append(tmp_path / f"m{k}.keras")
+        model.save(paths[-1])
+    kernel, bias = load_averaged(paths, tf).get_weights()
+    np.testing.assert_allclose(kernel, 1.0)
+    np.testing.assert_allclose(bias, 10.0)
+    inputs = keras.Input((3,))
+    keras.Model(inputs, keras.layers.Dense(2)(inputs)).save(tmp_path / "other.keras")
+    with pytest.raises(ValueError, match="different architecture"):
+        load_averaged([paths[0], tmp_path / "other.keras"], tf)
