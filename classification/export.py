@@ -54,7 +54,7 @@ def recalibrate_batchnorm(model, batches) -> int:
     return count
 
 
-def load_averaged(checkpoints, tf):
+def load_averaged(checkpoints):
     """Load `.keras` checkpoints and return the first with every weight replaced by their plain mean.
 
     Why: averaging the last few epochs of one low-learning-rate run (stochastic weight averaging) lands
@@ -63,6 +63,7 @@ def load_averaged(checkpoints, tf):
     of the average are meaningless, so recalibrate them afterwards (export does by default).
     """
     import numpy as np
+    tf = import_tensorflow()
     paths = [str(c) for c in checkpoints]
     model = tf.keras.models.load_model(paths[0], compile=False)
     if len(paths) == 1:
@@ -126,7 +127,7 @@ def main(argv=None) -> int:
             print(f"error: no checkpoint at {checkpoint}; train with `python -m classification.train`", file=sys.stderr)
             return 2
     try:
-        model = load_averaged(args.checkpoint, tf)
+        model = load_averaged(args.checkpoint)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

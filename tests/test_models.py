@@ -143,10 +143,10 @@ def test_export_averages_checkpoint_weights(tmp_path):
         model.set_weights([np.full((4, 2), float(k), np.float32), np.full((2,), 10.0 * k, np.float32)])
         paths.append(tmp_path / f"m{k}.keras")
         model.save(paths[-1])
-    kernel, bias = load_averaged(paths, tf).get_weights()
+    kernel, bias = load_averaged(paths).get_weights()
     np.testing.assert_allclose(kernel, 1.0)
     np.testing.assert_allclose(bias, 10.0)
     inputs = keras.Input((3,))
     keras.Model(inputs, keras.layers.Dense(2)(inputs)).save(tmp_path / "other.keras")
     with pytest.raises(ValueError, match="different architecture"):
-        load_averaged([paths[0], tmp_path / "other.keras"], tf)
+        load_averaged([paths[0], tmp_path / "other.keras"])
