@@ -89,7 +89,9 @@ class FaceAnalyzer:
         detections = self.detector.detect(frame)
         t1 = time.perf_counter()
         seen = self.tracker.update(detections)
-        due = self.tracker.due_for_classification(seen, cfg.classify_every_n_frames, cfg.max_classifications_per_frame)
+        settle = cfg.settle_classifications if cfg.smoothing else 1
+        due = self.tracker.due_for_classification(seen, cfg.classify_every_n_frames,
+                                                  cfg.max_classifications_per_frame, settle)
         t2 = time.perf_counter()
         crops = self.crops(frame, [t.to_face() for t in due])
         t3 = time.perf_counter()
@@ -98,7 +100,7 @@ class FaceAnalyzer:
         alpha = cfg.smoothing_alpha if cfg.smoothing else 1.0
         margin = cfg.label_switch_margin if cfg.smoothing else 0.0
         for track, result in zip(due, results):
-            track.add_classification(result.gender, result.gender_prob, result.age_probs, alpha, margin)
+            track.add_classification(result.gender, result.gender_prob, result.age_probs, alpha, margin, settle)
         faces = [t.to_face() for t in seen]
         t5 = time.perf_counter()
         self.last_timings_ms = {"detect": (t1 - t0) * 1e3, "crop": (t3 - t2) * 1e3, "classify": (t4 - t3) * 1e3,

@@ -24,6 +24,7 @@ class AppConfig:
     smoothing: bool = True                      # per-track probability smoothing + label hysteresis
     smoothing_alpha: float = 0.35               # weight of a new classification in the running mean
     label_switch_margin: float = 0.12           # a new label must beat the shown one by this much
+    settle_classifications: int = 3             # a new face's first label: mean of this many back-to-back runs
     track_iou_threshold: float = 0.3
     track_max_missed_frames: int = 10           # a track survives this many frames without a detection
     threads: int = 0                            # CPU threads for the models (0: all cores)
@@ -34,6 +35,7 @@ class AppConfig:
         self.detection_confidence = min(max(float(self.detection_confidence), 0.01), 0.99)
         self.classify_every_n_frames = max(1, int(self.classify_every_n_frames))
         self.max_classifications_per_frame = max(1, int(self.max_classifications_per_frame))
+        self.settle_classifications = max(1, int(self.settle_classifications))
         return self
 
     @classmethod

@@ -4,9 +4,11 @@ Why not ultralytics' trackers: they live inside `YOLO.track` (Kalman filters tun
 state hidden in the model object); faces at webcam distance move little between frames, so greedy
 IoU matching is enough, costs microseconds, and keeps the tracks in plain Python the pipeline owns.
 
-Stability comes from three things: a track keeps its id through short detection drop-outs; its class
-probabilities are an exponential running mean of the classifications it received; and its *shown*
-gender/age group only switches when a new one beats the shown one by a margin (hysteresis).
+Stability comes from four things: a track keeps its id through short detection drop-outs; a new track
+*settles* first (classified on consecutive frames, no label drawn until the plain mean of its first few
+classifications exists, so one unlucky first crop does not become a label that must then be taken back);
+its class probabilities are then an exponential running mean of the classifications it receives; and its
+*shown* gender/age group only switches when a new one beats the shown one by a margin (hysteresis).
 """
 from __future__ import annotations
 
@@ -37,25 +39,34 @@ class Track:
     age_probs: np.ndarray | None = field(default=None, repr=False)  # smoothed 8-way distribution
     shown_gender: int | None = None
     shown_age: int | None = None
+    classifications: int = 0
 
     def add_classification(self, gender: str, gender_prob: float, age_probs: np.ndarray,
-                           alpha: float, margin: float) -> None:
-        """Fold one classification into the running means and update the shown labels with hysteresis."""
+                           alpha: float, margin: float, settle_classifications: int = 1) -> None:
+        """Fold one classification into the running means and update the shown labels with hysteresis.
+
+        While settling (the first `settle_classifications`) the means are plain means; after, exponential
+        running means with weight `alpha`. Labels are shown from the last settling classification on.
+        """
         female = gender_prob if gender == "female" else 1.0 - gender_prob
         age_probs = np.asarray(age_probs, np.float32)
+        self.classifications += 1
+        self.frames_since_classified = 0
+        weight = 1.0 / self.classifications if self.classifications <= settle_classifications else alpha
         if self.age_probs is None:
             self.female_prob, self.age_probs = female, age_probs.copy()
         else:
-            self.female_prob = (1 - alpha) * self.female_prob + alpha * female
-            self.age_probs = (1 - alpha) * self.age_probs + alpha * age_probs
+            self.female_prob = (1 - weight) * self.female_prob + weight * female
+            self.age_probs = (1 - weight) * self.age_probs + weight * age_probs
+        if self.classifications < settle_classifications:
+            return
         gender_probs = np.array([1.0 - self.female_prob, self.female_prob])
         self.shown_gender = _with_hysteresis(gender_probs, self.shown_gender, margin)
         self.shown_age = _with_hysteresis(self.age_probs, self.shown_age, margin)
-        self.frames_since_classified = 0
 
     def to_face(self) -> Face:
         face = Face(box=self.box, score=self.score, track_id=self.track_id)
-        if self.age_probs is None:
+        if self.shown_gender is None:
             return face
         gender_probs = np.array([1.0 - self.female_prob, self.female_prob])
         # the shown age group leads the distribution handed on, so label and probabilities agree
@@ -109,8 +120,12 @@ class IouTracker:
         self.tracks = [t for t in self.tracks if t.missed_frames <= self.max_missed_frames]
         return [track_for_det[di] for di in range(len(detections))]
 
-    def due_for_classification(self, seen: list[Track], every_n_frames: int, limit: int) -> list[Track]:
-        """Tracks to classify this frame: never-classified first, then the stalest, at most `limit`."""
-        due = [t for t in seen if t.frames_since_classified >= every_n_frames]
-        due.sort(key=lambda t: -t.frames_since_classified)
+    def due_for_classification(self, seen: list[Track], every_n_frames: int, limit: int,
+                               settle_classifications: int = 1) -> list[Track]:
+        """Tracks to classify this frame, at most `limit`: settling tracks (never-classified first) on
+        every frame, then settled ones once every `every_n_frames`, the stalest first."""
+        def settling(t: Track) -> bool:
+            return t.classifications < settle_classifications
+        due = [t for t in seen if settling(t) or t.frames_since_classified >= every_n_frames]
+        due.sort(key=lambda t: (not settling(t), -t.frames_since_classified))
         return due[:limit]

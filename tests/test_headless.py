@@ -37,7 +37,10 @@ def test_headless_clip_with_shipped_models(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     rows = list(csv.DictReader(open(res)))
     assert rows, "the shipped detector found no face in the fixture clip"
-    assert {r["gender"] for r in rows} <= {"male", "female"}
+    # a new track settles for its first frames (no label yet: empty cells), then is labelled
+    labelled = [r for r in rows if r["gender"]]
+    assert {r["gender"] for r in labelled} <= {"male", "female"}
+    assert len(labelled) >= len(rows) // 2
     assert all(r["track_id"] for r in rows)
     assert len({r["frame"] for r in rows}) >= 12
 
