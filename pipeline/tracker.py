@@ -41,6 +41,10 @@ class Track:
     shown_age: int | None = None
     classifications: int = 0
 
+    def is_settling(self, settle_classifications: int) -> bool:
+        """True until the track has the classifications its first label is the mean of."""
+        return self.classifications < settle_classifications
+
     def add_classification(self, gender: str, gender_prob: float, age_probs: np.ndarray,
                            alpha: float, margin: float, settle_classifications: int = 1) -> None:
         """Fold one classification into the running means and update the shown labels with hysteresis.
@@ -58,7 +62,7 @@ class Track:
         else:
             self.female_prob = (1 - weight) * self.female_prob + weight * female
             self.age_probs = (1 - weight) * self.age_probs + weight * age_probs
-        if self.classifications < settle_classifications:
+        if self.is_settling(settle_classifications):
             return
         gender_probs = np.array([1.0 - self.female_prob, self.female_prob])
         self.shown_gender = _with_hysteresis(gender_probs, self.shown_gender, margin)
@@ -124,8 +128,6 @@ class IouTracker:
                                settle_classifications: int = 1) -> list[Track]:
         """Tracks to classify this frame, at most `limit`: settling tracks (never-classified first) on
         every frame, then settled ones once every `every_n_frames`, the stalest first."""
-        def settling(t: Track) -> bool:
-            return t.classifications < settle_classifications
-        due = [t for t in seen if settling(t) or t.frames_since_classified >= every_n_frames]
-        due.sort(key=lambda t: (not settling(t), -t.frames_since_classified))
+        due = [t for t in seen if t.is_settling(settle_classifications) or t.frames_since_classified >= every_n_frames]
+        due.sort(key=lambda t: (not t.is_settling(settle_classifications), -t.frames_since_classified))
         return due[:limit]
