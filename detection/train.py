@@ -23,10 +23,14 @@ def parse_args(argv=None):
     p.add_argument("--data", default=None,
                    help=f"YOLO data.yaml (default: composites {DEFAULT_DATA}, built if missing; "
                         f"or the plain WIDER subset {WIDER_ONLY_DATA})")
-    p.add_argument("--model", default="yolov8n.yaml", help="architecture yaml (n/s/m sizes)")
+    p.add_argument("--model", default="yolov8n.yaml", help="architecture yaml (n/s/m sizes) for training from scratch; "
+                                                        "with --weights the checkpoint's own architecture is used")
     p.add_argument("--weights", default=None, help="starting checkpoint (.pt); default: from scratch")
     p.add_argument("--imgsz", type=int, default=320)
     p.add_argument("--epochs", type=int, default=60)
+    p.add_argument("--hours", type=float, default=None,
+                   help="train for this many hours instead of --epochs (ultralytics re-plans the epochs and "
+                        "learning-rate schedule after the first one); for a GPU lease of fixed length")
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--device", default="cpu", help="'cpu' or a CUDA index such as 0")
@@ -36,6 +40,8 @@ def parse_args(argv=None):
     p.add_argument("--close-mosaic", type=int, default=5, help="last N epochs train without mosaic")
     p.add_argument("--resume", action="store_true", help="continue runs/detector/<name>/weights/last.pt")
     p.add_argument("--no-export", action="store_true", help="skip the ONNX export at the end")
+    p.add_argument("--no-plots", action="store_true",
+                   help="skip label and result plots (they need polars, which a bare GPU machine may lack)")
     return p.parse_args(argv)
 
 
@@ -65,12 +71,13 @@ def main(argv=None) -> int:
         model.train(resume=True)
     else:
         data = ensure_data(args.data)
-        model = YOLO(args.model)
-        if args.weights:
-            model = model.load(args.weights)
+        # A checkpoint carries its own architecture and class count. Building --model (80 classes) and then
+        # loading a one-class checkpoint into it re-initialised the class-score layer of every fine-tune.
+        model = YOLO(args.weights) if args.weights else YOLO(args.model)
         model.train(data=str(data), imgsz=args.imgsz, epochs=args.epochs, batch=args.batch,
                     workers=args.workers, device=args.device, project=str(project), name=args.name,
-                    exist_ok=True, pretrained=bool(args.weights), amp=args.device != "cpu", plots=True,
+                    exist_ok=True, pretrained=bool(args.weights), amp=args.device != "cpu", plots=not args.no_plots,
+                    time=args.hours,
                     patience=0, close_mosaic=args.close_mosaic, warmup_epochs=args.warmup_epochs, seed=0, deterministic=False)
     best = project / args.name / "weights" / "best.pt"
     if not args.no_export and best.is_file():
