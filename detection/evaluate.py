@@ -22,6 +22,7 @@ from runtime import REPO_ROOT
 
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "datasets" / "wider_face_subset" / "data.yaml"
 IOU_MATCH = 0.5
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")  # .webp: what detection.pack_data writes
 
 
 def parse_args(argv=None):
@@ -43,16 +44,21 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def image_list(data_yaml: Path, split: str) -> list[Path]:
+def split_folders(data_yaml: Path, split: str) -> list[Path]:
+    """The image folders a data.yaml names for `split` (one entry or a list), resolved as ultralytics does."""
     import yaml
     cfg = yaml.safe_load(data_yaml.read_text())
     base = Path(cfg.get("path") or data_yaml.parent)
     entries = cfg[split] if isinstance(cfg[split], list) else [cfg[split]]
-    images = []
-    for entry in entries:
-        folder = Path(entry) if Path(entry).is_absolute() else base / entry
-        images += sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".bmp"))
-    return images
+    return [Path(entry) if Path(entry).is_absolute() else base / entry for entry in entries]
+
+
+def folder_images(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def image_list(data_yaml: Path, split: str) -> list[Path]:
+    return [image for folder in split_folders(data_yaml, split) for image in folder_images(folder)]
 
 
 def label_path(image: Path) -> Path:

@@ -19,53 +19,40 @@ import cv2
 import yaml
 from tqdm import tqdm
 
+from detection.evaluate import folder_images, label_path, split_folders
 from detection.train import ensure_data
-
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
-
-
-def _source_dirs(data_yaml: Path) -> list[tuple[str, Path]]:
-    """(name, images dir) for every train and val folder the yaml names, e.g. ('train0', ...), ('val', ...)."""
-    data = yaml.safe_load(data_yaml.read_text())
-    root = Path(data.get("path") or data_yaml.parent)
-    sources = []
-    for split in ("train", "val"):
-        dirs = data[split] if isinstance(data[split], list) else [data[split]]
-        for i, d in enumerate(dirs):
-            name = f"{split}{i}" if len(dirs) > 1 else split
-            sources.append((name, (root / d).resolve()))
-    return sources
 
 
 def pack(data_yaml: Path, out: Path, quality: int) -> dict[str, float]:
-    """Write every source as WebP under `out`; returns megabytes written per source."""
+    """Write every source folder as WebP under `out`; returns megabytes written per source."""
     sizes_mb = {}
     splits: dict[str, list[str]] = {"train": [], "val": []}
-    for name, images in _source_dirs(data_yaml):
-        labels = images.parent / "labels"
-        if images.name != "images":  # ultralytics layout: .../images/<split> beside .../labels/<split>
-            labels = images.parent.parent / "labels" / images.name
-        dst = out / name
-        shutil.rmtree(dst, ignore_errors=True)
-        (dst / "images").mkdir(parents=True)
-        (dst / "labels").mkdir(parents=True)
-        files = sorted(p for p in images.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        written = 0
-        for path in tqdm(files, desc=name, unit="img"):
-            image = cv2.imread(str(path))
-            if image is None:
-                print(f"skipping unreadable {path}", file=sys.stderr)
-                continue
-            ok, encoded = cv2.imencode(".webp", image, [cv2.IMWRITE_WEBP_QUALITY, quality])
-            if not ok:
-                raise RuntimeError(f"WebP encoding failed for {path}")
-            (dst / "images" / f"{path.stem}.webp").write_bytes(encoded.tobytes())
-            written += len(encoded)
-            label = labels / f"{path.stem}.txt"
-            if label.is_file():
-                shutil.copyfile(label, dst / "labels" / label.name)
-        sizes_mb[name] = written / 1e6
-        splits["train" if name.startswith("train") else "val"].append(f"{name}/images")
+    for split, packed in splits.items():
+        folders = split_folders(data_yaml, split)
+        for i, folder in enumerate(folders):
+            name = f"{split}{i}" if len(folders) > 1 else split
+            dst = out / name
+            shutil.rmtree(dst, ignore_errors=True)
+            written = 0
+            for path in tqdm(folder_images(folder), desc=name, unit="img"):
+                image = cv2.imread(str(path))
+                if image is None:
+                    print(f"skipping unreadable {path}", file=sys.stderr)
+                    continue
+                ok, encoded = cv2.imencode(".webp", image, [cv2.IMWRITE_WEBP_QUALITY, quality])
+                if not ok:
+                    raise RuntimeError(f"WebP encoding failed for {path}")
+                target = dst / "images" / path.relative_to(folder).with_suffix(".webp")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(encoded.tobytes())
+                written += len(encoded)
+                label = label_path(path)
+                if label.is_file():
+                    target_label = label_path(target)
+                    target_label.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(label, target_label)
+            sizes_mb[name] = written / 1e6
+            packed.append(f"{name}/images")
     config = {"train": splits["train"], "val": splits["val"], "nc": 1, "names": ["face"]}
     (out / "data.yaml").write_text(f"# packed from {data_yaml} as WebP q{quality}\n" + yaml.safe_dump(config))
     return sizes_mb
