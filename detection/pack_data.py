@@ -1,7 +1,7 @@
 """Repack a YOLO data.yaml's images as WebP, so the training set fits a size-limited transfer to a GPU machine.
 
-Why: the composites plus the WIDER subset are about 150 MB of high-quality JPEG, while a remote GPU call here
-carries at most 64 MiB. WebP at quality 80 is about 60 % of that size, and each source folder is written on
+Why: the composites plus the WIDER subset are 152 MB of high-quality JPEG, while a remote GPU call here
+carries at most 64 MiB. WebP at quality 80 is 85 MB, 56 % of that (`du -sb` of the image folders), and each source folder is written on
 its own (`<out>/<source>/images|labels`), so the folders can travel in separate calls. `<out>/data.yaml`
 points at them with relative paths. Labels are copied unchanged (they are normalised, so re-encoding moves
 no box).
