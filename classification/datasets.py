@@ -1,4 +1,4 @@
-"""Readers for the three face-label layouts the classifier trains and evaluates on.
+"""Readers for the face-label layouts the classifier trains and evaluates on.
 
 Each reader returns `FaceSample`s: an image path, where the face is in that image, a soft 8-way age
 target (see `labels`), the gender (or unknown) and, where the dataset has it, the exact age.
@@ -14,6 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from classification.labels import GENDER_UNKNOWN, age_to_soft, parse_adience_age, parse_gender, range_to_soft
+from runtime import REPO_ROOT
+
+# Where the datasets live: the shared, read-only folder beside the project, and the git-ignored folder
+# that ../shared/datasets/MORE_DATA.md's fetch commands extract into.
+DEFAULT_DATASETS_DIR = REPO_ROOT.parent / "shared" / "datasets"
+DEFAULT_EXTRA_DIR = REPO_ROOT / "data" / "extra"
 
 # UTKFace "aligned & cropped" chips are 200x200; the face (brows to chin, ear to ear) fills about the
 # central 70%, measured by eye on a sample and matching dlib's chip padding.
@@ -24,6 +30,11 @@ FAIRFACE_RANGES_YEARS = {
     "0-2": (0, 2), "3-9": (3, 9), "10-19": (10, 19), "20-29": (20, 29), "30-39": (30, 39),
     "40-49": (40, 49), "50-59": (50, 59), "60-69": (60, 69), "more than 70": (70, 90),
 }
+# The fetched FairFace CSV was opened in Excel once: '3-9' became a date, '03-Sep', and '10-19' 'Oct-19'.
+FAIRFACE_EXCEL_DAMAGE = {"03-Sep": "3-9", "Oct-19": "10-19"}
+# All-Age-Faces: `NNNNNAyy.jpg`, ids 00000-07380 are female and 07381-13321 male (the dataset's README).
+AAF_FIRST_MALE_ID = 7381
+AAF_FOLDER = "All-Age-Faces Dataset"
 
 
 @dataclass(frozen=True)
@@ -63,19 +74,98 @@ def read_utkface(root: str | Path) -> list[FaceSample]:
     return samples
 
 
-def read_fairface(root: str | Path, csv_name: str = "fairface_label_train.csv") -> list[FaceSample]:
-    """FairFace: CSV `file,age,gender,...`, ages as 9 annotated ranges mapped to soft Adience targets."""
+def sha1_of_file(path: str | Path) -> str:
+    return hashlib.sha1(Path(path).read_bytes()).hexdigest()
+
+
+def read_fairface(root: str | Path, csv_name: str = "fairface_label_train.csv", image_dir: str = "",
+                  reserved_sha1: frozenset[str] = frozenset()) -> list[FaceSample]:
+    """FairFace: CSV `file,age,gender,...`, ages as 9 annotated ranges mapped to soft Adience targets.
+
+    `image_dir` is a folder between `root` and the CSV's `file` column where the fetched copy keeps its
+    images one level down (`fair_face/train/1.jpg` for `train/1.jpg`); `subject` stays the CSV's name, so
+    a face has the same split whichever copy it is read from. Files whose sha1 is in `reserved_sha1`
+    (byte copies of FairFace validation images) are skipped.
+    """
     root = Path(root)
     samples = []
     with open(root / csv_name, newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
-            age_range = FAIRFACE_RANGES_YEARS.get((row.get("age") or "").strip())
-            path = root / row["file"]
+            age_text = (row.get("age") or "").strip()
+            age_range = FAIRFACE_RANGES_YEARS.get(FAIRFACE_EXCEL_DAMAGE.get(age_text, age_text))
+            path = root / image_dir / row["file"]
             if age_range is None or not path.is_file():
+                continue
+            if reserved_sha1 and sha1_of_file(path) in reserved_sha1:
                 continue
             samples.append(FaceSample(str(path), None, FAIRFACE_FACE_FRACTION, range_to_soft(*age_range),
                                       parse_gender(row.get("gender", "")), "fairface",
                                       age_range_years=age_range, subject=row["file"]))
+    return samples
+
+
+def read_aaf(root: str | Path, excluded_names: frozenset[str] = frozenset()) -> list[FaceSample]:
+    """All-Age-Faces `original images/NNNNNAyy.jpg` (a loose crop with real background), age yy, gender by id.
+
+    The face box where the detector finds none is derived from the 49 landmarks in `key points/`
+    (brows, eyes, nose, mouth), widened to cover forehead and chin. `subject` is the person id.
+    """
+    root = Path(root)
+    base = root / AAF_FOLDER if (root / AAF_FOLDER).is_dir() else root
+    samples = []
+    for path in sorted((base / "original images").glob("*.jpg")):
+        name = path.name
+        if name in excluded_names or len(name) < 9 or name[5] != "A":
+            continue
+        try:
+            person, age = int(name[:5]), int(name[6:-4])
+        except ValueError:
+            continue
+        samples.append(FaceSample(str(path), landmark_box(base / "key points" / f"{path.stem}.txt"), 0.55,
+                                  age_to_soft(age), 0 if person >= AAF_FIRST_MALE_ID else 1, "aaf",
+                                  age_years=float(age), subject=f"{person:05d}"))
+    return samples
+
+
+def landmark_box(points_file: Path) -> tuple[float, float, float, float] | None:
+    """A face box from inner-face landmarks: their bounding square, 1.45x wide, shifted up for the forehead."""
+    try:
+        points = np.loadtxt(points_file, dtype=np.float64).reshape(-1, 2)
+    except (OSError, ValueError):
+        return None
+    if len(points) < 5:
+        return None
+    (x1, y1), (x2, y2) = points.min(axis=0), points.max(axis=0)
+    side = max(x2 - x1, y2 - y1) * 1.45
+    cx, cy = (x1 + x2) / 2.0, (y1 + y2) / 2.0 - 0.08 * side
+    return (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)
+
+
+def read_lines(path: Path) -> frozenset[str]:
+    """Non-empty stripped lines of a text file, or an empty set if it is missing."""
+    if not path.is_file():
+        return frozenset()
+    return frozenset(line.strip() for line in path.read_text().splitlines() if line.strip())
+
+
+def read_training_sources(datasets_root: str | Path = DEFAULT_DATASETS_DIR,
+                          extra_root: str | Path = DEFAULT_EXTRA_DIR) -> list[FaceSample]:
+    """Every face the classifier may train on, each source once, with its exclusion lists applied.
+
+    UTKFace from the shared folder; FairFace's 40,000 fetched train images when `extra_root/fairface`
+    holds them (the shared 7,000 are a sample of the same files), else the shared sample; All-Age-Faces
+    when fetched. Validation splits of the public benchmarks are never read here.
+    """
+    datasets_root, extra_root = Path(datasets_root), Path(extra_root)
+    samples = read_utkface(datasets_root / "utkface") if (datasets_root / "utkface").is_dir() else []
+    fetched_fairface = extra_root / "fairface"
+    if (fetched_fairface / "fairface_label_train.csv").is_file():
+        samples += read_fairface(fetched_fairface, image_dir="fair_face",
+                                 reserved_sha1=read_lines(datasets_root / "reserved_sha1.txt"))
+    elif (datasets_root / "fairface").is_dir():
+        samples += read_fairface(datasets_root / "fairface")
+    if (extra_root / "aaf").is_dir():
+        samples += read_aaf(extra_root / "aaf", read_lines(datasets_root / "aaf_duplicate_images.txt"))
     return samples
 
 

@@ -68,3 +68,52 @@ def test_real_adience_label_files_parse():
     rows = list(csv.DictReader(open(DATASETS / "adience_labels" / "fold_1_data.txt"), delimiter="\t"))
     usable = sum(parse_adience_age(r["age"]) is not None for r in rows)
     assert usable / len(rows) > 0.85
+
+
+def test_fetched_fairface_layout_excel_damage_and_reserved_files(tmp_path):
+    """The fetched copy keeps images under fair_face/, its CSV has Excel's dates for two ranges, and
+    byte copies of FairFace validation images (reserved sha1) must never be read."""
+    from classification.datasets import read_fairface, sha1_of_file
+    _jpg(tmp_path / "fair_face" / "train" / "1.jpg", 40)
+    _jpg(tmp_path / "fair_face" / "train" / "2.jpg", 41)
+    _jpg(tmp_path / "fair_face" / "train" / "3.jpg", 42)
+    (tmp_path / "fairface_label_train.csv").write_text(
+        "file,age,gender,race,service_test\n"
+        "train/1.jpg,03-Sep,Male,White,TRUE\ntrain/2.jpg,Oct-19,Female,Black,FALSE\n"
+        "train/3.jpg,20-29,Female,Black,FALSE\n")
+    reserved = frozenset({sha1_of_file(tmp_path / "fair_face" / "train" / "3.jpg")})
+    samples = read_fairface(tmp_path, image_dir="fair_face", reserved_sha1=reserved)
+    assert [(s.subject, s.age_range_years) for s in samples] == [("train/1.jpg", (3, 9)), ("train/2.jpg", (10, 19))]
+
+
+def test_all_age_faces_reader(tmp_path):
+    from classification.datasets import read_aaf
+    base = tmp_path / "All-Age-Faces Dataset"
+    for name in ("00001A02.jpg", "07381A45.jpg", "00002A30.jpg", "notes.jpg"):
+        _jpg(base / "original images" / name, 60)
+    (base / "key points").mkdir(parents=True)
+    (base / "key points" / "00001A02.txt").write_text("".join(f"{20 + i} {25 + i}\n" for i in range(20)))
+    samples = read_aaf(tmp_path, excluded_names=frozenset({"00002A30.jpg"}))
+    assert [(s.subject, s.age_years, s.gender) for s in samples] == [("00001", 2.0, 1), ("07381", 45.0, 0)]
+    assert samples[0].box is not None and samples[1].box is None  # landmarks only where the file exists
+    x1, y1, x2, y2 = samples[0].box
+    assert x2 - x1 == pytest.approx(19 * 1.45) and x1 < 20 and y1 < 25
+
+
+def test_training_sources_prefer_the_fetched_fairface_and_apply_exclusions(tmp_path):
+    from classification.datasets import read_training_sources
+    shared, extra = tmp_path / "shared", tmp_path / "extra"
+    _jpg(shared / "utkface" / "UTKFace" / "30_1_0_1.jpg.chip.jpg")
+    _jpg(shared / "fairface" / "train" / "1.jpg")
+    (shared / "fairface" / "fairface_label_train.csv").write_text("file,age,gender\ntrain/1.jpg,20-29,Male\n")
+    assert [s.source for s in read_training_sources(shared, extra)] == ["utkface", "fairface"]
+    for n in (1, 2):
+        _jpg(extra / "fairface" / "fair_face" / "train" / f"{n}.jpg")
+    (extra / "fairface" / "fairface_label_train.csv").write_text(
+        "file,age,gender\ntrain/1.jpg,20-29,Male\ntrain/2.jpg,30-39,Female\n")
+    _jpg(extra / "aaf" / "All-Age-Faces Dataset" / "original images" / "00003A07.jpg")
+    _jpg(extra / "aaf" / "All-Age-Faces Dataset" / "original images" / "00004A08.jpg")
+    (shared / "aaf_duplicate_images.txt").write_text("00004A08.jpg\n")
+    samples = read_training_sources(shared, extra)
+    assert [(s.source, s.subject) for s in samples] == [
+        ("utkface", "30_1_0_1.jpg.chip.jpg"), ("fairface", "train/1.jpg"), ("fairface", "train/2.jpg"), ("aaf", "00003")]
