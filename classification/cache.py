@@ -1,27 +1,38 @@
 """Decode every training face once into a uint8 array, so epochs cost model time, not JPEG time.
 
-Each face is stored as the square crop at the largest face-extraction scale the app offers
-(`CACHE_SCALE`), RGB, `CACHE_SIZE_PX` wide; training cuts smaller scales out of it, the way the app's
-slider would, and pads exactly like `pipeline.crop.square_crop` does.
+Each face is cut the way the app cuts it: `pipeline.crop.square_crop` around the box that the app's own
+face detector finds in that image (`face_box`), so the classifier learns on the framing it meets at run
+time rather than on a fixed fraction of an aligned chip. Where the detector finds no face that overlaps
+the expected one, the dataset's own box (landmarks, or the chip's central fraction) stands in, and the
+cache records that (`box_found`). The stored square is at the largest face-extraction scale the app
+offers (`CACHE_SCALE`), RGB, `CACHE_SIZE_PX` wide; training and evaluation cut smaller scales out of it.
 """
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 from pathlib import Path
 
 import cv2
 import numpy as np
 from tqdm import tqdm
 
-from classification.datasets import FaceSample, read_fairface, read_utkface, split_of
+from classification.datasets import FaceSample, read_training_sources, split_of
 from pipeline.crop import square_crop
 
 CACHE_SCALE = 2.0
 CACHE_SIZE_PX = 160
-SOURCES = ("utkface", "fairface")
+SOURCES = ("utkface", "fairface", "aaf")
+# A detection counts as the labelled face when it overlaps the dataset's own box this much (IoU).
+MIN_BOX_AGREEMENT_IOU = 0.3
+# The detector's threshold while cutting training crops: lower than the app's, since the labelled face
+# is known to be there and only its framing is asked for.
+CACHE_DETECTOR_CONFIDENCE = 0.15
 
 
-def face_box(sample: FaceSample, width: int, height: int) -> tuple[float, float, float, float]:
+def expected_box(sample: FaceSample, width: int, height: int) -> tuple[float, float, float, float]:
+    """The dataset's own idea of where the face is: its box, or the chip's central fraction."""
     if sample.box is not None:
         return sample.box
     side = sample.face_fraction * min(width, height)
@@ -29,13 +40,35 @@ def face_box(sample: FaceSample, width: int, height: int) -> tuple[float, float,
     return (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)
 
 
-def load_face(sample: FaceSample, scale: float = CACHE_SCALE, size_px: int = CACHE_SIZE_PX) -> np.ndarray | None:
-    """The RGB square crop of one sample, or None if the image cannot be read."""
+def box_iou(a, b) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def face_box(sample: FaceSample, image: np.ndarray, detector) -> tuple[tuple[float, float, float, float], bool]:
+    """The box the app's detector finds for the labelled face, and whether it found one.
+
+    Of the detections, the one that overlaps the dataset's own box most is taken if it overlaps it at
+    all convincingly (`MIN_BOX_AGREEMENT_IOU`); otherwise the dataset's box is returned with False.
+    """
+    expected = expected_box(sample, image.shape[1], image.shape[0])
+    best, best_iou = None, MIN_BOX_AGREEMENT_IOU
+    for face in detector.detect(image) if detector is not None else []:
+        iou = box_iou(face.box, expected)
+        if iou >= best_iou:
+            best, best_iou = face.box, iou
+    return (best, True) if best is not None else (expected, False)
+
+
+def load_face(sample: FaceSample, box, scale: float = CACHE_SCALE, size_px: int = CACHE_SIZE_PX) -> np.ndarray | None:
+    """The RGB square crop of one sample around `box`, or None if the image cannot be read."""
     image = cv2.imread(sample.path, cv2.IMREAD_COLOR)
     if image is None:
         return None
-    crop = square_crop(image, face_box(sample, image.shape[1], image.shape[0]), scale, size_px)
-    return crop[:, :, ::-1]
+    return square_crop(image, box, scale, size_px)[:, :, ::-1]
 
 
 def split_name(sample: FaceSample) -> str:
@@ -46,26 +79,55 @@ def split_name(sample: FaceSample) -> str:
     return "val" if split_of("val:" + key, 6) == "test" else "train"
 
 
-def build_cache(datasets_root: str | Path, out_dir: str | Path) -> Path:
-    """Write images.npy, labels.npz and meta.json under out_dir; returns out_dir."""
-    datasets_root, out_dir = Path(datasets_root), Path(out_dir)
+_WORKER_DETECTOR = None
+
+
+def _init_worker(detector_weights: str | None) -> None:
+    global _WORKER_DETECTOR  # one detector per worker process, built once
+    cv2.setNumThreads(1)
+    from detection import FaceDetector
+    _WORKER_DETECTOR = FaceDetector(detector_weights, confidence=CACHE_DETECTOR_CONFIDENCE, threads=1)
+
+
+def _cut(sample: FaceSample):
+    image = cv2.imread(sample.path, cv2.IMREAD_COLOR)
+    if image is None:
+        return None, None, False
+    box, found = face_box(sample, image, _WORKER_DETECTOR)
+    return square_crop(image, box, CACHE_SCALE, CACHE_SIZE_PX)[:, :, ::-1], box, found
+
+
+def build_cache(samples: list[FaceSample], out_dir: str | Path, detector_weights: str | None = None,
+                workers: int = 0) -> Path:
+    """Write images.npy, labels.npz and meta.json under out_dir; returns out_dir.
+
+    The detector runs in `workers` processes (0: one per core). The image array is written under a
+    temporary name and renamed at the end, so an interrupted build never leaves a cache that looks whole.
+    """
+    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    samples = read_utkface(datasets_root / "utkface") + read_fairface(datasets_root / "fairface")
     if not samples:
-        raise FileNotFoundError(f"no UTKFace or FairFace images under {datasets_root}")
+        raise FileNotFoundError("no training faces found; see ../shared/datasets/README.md and MORE_DATA.md")
     images = np.lib.format.open_memmap(out_dir / "images.tmp.npy", mode="w+", dtype=np.uint8,
                                        shape=(len(samples), CACHE_SIZE_PX, CACHE_SIZE_PX, 3))
     keep = np.zeros(len(samples), dtype=bool)
-    for i, sample in enumerate(tqdm(samples, desc="decoding faces", unit="img")):
-        face = load_face(sample)
-        if face is not None:
-            images[i], keep[i] = face, True
+    found = np.zeros(len(samples), dtype=bool)
+    boxes = np.zeros((len(samples), 4), dtype=np.float32)
+    workers = workers or os.cpu_count() or 1
+    with multiprocessing.get_context("spawn").Pool(workers, _init_worker, (detector_weights,)) as pool:
+        results = pool.imap(_cut, samples, chunksize=64)
+        for i, (face, box, ok) in enumerate(tqdm(results, total=len(samples), desc="cutting faces",
+                                                  unit="img", mininterval=10)):
+            if face is not None:
+                images[i], keep[i], found[i], boxes[i] = face, True, ok, box
     images.flush()
     del images
     (out_dir / "images.tmp.npy").replace(out_dir / "images.npy")
     np.savez(
         out_dir / "labels.npz",
         keep=keep,
+        box_found=found,
+        box=boxes,
         age_soft=np.stack([s.age_soft for s in samples]),
         gender=np.array([s.gender for s in samples], dtype=np.int8),
         age_years=np.array([s.age_years for s in samples], dtype=np.float32),
@@ -74,7 +136,11 @@ def build_cache(datasets_root: str | Path, out_dir: str | Path) -> Path:
         split=np.array([split_name(s) for s in samples]),
         path=np.array([s.path for s in samples]),
     )
-    meta = {"scale": CACHE_SCALE, "size_px": CACHE_SIZE_PX, "count": int(keep.sum()), "sources": SOURCES}
+    per_source = {name: {"faces": int(keep[[s.source == name for s in samples]].sum()),
+                         "detector_box": int((found & keep)[[s.source == name for s in samples]].sum())}
+                  for name in SOURCES}
+    meta = {"scale": CACHE_SCALE, "size_px": CACHE_SIZE_PX, "count": int(keep.sum()), "sources": SOURCES,
+            "boxes": "app detector (classification.cache.face_box)", "per_source": per_source}
     (out_dir / "meta.json").write_text(json.dumps(meta, indent=1))
     return out_dir
 
@@ -84,3 +150,35 @@ def load_cache(cache_dir: str | Path) -> tuple[np.ndarray, dict]:
     images = np.load(cache_dir / "images.npy", mmap_mode="r")
     labels = dict(np.load(cache_dir / "labels.npz"))
     return images, labels
+
+
+def main(argv=None) -> int:
+    """`python -m classification.cache`: build the face cache that training and evaluation read."""
+    import argparse
+    import sys
+
+    from classification.datasets import DEFAULT_DATASETS_DIR, DEFAULT_EXTRA_DIR
+    from runtime import REPO_ROOT
+    p = argparse.ArgumentParser(description=main.__doc__)
+    p.add_argument("--datasets", default=str(DEFAULT_DATASETS_DIR))
+    p.add_argument("--extra", default=str(DEFAULT_EXTRA_DIR), help="fetched data (MORE_DATA.md)")
+    p.add_argument("--out", default=str(REPO_ROOT / "data_cache" / "faces_v2"))
+    p.add_argument("--detector", default=None, help="detector weights (default: the shipped ONNX)")
+    p.add_argument("--workers", type=int, default=0)
+    p.add_argument("--limit", type=int, default=0, help="only the first N faces (a quick try)")
+    args = p.parse_args(argv)
+    out = Path(args.out)
+    if (out / "labels.npz").is_file():
+        print(f"error: a cache already exists at {out}; pass another --out or delete it", file=sys.stderr)
+        return 2
+    samples = read_training_sources(args.datasets, args.extra)
+    if args.limit:
+        samples = samples[:: max(1, len(samples) // args.limit)][: args.limit]
+    print({name: sum(s.source == name for s in samples) for name in SOURCES}, flush=True)
+    build_cache(samples, out, args.detector, args.workers)
+    print((out / "meta.json").read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
