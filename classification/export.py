@@ -40,7 +40,7 @@ def recalibrate_batchnorm(model, batches) -> int:
     statistics ("precise BN"). Only statistics change; no weight is trained. Returns the batch count.
     """
     tf = import_tensorflow()
-    layers = [layer for layer in _all_layers(model) if isinstance(layer, tf.keras.layers.BatchNormalization)]
+    layers = [layer for layer in all_layers(model) if isinstance(layer, tf.keras.layers.BatchNormalization)]
     saved = [layer.momentum for layer in layers]
     count = 0
     try:
@@ -80,10 +80,10 @@ def load_averaged(checkpoints):
     return model
 
 
-def _all_layers(model):
+def all_layers(model):
     for layer in model.layers:
         if hasattr(layer, "layers"):
-            yield from _all_layers(layer)
+            yield from all_layers(layer)
         else:
             yield layer
 

@@ -3,6 +3,10 @@
 Resumable: the run folder keeps a Keras BackupAndRestore state (model, optimizer, epoch), `last.keras`,
 `best.keras` (by validation age accuracy), `history.csv` and `curves.png`; rerunning the same command
 continues where the last session stopped.
+
+`--init` takes a `.keras` checkpoint or a shipped `.tflite` file (rebuilt by `classification.from_tflite`);
+a model rebuilt from TFLite trains with its BatchNorm layers frozen, because its folded statistics are
+exact only in inference mode.
 """
 from __future__ import annotations
 
@@ -13,17 +17,23 @@ from pathlib import Path
 
 import numpy as np
 
+from classification.datasets import DEFAULT_DATASETS_DIR, DEFAULT_EXTRA_DIR
 from runtime import REPO_ROOT, import_tensorflow
 
-DEFAULT_DATASETS = REPO_ROOT.parent / "shared" / "datasets"
 APP_SCALE_RANGE = (1.0, 2.0)   # the face-extraction slider's range; cache holds scale 2.0
 EVAL_SCALE = 1.4               # the app's default slider position
+# Largest training scale per source: UTKFace's aligned chips hold little beyond the face, so beyond
+# 1.5x the detector's box a crop would be mostly black padding the app never shows; the sources with
+# real context (FairFace's loose crops, All-Age-Faces' original images) train over the whole slider.
+MAX_TRAIN_SCALE_BY_SOURCE = {"utkface": 1.5, "fairface": APP_SCALE_RANGE[1], "aaf": APP_SCALE_RANGE[1]}
+VALIDATION_FACES = 1500        # a fixed subsample of the validation split, to keep epochs cheap
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--datasets", default=str(DEFAULT_DATASETS), help="folder with utkface/ and fairface/")
-    p.add_argument("--cache", default=str(REPO_ROOT / "data_cache" / "faces"), help="decoded-face cache folder")
+    p.add_argument("--datasets", default=str(DEFAULT_DATASETS_DIR), help="folder with utkface/ and fairface/")
+    p.add_argument("--extra", default=str(DEFAULT_EXTRA_DIR), help="fetched data (../shared/datasets/MORE_DATA.md)")
+    p.add_argument("--cache", default=str(REPO_ROOT / "data_cache" / "faces_v2"), help="decoded-face cache folder")
     p.add_argument("--run-dir", default=str(REPO_ROOT / "runs" / "classifier"), help="checkpoints and logs")
     p.add_argument("--input-size", type=int, default=112, help="classifier input side in px (>= 75)")
     p.add_argument("--epochs", type=int, default=80, help="planned epochs; the LR schedule spans them")
@@ -33,7 +43,7 @@ def parse_args(argv=None):
     p.add_argument("--gender-loss-weight", type=float, default=1.0,
                    help="gender loss weight against age's 1.0 (0.5 until epoch 34: age met its targets first)")
     p.add_argument("--imagenet", action="store_true", help="start the trunk from ImageNet weights (download)")
-    p.add_argument("--init", default=None, help="a .keras checkpoint to start from (fine-tuning)")
+    p.add_argument("--init", default=None, help="a .keras checkpoint or a shipped .tflite to start from (fine-tuning)")
     p.add_argument("--threads", type=int, default=0, help="TensorFlow intra-op threads (0 = all cores)")
     p.add_argument("--stop-after-epochs", type=int, default=0, help="end this invocation after N epochs")
     return p.parse_args(argv)
@@ -49,7 +59,8 @@ def class_weights(age_soft: np.ndarray) -> np.ndarray:
 def make_augment(tf, input_size_px: int, cache_scale: float):
     """Batched augmentation that reproduces what the app feeds: square padded crops at slider scales."""
 
-    def augment(images, targets, weights):
+    def augment(inputs, targets, weights):
+        images, max_scale = inputs
         n = tf.shape(images)[0]
         x = tf.cast(images, tf.float32)
         # lighting first, on the whole cached square, so the padding added by the crop stays black as in the app
@@ -61,7 +72,8 @@ def make_augment(tf, input_size_px: int, cache_scale: float):
         x = tf.where(tf.random.uniform([n, 1, 1, 1]) < 0.1, grey, x)
         x = tf.clip_by_value(x, 0.0, 255.0)
         # the square crop at a random slider scale, padded with black beyond the cached square
-        scale = tf.random.uniform([n], *APP_SCALE_RANGE)
+        lo = APP_SCALE_RANGE[0]
+        scale = lo + tf.random.uniform([n]) * (max_scale - lo)
         half = scale / cache_scale / 2.0
         jitter = tf.random.uniform([n, 2], -0.08, 0.08) * half[:, None]
         cy, cx = 0.5 + jitter[:, 0], 0.5 + jitter[:, 1]
@@ -92,7 +104,8 @@ def main(argv=None) -> int:
     keras = tf.keras
     if args.threads:
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-    from classification.cache import build_cache, load_cache
+    from classification.cache import SOURCES, build_cache, load_cache
+    from classification.datasets import read_training_sources
     from classification.model import build_model
 
     cache = Path(args.cache)
@@ -100,11 +113,14 @@ def main(argv=None) -> int:
         if not Path(args.datasets).is_dir():
             print(f"error: no dataset folder at {args.datasets}; pass --datasets", file=sys.stderr)
             return 2
-        build_cache(args.datasets, cache)
+        build_cache(read_training_sources(args.datasets, args.extra), cache)
     images_mm, labels = load_cache(cache)
     cache_scale = float(__import__("json").loads((cache / "meta.json").read_text())["scale"])
     train_idx = np.flatnonzero(labels["keep"] & (labels["split"] == "train"))
     val_idx = np.flatnonzero(labels["keep"] & (labels["split"] == "val"))
+    val_idx = np.sort(np.random.default_rng(0).permutation(val_idx)[:VALIDATION_FACES])
+    max_scale = np.array([MAX_TRAIN_SCALE_BY_SOURCE.get(SOURCES[k], APP_SCALE_RANGE[1])
+                          for k in labels["source"]], np.float32)
     print(f"train faces {len(train_idx)}, validation faces {len(val_idx)}", flush=True)
     images = np.ascontiguousarray(images_mm[np.concatenate([train_idx, val_idx])])
     train_images, val_images = images[: len(train_idx)], images[len(train_idx):]
@@ -118,11 +134,11 @@ def main(argv=None) -> int:
             for chunk in np.array_split(rng.permutation(len(train_idx)), len(train_idx) // args.batch):
                 idx = train_idx[chunk]
                 sample_w_age = age_soft[idx] @ weights_per_group
-                yield (train_images[chunk],
+                yield ((train_images[chunk], max_scale[idx]),
                        {"age": age_soft[idx], "gender": np.eye(2, dtype=np.float32)[np.maximum(gender[idx], 0)]},
                        {"age": sample_w_age.astype(np.float32), "gender": (gender[idx] >= 0).astype(np.float32)})
 
-    spec = (tf.TensorSpec([None, *train_images.shape[1:]], tf.uint8),
+    spec = ((tf.TensorSpec([None, *train_images.shape[1:]], tf.uint8), tf.TensorSpec([None], tf.float32)),
             {"age": tf.TensorSpec([None, 8], tf.float32), "gender": tf.TensorSpec([None, 2], tf.float32)},
             {"age": tf.TensorSpec([None], tf.float32), "gender": tf.TensorSpec([None], tf.float32)})
     train_ds = (tf.data.Dataset.from_generator(batches, output_signature=spec)
@@ -134,7 +150,8 @@ def main(argv=None) -> int:
 
     run_dir = Path(args.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    model = keras.models.load_model(args.init, compile=False) if args.init else build_model(args.input_size, args.imagenet)
+    model = initial_model(args, tf, run_dir, train_images, cache_scale) if args.init \
+        else build_model(args.input_size, args.imagenet)
     total_steps = args.epochs * args.steps_per_epoch
     schedule = keras.optimizers.schedules.CosineDecay(
         0.0, decay_steps=total_steps - args.steps_per_epoch, alpha=0.01,
@@ -161,6 +178,27 @@ def main(argv=None) -> int:
               validation_data=(val_x, val_y, val_w), callbacks=callbacks, verbose=2)
     print(f"done; checkpoints in {run_dir}", flush=True)
     return 0
+
+
+def initial_model(args, tf, run_dir: Path, train_images: np.ndarray, cache_scale: float):
+    """The `--init` model: a .keras checkpoint as saved, or a .tflite rebuilt once into `run_dir/init.keras`."""
+    if not args.init.endswith(".tflite"):
+        return tf.keras.models.load_model(args.init, compile=False)
+    rebuilt = run_dir / "init.keras"
+    if rebuilt.is_file():
+        model = tf.keras.models.load_model(rebuilt, compile=False)
+    else:
+        from classification.from_tflite import keras_from_tflite
+        sample = np.random.default_rng(0).permutation(len(train_images))[:512]
+        calibration = center_crops(tf, train_images[np.sort(sample)], args.input_size, cache_scale).numpy()
+        model = keras_from_tflite(args.init, calibration)
+        model.save(rebuilt)
+        print(f"rebuilt {args.init} as {rebuilt}", flush=True)
+    from classification.export import all_layers
+    for layer in all_layers(model):
+        if isinstance(layer, tf.keras.layers.BatchNormalization):
+            layer.trainable = False  # folded statistics are exact only in inference mode
+    return model
 
 
 def StopAfter(keras, n_epochs: int):
