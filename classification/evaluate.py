@@ -1,12 +1,17 @@
 """Evaluate the age-group + gender classifier on held-out faces: `python -m classification.evaluate --help`.
 
-Held-out data is the fixed 'test' split of `classification.cache.split_name` (10% of UTKFace and of
-FairFace by a hash of the file name; never trained on, never used for model selection). Crops are cut
-exactly as the app cuts them (`square_crop` at `--scale`). Reported:
-* UTKFace: exact and 1-off (within one group) age-group accuracy on faces whose age lies inside an Adience
-  group (ages in the gaps have no single right answer), the same with gap ages snapped to the nearest
-  group, gender accuracy, per-group recall and a confusion-matrix plot;
-* FairFace: gender accuracy, and how often the predicted group overlaps the annotated age range;
+Held-out data is the fixed 'test' split of `classification.cache.split_name` of every training source
+(10% of UTKFace, FairFace and All-Age-Faces by a hash of the file name or person; never trained on,
+never used for model selection). Each face is cut exactly as the app cuts it: `square_crop` of the
+original image around the box the app's detector finds (stored in the face cache; found afresh where
+the cache lacks it), at several face-extraction sizes across the slider's range. Reported per source,
+per slider setting and pooled:
+* exact-age sources (UTKFace, All-Age-Faces): exact and 1-off (within one group) age-group accuracy on
+  faces whose age lies inside an Adience group, children (0-12) exact, per-group recall, a confusion
+  matrix plot; the same with gap ages snapped to the nearest group;
+* FairFace (age ranges): how often the predicted group overlaps the annotated range, and 1-off (within
+  one group of a group that overlaps it);
+* gender accuracy, overall and by age group;
 * Adience (`--adience PATH`, the real fold files + images): exact, 1-off and gender accuracy;
 * speed: ms per face at batch 1 in the app's runtime.
 """
@@ -19,45 +24,91 @@ import sys
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 from tqdm import tqdm
 
+from classification.datasets import DEFAULT_DATASETS_DIR, DEFAULT_EXTRA_DIR
 from classification.labels import AGE_GROUP_BOUNDS_YEARS, AGE_GROUPS, hard_group, nearest_group
 from runtime import REPO_ROOT
 
-DEFAULT_DATASETS = REPO_ROOT.parent / "shared" / "datasets"
+# Slider settings evaluated: the ends of the range, the app's default, and points between to choose it.
+EVAL_SCALES = (1.0, 1.2, 1.4, 1.6, 1.8, 2.0)
+CHILD_GROUPS = (0, 1, 2)  # 0-2, 4-6, 8-12
+EXACT_AGE_SOURCES = ("utkface", "aaf")
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--weights", default=None, help=".tflite or .keras (default: shipped)")
-    p.add_argument("--datasets", default=str(DEFAULT_DATASETS))
+    p.add_argument("--datasets", default=str(DEFAULT_DATASETS_DIR))
+    p.add_argument("--extra", default=str(DEFAULT_EXTRA_DIR), help="fetched data (MORE_DATA.md)")
+    p.add_argument("--cache", default=str(REPO_ROOT / "data_cache" / "faces_v2"),
+                   help="face cache whose stored detector boxes are reused (classification.cache)")
     p.add_argument("--adience", default=None, help="folder with fold_N_data.txt and faces/ or aligned/")
-    p.add_argument("--scale", type=float, default=None, help="face-extraction scale (default: the app's)")
-    p.add_argument("--limit", type=int, default=0, help="evaluate at most N faces per set (0: all)")
+    p.add_argument("--scales", default=",".join(str(s) for s in EVAL_SCALES),
+                   help="comma-separated face-extraction sizes to evaluate")
+    p.add_argument("--limit", type=int, default=0, help="evaluate at most N faces per source (0: all)")
     p.add_argument("--speed-runs", type=int, default=100)
     p.add_argument("--out", default=str(REPO_ROOT / "runs" / "eval" / "classifier"))
     p.add_argument("--write-metrics", default=None, help="also write the metrics JSON here")
     return p.parse_args(argv)
 
 
-def predict_samples(classifier, samples, scale: float, batch: int = 32):
-    from classification.cache import load_face
-    gender_pred, age_probs, keep = [], [], []
-    for start in tqdm(range(0, len(samples), batch), desc="classifying", unit="batch", mininterval=5):
-        chunk = samples[start:start + batch]
-        faces = [load_face(s, scale, classifier.input_size_px) for s in chunk]
-        ok = [f is not None for f in faces]
-        crops = [f[:, :, ::-1] for f in faces if f is not None]  # load_face gives RGB; the API takes BGR
-        results = classifier.predict(crops)
-        it = iter(results)
-        for good in ok:
-            keep.append(good)
-            if good:
-                r = next(it)
-                gender_pred.append(0 if r.gender == "male" else 1)
-                age_probs.append(r.age_probs)
-    return np.array(gender_pred), np.array(age_probs).reshape(-1, 8), np.array(keep, bool)
+def cached_boxes(cache_dir: Path) -> dict[str, tuple[tuple[float, ...], bool]]:
+    """{image path: (detector box, whether the detector found it)} from a face cache, or {}."""
+    labels_file = cache_dir / "labels.npz"
+    if not labels_file.is_file():
+        return {}
+    labels = np.load(labels_file)
+    if "box" not in labels:
+        return {}
+    return {str(p): (tuple(float(v) for v in b), bool(f))
+            for p, b, f, k in zip(labels["path"], labels["box"], labels["box_found"], labels["keep"]) if k}
+
+
+def held_out_faces(samples, boxes: dict, limit: int = 0):
+    """The test split of each source with the box the app's detector gives it: [(sample, box, found)]."""
+    from classification.cache import face_box, split_name
+    detector = None
+    faces, per_source = [], {}
+    for sample in samples:
+        if split_name(sample) != "test" or (limit and per_source.get(sample.source, 0) >= limit):
+            continue
+        if sample.path in boxes:
+            box, found = boxes[sample.path]
+        else:
+            if detector is None:
+                from classification.cache import CACHE_DETECTOR_CONFIDENCE
+                from detection import FaceDetector
+                detector = FaceDetector(confidence=CACHE_DETECTOR_CONFIDENCE)
+            image = cv2.imread(sample.path, cv2.IMREAD_COLOR)
+            if image is None:
+                continue
+            box, found = face_box(sample, image, detector)
+        faces.append((sample, box, found))
+        per_source[sample.source] = per_source.get(sample.source, 0) + 1
+    return faces
+
+
+def predict_at_scales(classifier, faces, scales, batch: int = 32):
+    """{scale: (gender predictions 0/1, age probabilities)} for each face; unreadable images are dropped."""
+    from pipeline.crop import square_crop
+    kept, gender = [], {s: [] for s in scales}
+    probs = {s: [] for s in scales}
+    for start in tqdm(range(0, len(faces), batch), desc="classifying", unit="batch", mininterval=10):
+        readable = []
+        for sample, box, found in faces[start:start + batch]:
+            image = cv2.imread(sample.path, cv2.IMREAD_COLOR)
+            if image is not None:
+                readable.append((image, box))
+                kept.append((sample, found))
+        for scale in scales:
+            crops = [square_crop(image, box, scale, classifier.input_size_px) for image, box in readable]
+            for result in classifier.predict(crops):
+                gender[scale].append(0 if result.gender == "male" else 1)
+                probs[scale].append(result.age_probs)
+    return kept, {s: (np.array(gender[s], int), np.array(probs[s]).reshape(-1, 8)) for s in scales}
 
 
 def age_metrics(true_groups: np.ndarray, pred_groups: np.ndarray) -> dict:
@@ -65,7 +116,7 @@ def age_metrics(true_groups: np.ndarray, pred_groups: np.ndarray) -> dict:
     confusion = np.zeros((8, 8), np.int64)
     np.add.at(confusion, (true_groups, pred_groups), 1)
     recall = confusion.diagonal() / np.maximum(confusion.sum(axis=1), 1)
-    return {"exact_acc": float(np.mean(diff == 0)), "one_off_acc": float(np.mean(diff <= 1)),
+    return {"exact_acc": _mean(diff == 0), "one_off_acc": _mean(diff <= 1),
             "per_group_recall": {g: float(r) for g, r in zip(AGE_GROUPS, recall)},
             "confusion": confusion.tolist(), "faces": int(len(true_groups))}
 
@@ -73,6 +124,59 @@ def age_metrics(true_groups: np.ndarray, pred_groups: np.ndarray) -> dict:
 def overlaps_range(group: int, age_range) -> bool:
     lo, hi = AGE_GROUP_BOUNDS_YEARS[group]
     return not (hi < age_range[0] or lo > age_range[1])
+
+
+def within_one_of_range(group: int, age_range) -> bool:
+    """The predicted group overlaps the annotated range, or is next to a group that does."""
+    return any(overlaps_range(g, age_range) for g in range(max(group - 1, 0), min(group + 2, len(AGE_GROUPS))))
+
+
+def _mean(values) -> float | None:
+    values = np.asarray(values)
+    return float(values.mean()) if values.size else None
+
+
+def source_metrics(samples, gender_pred: np.ndarray, age_probs: np.ndarray) -> dict:
+    """Every reported figure for one source at one slider setting."""
+    pred = age_probs.argmax(axis=1)
+    gender_true = np.array([s.gender for s in samples])
+    known = gender_true >= 0
+    main_group = np.array([int(np.argmax(s.age_soft)) for s in samples])
+    m = {"faces": len(samples), "gender_acc": _mean(gender_pred[known] == gender_true[known]),
+         "gender_acc_by_age_group": {name: _mean(gender_pred[known & (main_group == i)] == gender_true[known & (main_group == i)])
+                                     for i, name in enumerate(AGE_GROUPS) if np.any(known & (main_group == i))}}
+    ages = np.array([s.age_years for s in samples], float)
+    if np.all(np.isfinite(ages)):
+        in_group = np.array([hard_group(a) is not None for a in ages])
+        true = np.array([hard_group(a) if hard_group(a) is not None else -1 for a in ages])
+        strict = age_metrics(true[in_group], pred[in_group])
+        snapped = age_metrics(np.array([nearest_group(a) for a in ages]), pred)
+        children = in_group & np.isin(true, CHILD_GROUPS)
+        m.update({"in_group_faces": int(in_group.sum()), "exact_acc": strict["exact_acc"],
+                  "one_off_acc": strict["one_off_acc"], "children_faces": int(children.sum()),
+                  "children_exact_acc": _mean(pred[children] == true[children]),
+                  "exact_acc_gap_ages_snapped": snapped["exact_acc"],
+                  "one_off_acc_gap_ages_snapped": snapped["one_off_acc"],
+                  "per_group_recall": strict["per_group_recall"], "confusion": strict["confusion"]})
+    else:
+        ranges = [s.age_range_years for s in samples]
+        m.update({"age_group_overlaps_annotated_range": _mean([overlaps_range(p, r) for p, r in zip(pred, ranges)]),
+                  "one_off_acc": _mean([within_one_of_range(p, r) for p, r in zip(pred, ranges)])})
+    return m
+
+
+def pooled_metrics(per_source: dict, counts: dict) -> dict:
+    """Face-weighted means of the figures the sources share (gender, 1-off, children exact)."""
+    pooled = {}
+    for key, weight_key in (("gender_acc", "faces"), ("one_off_acc", None), ("children_exact_acc", "children_faces")):
+        num = den = 0.0
+        for name, m in per_source.items():
+            if m.get(key) is None:
+                continue
+            w = m.get(weight_key) if weight_key else m.get("in_group_faces", counts[name])
+            num, den = num + m[key] * w, den + w
+        pooled[key] = num / den if den else None
+    return pooled
 
 
 def time_batch1(classifier, runs: int) -> float:
@@ -87,15 +191,32 @@ def time_batch1(classifier, runs: int) -> float:
     return statistics.median(times)
 
 
+def _json_safe(value):
+    """NaN-free JSON: non-finite floats become null."""
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     from classification import AgeGenderClassifier
-    from classification.cache import split_name
-    from classification.datasets import read_adience, read_fairface, read_utkface
+    from classification.datasets import read_adience, read_training_sources
     from classification.plots import plot_confusion
     from pipeline.config import AppConfig
     from pipeline.errors import WeightsError
-    scale = args.scale or AppConfig().crop_scale
+    try:
+        scales = tuple(float(s) for s in args.scales.split(","))
+    except ValueError:
+        print(f"error: --scales takes numbers separated by commas, not {args.scales!r}", file=sys.stderr)
+        return 2
+    default_scale = AppConfig().crop_scale
+    if default_scale not in scales:
+        scales = tuple(sorted(scales + (default_scale,)))
     try:
         clf = AgeGenderClassifier(args.weights)
     except WeightsError as exc:
@@ -103,80 +224,85 @@ def main(argv=None) -> int:
         return 2
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    datasets = Path(args.datasets)
-    metrics = {"weights": str(clf.weights), "input_size_px": clf.input_size_px, "crop_scale": scale,
-               "split": "classification.cache.split_name == 'test' (sha1 of source:file name, 10%)"}
+    metrics = {"weights": str(clf.weights), "input_size_px": clf.input_size_px, "default_crop_scale": default_scale,
+               "split": "classification.cache.split_name == 'test' (sha1 of source:file name or person, 10%)",
+               "crops": "square_crop around the app detector's box (classification.cache.face_box)"}
 
-    def held_out(reader, folder: Path):
-        """The fixed test split of one dataset, classified: (samples kept, gender preds, age probs)."""
-        samples = [s for s in reader(folder) if split_name(s) == "test"] if folder.is_dir() else []
-        samples = samples[: args.limit] if args.limit else samples
-        if not samples:
-            return [], None, None
-        g_pred, probs, keep = predict_samples(clf, samples, scale)
-        return [s for s, k in zip(samples, keep) if k], g_pred, probs
-
-    kept, g_pred, probs = held_out(read_utkface, datasets / "utkface")
-    if kept:
-        ages = np.array([s.age_years for s in kept])
-        pred = probs.argmax(axis=1)
-        in_group = np.array([hard_group(a) is not None for a in ages])
-        strict = age_metrics(np.array([hard_group(a) for a in ages[in_group]], int), pred[in_group])
-        nearest = np.array([nearest_group(a) for a in ages])
-        snapped = age_metrics(nearest, pred)
-        gender_true = np.array([s.gender for s in kept])
-        gender_by_group = {name: float(np.mean(g_pred[nearest == i] == gender_true[nearest == i]))
-                           for i, name in enumerate(AGE_GROUPS) if np.any(nearest == i)}
-        metrics["utkface"] = {"faces": len(kept), "in_group_faces": int(in_group.sum()),
-                              "gender_acc_by_nearest_age_group": gender_by_group,
-                              "exact_acc": strict["exact_acc"], "one_off_acc": strict["one_off_acc"],
-                              "exact_acc_gap_ages_snapped": snapped["exact_acc"],
-                              "one_off_acc_gap_ages_snapped": snapped["one_off_acc"],
-                              "gender_acc": float(np.mean(g_pred == gender_true)),
-                              "per_group_recall": strict["per_group_recall"], "confusion": strict["confusion"]}
-        plot_confusion(np.array(strict["confusion"]), AGE_GROUPS, out / "confusion_utkface.png",
-                       f"UTKFace held-out, {in_group.sum()} faces: exact {strict['exact_acc']:.1%}, "
-                       f"1-off {strict['one_off_acc']:.1%}")
-
-    kept, g_pred, probs = held_out(read_fairface, datasets / "fairface")
-    if kept:
-        pred = probs.argmax(axis=1)
-        known = np.array([s.gender >= 0 for s in kept])
-        gender_true = np.array([s.gender for s in kept])
-        metrics["fairface"] = {"faces": len(kept),
-                               "gender_acc": float(np.mean(g_pred[known] == gender_true[known])),
-                               "age_group_overlaps_annotated_range": float(np.mean(
-                                   [overlaps_range(p, s.age_range_years) for p, s in zip(pred, kept)]))}
+    faces = held_out_faces(read_training_sources(args.datasets, args.extra), cached_boxes(Path(args.cache)), args.limit)
+    if faces:
+        kept, predictions = predict_at_scales(clf, faces, scales)
+        sources = sorted({s.source for s, _ in kept}, key=lambda n: ("utkface", "fairface", "aaf").index(n)
+                         if n in ("utkface", "fairface", "aaf") else 9)
+        metrics["detector_box_found"] = {name: _mean([f for s, f in kept if s.source == name]) for name in sources}
+        metrics["by_scale"] = {}
+        for scale in scales:
+            g_pred, probs = predictions[scale]
+            per_source = {}
+            for name in sources:
+                idx = np.array([s.source == name for s, _ in kept])
+                per_source[name] = source_metrics([s for s, _ in kept if s.source == name], g_pred[idx], probs[idx])
+            per_source["overall"] = pooled_metrics(per_source, {n: per_source[n]["faces"] for n in sources})
+            metrics["by_scale"][f"{scale:.1f}"] = per_source
+            if scale == default_scale:
+                for name in EXACT_AGE_SOURCES:
+                    m = per_source.get(name)
+                    if m and "confusion" in m:
+                        plot_confusion(np.array(m["confusion"]), AGE_GROUPS, out / f"confusion_{name}.png",
+                                       f"{name} held-out, {m['in_group_faces']} faces, slider {scale:.1f}: "
+                                       f"exact {m['exact_acc']:.1%}, 1-off {m['one_off_acc']:.1%}")
+        default = metrics["by_scale"][f"{default_scale:.1f}"]
+        for key in ("gender_acc", "one_off_acc", "children_exact_acc"):  # headline figures (About box)
+            metrics[key] = default["overall"][key]
+        metrics["exact_acc"] = default.get("utkface", {}).get("exact_acc")
 
     if args.adience:
+        from classification.cache import expected_box
         ad = read_adience(args.adience)
         if not ad:
             print(f"error: no usable Adience rows/images under {args.adience}", file=sys.stderr)
             return 2
-        g_pred, probs, keep = predict_samples(clf, ad, scale)
-        kept = [s for s, k in zip(ad, keep) if k]
-        hard = np.array([s.age_soft.max() == 1.0 for s in kept])
-        true_age = np.array([int(np.argmax(s.age_soft)) for s in kept])
+        boxes = [(s, expected_box(s, *_size(s.path)), False) for s in ad if _size(s.path)]
+        kept, predictions = predict_at_scales(clf, boxes, (default_scale,))
+        g_pred, probs = predictions[default_scale]
+        samples = [s for s, _ in kept]
+        hard = np.array([s.age_soft.max() == 1.0 for s in samples])
+        true_age = np.array([int(np.argmax(s.age_soft)) for s in samples])
         res = age_metrics(true_age[hard], probs.argmax(axis=1)[hard])
-        known = np.array([s.gender >= 0 for s in kept])
-        metrics["adience"] = {"faces": len(kept), "exact_acc": res["exact_acc"], "one_off_acc": res["one_off_acc"],
-                              "gender_acc": float(np.mean(g_pred[known] == np.array([s.gender for s in kept])[known])),
+        known = np.array([s.gender >= 0 for s in samples])
+        metrics["adience"] = {"faces": len(samples), "exact_acc": res["exact_acc"], "one_off_acc": res["one_off_acc"],
+                              "gender_acc": _mean(g_pred[known] == np.array([s.gender for s in samples])[known]),
                               "confusion": res["confusion"]}
         plot_confusion(np.array(res["confusion"]), AGE_GROUPS, out / "confusion_adience.png", "Adience")
 
-    if "utkface" in metrics:  # headline figures (About box, model card)
-        for key in ("exact_acc", "one_off_acc", "gender_acc"):
-            metrics[key] = metrics["utkface"][key]
     if args.speed_runs:
-        fast = AgeGenderClassifier(args.weights, threads=0)
-        metrics["ms_per_face"] = time_batch1(fast, args.speed_runs)
-    text = json.dumps(metrics, indent=1)
+        metrics["ms_per_face"] = time_batch1(AgeGenderClassifier(args.weights, threads=0), args.speed_runs)
+    text = json.dumps(_json_safe(metrics), indent=1, allow_nan=False)
     (out / "metrics.json").write_text(text)
     if args.write_metrics:
         Path(args.write_metrics).write_text(text)
-    print(json.dumps({k: v for k, v in metrics.items() if k not in ("utkface",)} |
-                     {"utkface": {k: v for k, v in metrics.get("utkface", {}).items() if k != "confusion"}}, indent=1))
+    print(summary_table(metrics))
     return 0
+
+
+def _size(path: str):
+    image = cv2.imread(path, cv2.IMREAD_COLOR)
+    return None if image is None else (image.shape[1], image.shape[0])
+
+
+def summary_table(metrics: dict) -> str:
+    """A plain-text table: one row per slider setting and source."""
+    def pct(v):
+        return "    -" if v is None else f"{v:6.1%}"
+    lines = [f"{'slider':>6} {'source':>9} {'faces':>6} {'exact':>7} {'1-off':>7} {'child':>7} {'gender':>7}"]
+    for scale, per_source in metrics.get("by_scale", {}).items():
+        for name, m in per_source.items():
+            lines.append(f"{scale:>6} {name:>9} {m.get('faces', ''):>6} {pct(m.get('exact_acc')):>7} "
+                         f"{pct(m.get('one_off_acc')):>7} {pct(m.get('children_exact_acc')):>7} {pct(m.get('gender_acc')):>7}")
+    if "ms_per_face" in metrics:
+        lines.append(f"speed: {metrics['ms_per_face']:.1f} ms per face (batch 1)")
+    if "detector_box_found" in metrics:
+        lines.append("detector box found: " + ", ".join(f"{k} {v:.1%}" for k, v in metrics["detector_box_found"].items()))
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,76 @@
+"""Training-side tools of the classifier: the app-like face box, the TFLite rebuild, the held-out metrics."""
+import numpy as np
+import pytest
+
+from classification.datasets import FaceSample
+from classification.labels import age_to_soft, range_to_soft
+from tests.conftest import FakeDetector
+
+
+def _sample(**kw):
+    base = dict(path="x.jpg", box=None, face_fraction=0.5, age_soft=age_to_soft(30), gender=0, source="utkface",
+                age_years=30.0, subject="x")
+    base.update(kw)
+    return FaceSample(**base)
+
+
+def test_face_box_takes_the_detection_that_overlaps_the_labelled_face():
+    from classification.cache import face_box
+    image = np.zeros((200, 200, 3), np.uint8)  # expected box: the central 100 px
+    detector = FakeDetector([[(0, 0, 30, 30), (45, 40, 155, 165)]])
+    box, found = face_box(_sample(), image, detector)
+    assert found and box == (45.0, 40.0, 155.0, 165.0)
+
+
+def test_face_box_falls_back_to_the_dataset_box_and_says_so():
+    from classification.cache import face_box
+    image = np.zeros((200, 200, 3), np.uint8)
+    box, found = face_box(_sample(), image, FakeDetector([[(0, 0, 40, 40)]]))  # a face, but not this one
+    assert not found and box == (50.0, 50.0, 150.0, 150.0)
+    box, found = face_box(_sample(box=(10, 20, 60, 80)), image, FakeDetector([[]]))
+    assert not found and box == (10, 20, 60, 80)
+
+
+def test_source_metrics_exact_ages_children_and_gender_by_group():
+    from classification.evaluate import source_metrics
+    samples = [_sample(age_soft=age_to_soft(a), age_years=float(a), gender=g)
+               for a, g in ((1, 0), (5, 1), (10, 0), (28, 1), (22, 0))]
+    probs = np.eye(8)[[0, 2, 2, 4, 4]]  # right, one off, right, right, gap age 22 -> nearest 15-20 or 25-32
+    m = source_metrics(samples, np.array([0, 0, 0, 1, 0]), probs)
+    assert m["in_group_faces"] == 4 and m["exact_acc"] == pytest.approx(0.75) and m["one_off_acc"] == 1.0
+    assert m["children_faces"] == 3 and m["children_exact_acc"] == pytest.approx(2 / 3)
+    assert m["gender_acc"] == pytest.approx(0.8) and m["gender_acc_by_age_group"]["4-6"] == 0.0
+
+
+def test_source_metrics_age_ranges():
+    from classification.evaluate import source_metrics, within_one_of_range
+    assert within_one_of_range(5, (20, 29)) and not within_one_of_range(6, (20, 29))
+    samples = [_sample(source="fairface", age_years=float("nan"), age_soft=range_to_soft(20, 29),
+                       age_range_years=(20, 29), gender=-1)] * 2
+    m = source_metrics(samples, np.array([0, 1]), np.eye(8)[[4, 6]])
+    assert m["age_group_overlaps_annotated_range"] == 0.5 and m["one_off_acc"] == 0.5
+    assert m["gender_acc"] is None  # unknown genders are not counted either way
+
+
+@pytest.mark.timeout(900)
+def test_tflite_rebuilds_into_a_keras_model_that_computes_the_same(tmp_path):
+    """A randomly initialised classifier, exported like the shipped file, comes back as a Keras model
+    with the same outputs; its BatchNorms are set so that training can continue from it."""
+    import runtime
+    from classification.export import recalibrate_batchnorm, to_tflite
+    from classification.from_tflite import keras_from_tflite
+    from classification.model import build_model
+    tf = runtime.import_tensorflow()
+    model = build_model(75)
+    rng = np.random.default_rng(0)
+    images = rng.uniform(0, 255, (48, 75, 75, 3)).astype(np.float32)
+    recalibrate_batchnorm(model, (images[k:k + 16] for k in range(0, 48, 16)))  # real, non-trivial statistics
+    path = to_tflite(model, tmp_path / "m.tflite", "dynamic")
+    rebuilt = keras_from_tflite(path, images[:32])
+    got = rebuilt.predict_on_batch(images[32:])
+    want = model.predict_on_batch(images[32:])
+    assert np.ptp(want["age"]) > 0.05  # outputs that differ between images, so the comparison means something
+    np.testing.assert_allclose(got["age"], want["age"], atol=0.03)
+    np.testing.assert_allclose(got["gender"], want["gender"], atol=0.03)
+    bn = next(layer for layer in rebuilt.get_layer(index=2).layers if isinstance(layer, tf.keras.layers.BatchNormalization))
+    assert np.abs(np.asarray(bn.moving_mean)).max() > 0  # the measured mean moved into the statistics
