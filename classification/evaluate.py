@@ -97,7 +97,7 @@ def main(argv=None) -> int:
     from pipeline.errors import WeightsError
     scale = args.scale or AppConfig().crop_scale
     try:
-        clf = AgeGenderClassifier(args.weights)
+        clf = AgeGenderClassifier(args.weights, trust_checkpoint=True)  # our own training runs' .keras files
     except WeightsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -168,7 +168,7 @@ def main(argv=None) -> int:
         for key in ("exact_acc", "one_off_acc", "gender_acc"):
             metrics[key] = metrics["utkface"][key]
     if args.speed_runs:
-        fast = AgeGenderClassifier(args.weights, threads=0)
+        fast = AgeGenderClassifier(args.weights, threads=0, trust_checkpoint=True)
         metrics["ms_per_face"] = time_batch1(fast, args.speed_runs)
     text = json.dumps(metrics, indent=1)
     (out / "metrics.json").write_text(text)

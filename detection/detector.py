@@ -11,33 +11,49 @@ from pipeline.face import Face
 from pipeline.images import to_bgr
 from runtime import REPO_ROOT, import_torch, import_ultralytics
 
-DEFAULT_WEIGHTS = (REPO_ROOT / "weights" / "face_detector.onnx", REPO_ROOT / "weights" / "face_detector.pt")
-TRAIN_HINT = "train one with `python -m detection.train` (see weights/face_detector.md)"
+DEFAULT_WEIGHTS = REPO_ROOT / "weights" / "face_detector.onnx"
+SAFE_SUFFIX = ".onnx"          # a graph of tensors: loading it runs no code from the file
+CHECKPOINT_SUFFIX = ".pt"      # a pickle: loading it runs whatever code the file holds
+TRAIN_HINT = "train one with `python -m detection.train` and export it with `python -m detection.export` " \
+             "(see weights/face_detector.md)"
 
 
 def default_detector_weights() -> Path:
-    for path in DEFAULT_WEIGHTS:
-        if path.is_file():
-            return path
-    return DEFAULT_WEIGHTS[0]
+    return DEFAULT_WEIGHTS
+
+
+def check_detector_suffix(path: Path, trust_checkpoint: bool) -> None:
+    """Refuse, before anything is read, a file whose loading could run code, unless the user vouched for it."""
+    suffix = path.suffix.lower()
+    if suffix == SAFE_SUFFIX or (suffix == CHECKPOINT_SUFFIX and trust_checkpoint):
+        return
+    if suffix == CHECKPOINT_SUFFIX:
+        raise WeightsError(f"{path.name} is a PyTorch checkpoint, which can run code when loaded: export it to "
+                           f"ONNX with `python -m detection.export {path} --out-dir {path.parent} --name "
+                           f"{path.stem}_app`, or pass --trust-checkpoints if you "
+                           f"made the file yourself.")
+    raise WeightsError(f"{path.name} is not a face-detector file: pass an .onnx file "
+                       f"(`python -m detection.export` makes one).")
 
 
 class FaceDetector:
-    """Finds faces in BGR frames. `weights`: a .pt or .onnx file; None = the shipped detector."""
+    """Finds faces in BGR frames. `weights`: an .onnx file (a .pt only with `trust_checkpoint`); None = shipped."""
 
     def __init__(self, weights: str | Path | None = None, confidence: float = 0.35, iou: float = 0.5,
-                 imgsz_px: int = 320, max_faces: int = 100, threads: int = 0):
+                 imgsz_px: int = 320, max_faces: int = 100, threads: int = 0, trust_checkpoint: bool = False):
         self.weights = Path(weights) if weights else default_detector_weights()
         self.confidence, self.iou, self.imgsz_px, self.max_faces = confidence, iou, imgsz_px, max_faces
         self.threads = threads or os.cpu_count() or 1
+        check_detector_suffix(self.weights, trust_checkpoint)
         if not self.weights.is_file():
-            raise WeightsError(f"No face-detector weights at {self.weights}: {TRAIN_HINT}.")
+            raise WeightsError(f"No face-detector weights at {self.weights}: restore the file "
+                               f"(`git checkout -- weights/`) or {TRAIN_HINT}.")
         if self.weights.stat().st_size < 1024:
             raise WeightsError(f"The face-detector weights at {self.weights} are damaged (too small; a Git LFS "
                                f"pointer?): restore the file or {TRAIN_HINT}.")
         self._onnx = None
         try:
-            if self.weights.suffix.lower() == ".onnx":
+            if self.weights.suffix.lower() == SAFE_SUFFIX:
                 from detection.onnx_yolo import OnnxYolo
                 self._onnx = OnnxYolo(self.weights, imgsz_px, self.threads)
             else:
@@ -61,7 +77,7 @@ class FaceDetector:
         return boxes.xyxy.cpu().numpy().astype(float), boxes.conf.cpu().numpy().astype(float)
 
     def detect(self, frame_bgr: np.ndarray) -> list[Face]:
-        """Faces in one frame, best first; any size, grey or BGRA frames are accepted."""
+        """Faces in one frame, best first; any size, grey, BGRA or 16-bit frames are accepted."""
         xyxy, scores = self._predict(to_bgr(frame_bgr))
         order = np.argsort(-scores)
         return [Face(box=tuple(float(v) for v in xyxy[i]), score=float(scores[i])) for i in order]
