@@ -195,7 +195,7 @@ def main(argv=None) -> int:
         speed = time_app_speed(args, images) if args.speed_frames else {}
         # trust_checkpoint: this command evaluates the .pt files of our own training runs
         detector = FaceDetector(args.weights, confidence=0.001, imgsz_px=args.imgsz, max_faces=300,
-                                trust_checkpoint=True)
+                                trust_checkpoint=True, tile_above_px=0)
     except WeightsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -17,6 +17,7 @@ class AppConfig:
     classifier_weights: Path | None = None      # None: weights/age_gender.tflite
     trust_checkpoints: bool = False             # allow .pt/.keras weights, which can run code when loaded
     detector_imgsz_px: int = 320                # YOLO input size; 320 keeps a 2-core frame budget
+    detector_tile_above_px: int = 1280          # larger frames are also searched in tiles (crowds); 0: never
     detection_confidence: float = 0.35          # minimum detector score shown
     detection_iou: float = 0.5                  # NMS overlap threshold
     max_faces: int = 100

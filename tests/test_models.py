@@ -28,7 +28,7 @@ def sixteen_bit(image_8bit: np.ndarray) -> np.ndarray:
 
 
 @needs_shipped_weights()
-@pytest.mark.parametrize("form", ["bgr", "grey", "bgra", "16-bit", "16-bit grey", "float 0-1"])
+@pytest.mark.parametrize("form", ["bgr", "grey", "bgra", "16-bit", "16-bit grey", "float 0-1", "4K"])
 def test_shipped_detector_finds_both_faces_in_any_frame_format(form):
     """Each frame format must give the same two faces as the plain 8-bit frame: a format that is mangled
     (a 16-bit frame clipped to white, a 4K frame losing faces) fails here."""
@@ -39,7 +39,8 @@ def test_shipped_detector_finds_both_faces_in_any_frame_format(form):
     grey = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
     frames = {"bgr": (bgr, 1.0), "grey": (grey, 1.0), "bgra": (cv2.cvtColor(bgr, cv2.COLOR_BGR2BGRA), 1.0),
               "16-bit": (sixteen_bit(bgr), 1.0), "16-bit grey": (sixteen_bit(grey), 1.0),
-              "float 0-1": (bgr.astype(np.float32) / 255.0, 1.0)}
+              "float 0-1": (bgr.astype(np.float32) / 255.0, 1.0),
+              "4K": (cv2.resize(bgr, (3840, 2880), interpolation=cv2.INTER_CUBIC), 12.0)}
     frame, scale = frames[form]
     assert_two_fixture_faces(FaceDetector().detect(frame), scale)
 
@@ -242,3 +243,37 @@ def test_export_averages_checkpoint_weights(tmp_path):
     with pytest.raises(ValueError, match="different architecture"):
         load_averaged([paths[0], tmp_path / "other.keras"])
 
+
+def fifty_face_grid() -> np.ndarray:
+    """1920x960, 10 x 5 cells of 192 px, each holding one of the fixture's two faces at 160 px."""
+    import cv2
+    bgr = cv2.imread(str(FIXTURES / "two_faces.jpg"))
+    heads = [bgr[62:182, 36:156], bgr[61:181, 174:294]]  # 120 px squares around the two faces
+    grid = np.full((960, 1920, 3), 100, np.uint8)
+    for k in range(50):
+        row, col = divmod(k, 10)
+        grid[row * 192 + 16:row * 192 + 176, col * 192 + 16:col * 192 + 176] = cv2.resize(heads[(k + row) % 2], (160, 160))
+    return grid
+
+
+@needs_shipped_weights()
+def test_shipped_detector_finds_a_crowd_of_fifty_faces():
+    """The whole 1920x960 frame alone gave 30 of 50 (25-33 at input sizes 320-1920); tiles give all of them."""
+    from detection import FaceDetector
+    faces = FaceDetector().detect(fifty_face_grid())
+    cells = {(int((f.box[1] + f.box[3]) / 2 // 192), int((f.box[0] + f.box[2]) / 2 // 192)) for f in faces}
+    assert len(faces) >= 48 and len(cells) == len(faces)  # each found face is a different person: no doubles
+
+
+def test_only_large_frames_pay_for_tiles(tiny_onnx_detector_weights):
+    from detection import FaceDetector
+    detector = FaceDetector(tiny_onnx_detector_weights)
+    calls = []
+    predict = detector._predict
+    detector._predict = lambda frame: calls.append(frame.shape[:2]) or predict(frame)
+    detector.detect(np.zeros((480, 640, 3), np.uint8))
+    detector.detect(np.zeros((720, 1280, 3), np.uint8))
+    assert calls == [(480, 640), (720, 1280)]  # webcam sizes: one pass, as before
+    calls.clear()
+    detector.detect(np.zeros((960, 1920, 3), np.uint8))
+    assert calls == [(960, 1920), (960, 960), (960, 960), (960, 960)]  # whole frame + 3 overlapping tiles
