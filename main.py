@@ -11,7 +11,7 @@ import runtime
 runtime.configure_environment()
 
 CHECKPOINT_SUFFIXES = (".pt", ".keras")
-EXIT_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+EXIT_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -82,8 +82,9 @@ def config_from_args(args):
 
 
 def stop_on_signals(stop, received: list) -> dict:
-    """Ctrl-C and SIGTERM set `stop` instead of killing the run mid-frame: the loop then closes the video
-    (an .mp4 without its closing index does not play) and the results file. Returns the old handlers."""
+    """Ctrl-C, SIGTERM and a closed terminal (SIGHUP) set `stop` instead of killing the run mid-frame: the
+    loop then closes the video (an .mp4 without its closing index does not play) and the results file.
+    Returns the old handlers."""
     def handler(signum, _frame):
         received.append(signum)
         stop.set()
@@ -121,6 +122,10 @@ def run_headless(args) -> int:
     except OSError as exc:  # a disk or permission problem the checks could not foresee
         print(f"error: {exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}. "
               f"Check the paths and free space, then retry.", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - a bug: still one line; the outputs were closed on the way out
+        print(f"error: unexpected {type(exc).__name__}: {exc}. What was written so far is complete; please "
+              f"report this with the command you ran.", file=sys.stderr)
         return 1
     finally:
         for sig, handler in previous.items():

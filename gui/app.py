@@ -40,7 +40,7 @@ def run_gui(args, config) -> int:
 
 
 def quit_on_signals(window) -> dict:
-    """Ctrl-C (SIGINT) and SIGTERM close the window like its Quit action: the recording in progress is
+    """Ctrl-C (SIGINT), SIGTERM and SIGHUP close the window like its Quit action: the recording in progress is
     finished and the settings are saved, instead of a KeyboardInterrupt traceback and an abort.
 
     Python runs signal handlers only between bytecodes, and Qt's event loop is C++: a timer owned by the
@@ -50,4 +50,5 @@ def quit_on_signals(window) -> dict:
     timer = QTimer(window)
     timer.timeout.connect(lambda: None)
     timer.start(SIGNAL_POLL_MS)
-    return {sig: signal.signal(sig, lambda *_: window.close()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    signals = [getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    return {sig: signal.signal(sig, lambda *_: window.close()) for sig in signals}

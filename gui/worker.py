@@ -68,7 +68,12 @@ class AnalysisWorker(QObject):
             if self.source is None or self.paused:
                 time.sleep(IDLE_WAIT_S)
                 continue
-            self._step()
+            try:
+                self._step()
+            except Exception as exc:  # noqa: BLE001 - an exception escaping a Qt slot aborts the app
+                self._close_source()  # finishes any recording: an .mp4 plays only once closed
+                self.sourceFailed.emit(f"Playback stopped by an unexpected error ({type(exc).__name__}: {exc}). "
+                                       f"Open the file or camera again, or another one.")
         self._close_source()
         self.finished.emit()
 

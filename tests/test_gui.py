@@ -223,3 +223,38 @@ def test_sigint_to_the_app_exits_cleanly_without_a_traceback(tmp_path):
     text = log.read_text()
     assert proc.returncode == 0 and "Traceback" not in text and "KeyboardInterrupt" not in text, text[-2000:]
     assert list((tmp_path / "config").rglob("*.conf"))  # the settings were written on the way out
+
+
+def test_a_failing_frame_stops_playback_with_a_message_and_keeps_the_recording(make_window, qtbot, settings, tmp_path):
+    """An exception escaping the worker's slot used to abort the whole app, recording lost."""
+    import cv2
+
+    class Breaks:
+        def __init__(self, config):
+            self.inner, self.frames, self.last_timings_ms = fake_factory(config), 0, {}
+
+        def track(self, frame):
+            self.frames += 1
+            if self.frames > 12:
+                raise RuntimeError("model exploded")
+            return self.inner.track(frame)
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+    settings.setValue("record_dir", str(tmp_path))
+    window = make_window(factory=Breaks)
+    qtbot.waitUntil(lambda: window.frames_shown >= 1, timeout=20000)
+    window.toggle_record()
+    qtbot.waitUntil(lambda: "unexpected error" in window.panel.text.text(), timeout=20000)
+    assert "model exploded" in window.panel.text.text() and window.thread.isRunning()
+    cap = cv2.VideoCapture(str(next(tmp_path.glob("*.mp4"))))
+    assert cap.isOpened() and cap.read()[0]
+
+
+def test_damaged_settings_values_are_ignored(settings):
+    from gui.settings import load_into
+    settings.setValue("crop_scale", "nan")
+    settings.setValue("detection_confidence", "inf")
+    config = load_into(settings, AppConfig())
+    assert config.crop_scale == AppConfig().crop_scale and config.detection_confidence == AppConfig().detection_confidence
