@@ -2,27 +2,59 @@
 from __future__ import annotations
 
 import argparse
+import math
+import signal
 import sys
 
 import runtime
 
 runtime.configure_environment()
 
+CHECKPOINT_SUFFIXES = (".pt", ".keras")
+EXIT_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a refusal is one line (`error: ...`) instead of the usage block and a second line."""
+
+    def error(self, message):
+        self.exit(2, f"error: {message} (see `python main.py --help`)\n")
+
+
+def number_in(low: float, high: float, kind=float):
+    """An argparse type: a finite number within [low, high], else a one-line error naming the range."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a{'n integer' if kind is int else ' number'}") from None
+        if not math.isfinite(value) or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text} is outside {low:g}-{high:g}")
+        return value
+    return parse
+
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description="Find every face and show gender and age group, live.")
-    p.add_argument("--camera", type=int, default=None, help="camera index to open (default 0)")
+    from pipeline.config import CONFIDENCE_RANGE, CROP_SCALE_RANGE
+    p = OneLineParser(description="Find every face and show gender and age group, live.")
+    p.add_argument("--camera", type=number_in(0, 255, int), default=None, help="camera index to open (default 0)")
     p.add_argument("--source", default=None, help="video file, image or folder instead of a camera")
     p.add_argument("--headless", action="store_true", help="no window: process --source and exit")
     p.add_argument("--output", default=None, help="headless: annotated video (.mp4/.avi), image, or folder")
     p.add_argument("--results", default=None, help="headless: one row per face per frame (.csv or .jsonl)")
-    p.add_argument("--crop-scale", type=float, default=None, help="face-extraction size, 1.0-2.0 x the box")
-    p.add_argument("--confidence", type=float, default=None, help="minimum detection confidence")
-    p.add_argument("--detector", default=None, help="detector weights (.onnx/.pt)")
-    p.add_argument("--classifier", default=None, help="classifier weights (.tflite/.keras)")
+    p.add_argument("--crop-scale", type=number_in(*CROP_SCALE_RANGE), default=None,
+                   help="face-extraction size, %.1f-%.1f x the box" % CROP_SCALE_RANGE)
+    p.add_argument("--confidence", type=number_in(*CONFIDENCE_RANGE), default=None,
+                   help="minimum detection confidence, %g-%g" % CONFIDENCE_RANGE)
+    p.add_argument("--detector", default=None, help="detector weights (.onnx)")
+    p.add_argument("--classifier", default=None, help="classifier weights (.tflite)")
+    p.add_argument("--trust-checkpoints", action="store_true",
+                   help="also accept .pt/.keras training checkpoints for --detector/--classifier; loading one "
+                        "runs code stored in it, so use only files you made yourself")
     p.add_argument("--no-smoothing", action="store_true", help="show raw per-frame labels")
     p.add_argument("--no-progress", action="store_true", help="headless: no progress bar")
-    p.add_argument("--exit-after-frames", type=int, default=0, help=argparse.SUPPRESS)  # startup benchmark
+    p.add_argument("--exit-after-frames", type=number_in(0, 10**9, int), default=0,
+                   help=argparse.SUPPRESS)  # startup benchmark
     return p.parse_args(argv)
 
 
@@ -41,27 +73,68 @@ def config_from_args(args):
         config.classifier_weights = Path(args.classifier)
     if args.no_smoothing:
         config.smoothing = False
+    config.trust_checkpoints = args.trust_checkpoints
+    checkpoints = [p for p in (args.detector, args.classifier) if p and Path(p).suffix.lower() in CHECKPOINT_SUFFIXES]
+    if args.trust_checkpoints and checkpoints:
+        print(f"warning: loading {', '.join(checkpoints)} runs code stored in the file (--trust-checkpoints); "
+              f"use only checkpoints you made yourself.", file=sys.stderr)
     return config.clamp()
 
 
+def stop_on_signals(stop, received: list) -> dict:
+    """Ctrl-C, SIGTERM and a closed terminal (SIGHUP) set `stop` instead of killing the run mid-frame: the
+    loop then closes the video (an .mp4 without its closing index does not play) and the results file.
+    Returns the old handlers."""
+    def handler(signum, _frame):
+        received.append(signum)
+        stop.set()
+    return {sig: signal.signal(sig, handler) for sig in EXIT_SIGNALS}
+
+
+def print_summary(summary) -> None:
+    fps = summary.frames / summary.seconds if summary.seconds > 0 else 0.0
+    print(f"{summary.frames} frames, {summary.faces} faces, {fps:.1f} frames/s"
+          + (f"; output: {summary.output}" if summary.output else "")
+          + (f"; results: {summary.results}" if summary.results else ""))
+    if summary.skipped:
+        names = ", ".join(p.name for p in summary.skipped[:3]) + (", ..." if len(summary.skipped) > 3 else "")
+        print(f"warning: skipped {len(summary.skipped)} file(s) that are not readable images: {names}",
+              file=sys.stderr)
+
+
 def run_headless(args) -> int:
+    import threading
+
     from pipeline.errors import SourceError, WeightsError
     from pipeline.headless import run_headless as run
+    from pipeline.images import FrameError
     if not args.source:
         print("error: --headless needs --source VIDEO|IMAGE|FOLDER", file=sys.stderr)
         return 2
+    stop, received = threading.Event(), []
+    previous = stop_on_signals(stop, received)
     try:
-        summary = run(args.source, args.output, args.results, config_from_args(args), progress=not args.no_progress)
-    except (SourceError, WeightsError) as exc:
+        summary = run(args.source, args.output, args.results, config_from_args(args),
+                      progress=not args.no_progress, stop=stop)
+    except (SourceError, WeightsError, FrameError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    fps = summary.frames / summary.seconds if summary.seconds > 0 else 0.0
-    print(f"{summary.frames} frames, {summary.faces} faces, {fps:.1f} frames/s"
-          + (f"; video: {summary.output}" if summary.output else "")
-          + (f"; results: {summary.results}" if summary.results else ""))
+    except OSError as exc:  # a disk or permission problem the checks could not foresee
+        print(f"error: {exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}. "
+              f"Check the paths and free space, then retry.", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - a bug: still one line; the outputs were closed on the way out
+        print(f"error: unexpected {type(exc).__name__}: {exc}. What was written so far is complete; please "
+              f"report this with the command you ran.", file=sys.stderr)
+        return 1
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print_summary(summary)
+    if summary.interrupted:
+        print(f"interrupted after {summary.frames} frames: what was written so far is complete and kept",
+              file=sys.stderr)
+        return 128 + (received[0] if received else signal.SIGINT)
     return 0
 
 

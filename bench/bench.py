@@ -129,7 +129,7 @@ def main(argv=None) -> int:
     from pipeline.config import AppConfig
 
     segments = load_segments(Path(args.clip))
-    config = AppConfig()
+    config = AppConfig(trust_checkpoints=True)  # --detector/--classifier compare our own training runs
     if args.detector:
         config.detector_weights = Path(args.detector)
     if args.classifier:

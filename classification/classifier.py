@@ -18,8 +18,23 @@ from pipeline.images import to_bgr
 from runtime import REPO_ROOT, import_tensorflow
 
 DEFAULT_WEIGHTS = REPO_ROOT / "weights" / "age_gender.tflite"
+SAFE_SUFFIX = ".tflite"        # a flatbuffer of tensors and built-in ops: loading it runs no code from the file
+CHECKPOINT_SUFFIX = ".keras"   # may hold Python layers and custom objects that run when loaded
 TRAIN_HINT = "train one with `python -m classification.train` and export it with " \
              "`python -m classification.export` (see weights/age_gender.md)"
+
+
+def check_classifier_suffix(path: Path, trust_checkpoint: bool) -> None:
+    """Refuse, before anything is read, a file whose loading could run code, unless the user vouched for it."""
+    suffix = path.suffix.lower()
+    if suffix == SAFE_SUFFIX or (suffix == CHECKPOINT_SUFFIX and trust_checkpoint):
+        return
+    if suffix == CHECKPOINT_SUFFIX:
+        raise WeightsError(f"{path.name} is a Keras checkpoint, which can run code when loaded: convert it with "
+                           f"`python -m classification.export {path} --out {path.with_suffix('.tflite')}`, "
+                           f"or pass --trust-checkpoints if you made the file yourself.")
+    raise WeightsError(f"{path.name} is not an age/gender classifier file: pass a .tflite file "
+                       f"(`python -m classification.export` makes one).")
 
 
 @dataclass(frozen=True)
@@ -81,17 +96,19 @@ class _KerasBackend:
 
 
 class AgeGenderClassifier:
-    """Gender and Adience age group of square face crops. `weights`: .tflite or .keras; None = shipped."""
+    """Gender and Adience age group of square face crops. `weights`: .tflite (a .keras only with
+    `trust_checkpoint`); None = shipped."""
 
-    def __init__(self, weights: str | Path | None = None, threads: int = 0):
+    def __init__(self, weights: str | Path | None = None, threads: int = 0, trust_checkpoint: bool = False):
         self.weights = Path(weights) if weights else DEFAULT_WEIGHTS
         threads = threads or os.cpu_count() or 1
+        check_classifier_suffix(self.weights, trust_checkpoint)
         if not self.weights.is_file():
             raise WeightsError(f"No age/gender classifier weights at {self.weights}: {TRAIN_HINT}.")
         if self.weights.stat().st_size < 1024:
             raise WeightsError(f"The classifier weights at {self.weights} are damaged (too small; a Git LFS "
                                f"pointer?): restore the file or {TRAIN_HINT}.")
-        backend = _KerasBackend if self.weights.suffix == ".keras" else _LiteRTBackend
+        backend = _KerasBackend if self.weights.suffix.lower() == CHECKPOINT_SUFFIX else _LiteRTBackend
         try:
             self._backend = backend(self.weights, threads)
         except Exception as exc:  # noqa: BLE001 - any load failure means unusable weights

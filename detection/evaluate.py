@@ -193,7 +193,9 @@ def main(argv=None) -> int:
         # timed before the accuracy model loads: after a .pt model has run in this process, ONNX Runtime
         # was measured a third slower; the app never runs torch beside its ONNX detector
         speed = time_app_speed(args, images) if args.speed_frames else {}
-        detector = FaceDetector(args.weights, confidence=0.001, imgsz_px=args.imgsz, max_faces=300)
+        # trust_checkpoint: this command evaluates the .pt files of our own training runs
+        detector = FaceDetector(args.weights, confidence=0.001, imgsz_px=args.imgsz, max_faces=300,
+                                trust_checkpoint=True, tile_above_px=0)
     except WeightsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
+
+SIGNAL_POLL_MS = 200  # how often Qt's event loop lets Python run its signal handlers
 
 
 def free_qt_from_opencv() -> None:
@@ -32,4 +35,20 @@ def run_gui(args, config) -> int:
     window = MainWindow(config, open_settings(), initial_source=source, overridden=overridden,
                         exit_after_frames=args.exit_after_frames)
     window.show()
+    quit_on_signals(window)
     return app.exec()
+
+
+def quit_on_signals(window) -> dict:
+    """Ctrl-C (SIGINT), SIGTERM and SIGHUP close the window like its Quit action: the recording in progress is
+    finished and the settings are saved, instead of a KeyboardInterrupt traceback and an abort.
+
+    Python runs signal handlers only between bytecodes, and Qt's event loop is C++: a timer owned by the
+    window hands control back to Python every SIGNAL_POLL_MS. Returns the handlers it replaced.
+    """
+    from PyQt6.QtCore import QTimer
+    timer = QTimer(window)
+    timer.timeout.connect(lambda: None)
+    timer.start(SIGNAL_POLL_MS)
+    signals = [getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    return {sig: signal.signal(sig, lambda *_: window.close()) for sig in signals}

@@ -14,6 +14,7 @@ from PyQt6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QLabel, QMainW
 from gui.settings import load_into, save_from
 from gui.worker import AnalysisWorker
 from pipeline.config import CROP_SCALE_RANGE, AppConfig
+from pipeline.outputs import unique_path
 from runtime import REPO_ROOT
 
 DEMO_CLIP = REPO_ROOT / "demo" / "demo_faces.mp4"
@@ -95,6 +96,7 @@ class MainWindow(QMainWindow):
         self.config = load_into(settings, config, overridden)
         self.initial_source = initial_source
         self.current_source: str | None = None
+        self.camera_index: int | None = None  # the camera last asked for, opened or not
         self.is_live = False
         self.paused = False
         self.recording = False
@@ -120,7 +122,18 @@ class MainWindow(QMainWindow):
         self.stack = QStackedWidget()
         self.stack.addWidget(self.panel)
         self.stack.addWidget(self.view)
-        self.setCentralWidget(self.stack)
+        # why the faces are not labelled (e.g. missing weights): stays above the video while it plays
+        self.models_banner = QLabel()
+        self.models_banner.setWordWrap(True)
+        self.models_banner.setStyleSheet("background: #5a4500; color: white; padding: 6px;")
+        self.models_banner.hide()
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.models_banner)
+        column.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
         self.show_message("Loading the face detector and the age/gender classifier…")
 
         self.status_label = QLabel("")
@@ -208,6 +221,7 @@ class MainWindow(QMainWindow):
         self.worker.sourceFailed.connect(self.on_source_failed)
         self.worker.sourceEnded.connect(self.on_source_ended)
         self.worker.recordingChanged.connect(self.on_recording_changed)
+        self.worker.recordingFailed.connect(self.on_recording_failed)
         self.requestOpen.connect(self.worker.open_source)
         self.requestStopSource.connect(self.worker.stop_source)
         self.requestPause.connect(self.worker.set_paused)
@@ -223,6 +237,8 @@ class MainWindow(QMainWindow):
     # ---------- user actions ----------
     def open_source(self, spec: str):
         self.current_source = spec
+        if spec.strip().isdigit():
+            self.camera_index = int(spec)
         self.requestOpen.emit(spec)
 
     def open_video_dialog(self):
@@ -241,7 +257,9 @@ class MainWindow(QMainWindow):
         self.open_source(str(DEMO_CLIP))
 
     def retry_camera(self):
-        self.open_source(str(self.settings.value("camera", 0)))
+        """Retry the camera last asked for (`--camera 7` retries 7), else the remembered one."""
+        index = self.camera_index if self.camera_index is not None else self.settings.value("camera", 0)
+        self.open_source(str(index))
 
     def toggle_pause(self):
         if self.current_source is None:
@@ -263,10 +281,14 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Nothing to save yet.", 3000)
             return
         folder = Path(str(self.settings.value("snapshot_dir", str(Path.home() / "Pictures"))))
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / time.strftime("faces_%Y%m%d_%H%M%S.png")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            self.statusBar().showMessage(f"Could not save a snapshot: cannot create {folder} ({exc.strerror}).", 8000)
+            return
+        path = unique_path(folder / time.strftime("faces_%Y%m%d_%H%M%S.png"))  # several a second: _1, _2
         ok = self.view.image.save(str(path))
-        self.statusBar().showMessage(f"Saved {path}" if ok else f"Could not save {path}", 5000)
+        self.statusBar().showMessage(f"Saved {path}" if ok else f"Could not save {path}: is {folder} writable?", 8000)
 
     def toggle_record(self):
         if self.recording:
@@ -277,7 +299,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Open a camera or video first.", 3000)
             return
         folder = Path(str(self.settings.value("record_dir", str(Path.home() / "Videos"))))
-        self.requestRecord.emit(str(folder / time.strftime("faces_%Y%m%d_%H%M%S.mp4")))
+        self.requestRecord.emit(str(unique_path(folder / time.strftime("faces_%Y%m%d_%H%M%S.mp4"))))
 
     def on_crop_slider(self, value: int):
         self.config.crop_scale = value / SLIDER_STEPS_PER_UNIT
@@ -323,10 +345,11 @@ class MainWindow(QMainWindow):
 
     def on_models_failed(self, message: str):
         self.models_message = message
-        self.show_message(message + "\n\nVideo still plays, without face labels.")
-        self._open_initial_source(keep_message=True)
+        self.models_banner.setText(message + "  Video still plays, without face labels.")
+        self.models_banner.show()
+        self._open_initial_source()
 
-    def _open_initial_source(self, keep_message: bool = False):
+    def _open_initial_source(self):
         spec = self.initial_source if self.initial_source is not None else str(self.settings.value("camera", 0))
         self.open_source(spec)
 
@@ -343,8 +366,7 @@ class MainWindow(QMainWindow):
     def on_source_failed(self, message: str):
         self.current_source = None
         self._update_actions(False)
-        extra = f"\n\n{self.models_message}" if self.models_message else ""
-        self.show_message(message + extra)
+        self.show_message(message)  # a models problem stays in the banner above
 
     def on_source_ended(self):
         self.current_source = None
@@ -359,6 +381,11 @@ class MainWindow(QMainWindow):
         self.recording = recording
         self.act_record.setChecked(recording)
         self.statusBar().showMessage(f"Recording to {info}" if recording else f"Recording saved: {info}", 5000)
+
+    def on_recording_failed(self, message: str):
+        self.recording = False
+        self.act_record.setChecked(False)
+        self.statusBar().showMessage(message, 10000)
 
     # ---------- helpers ----------
     def show_message(self, text: str):

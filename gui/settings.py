@@ -1,6 +1,8 @@
 """Persist the user's choices (QSettings) and map them onto `AppConfig`."""
 from __future__ import annotations
 
+import math
+
 from PyQt6.QtCore import QSettings
 
 from pipeline.config import AppConfig
@@ -27,6 +29,8 @@ def load_into(settings: QSettings, config: AppConfig, overridden: set[str] = fro
             else:
                 value = type(current)(value)
         except (TypeError, ValueError):
+            continue
+        if isinstance(value, float) and not math.isfinite(value):  # a hand-edited or damaged settings file
             continue
         setattr(config, name, value)
     return config.clamp()

@@ -38,7 +38,8 @@ class AnalysisWorker(QObject):
     sourceOpened = pyqtSignal(str, bool)     # name, is_live
     sourceFailed = pyqtSignal(str)           # message for the user
     sourceEnded = pyqtSignal()
-    recordingChanged = pyqtSignal(bool, str)  # recording?, path or message
+    recordingChanged = pyqtSignal(bool, str)  # recording?, path
+    recordingFailed = pyqtSignal(str)         # why nothing (more) is recorded; recording has stopped
     finished = pyqtSignal()
 
     def __init__(self, config: AppConfig, analyzer_factory=None):
@@ -67,7 +68,12 @@ class AnalysisWorker(QObject):
             if self.source is None or self.paused:
                 time.sleep(IDLE_WAIT_S)
                 continue
-            self._step()
+            try:
+                self._step()
+            except Exception as exc:  # noqa: BLE001 - an exception escaping a Qt slot aborts the app
+                self._close_source()  # finishes any recording: an .mp4 plays only once closed
+                self.sourceFailed.emit(f"Playback stopped by an unexpected error ({type(exc).__name__}: {exc}). "
+                                       f"Open the file or camera again, or another one.")
         self._close_source()
         self.finished.emit()
 
@@ -116,7 +122,11 @@ class AnalysisWorker(QObject):
     def start_recording(self, path: str):
         self._stop_recording()
         fps = self.source.fps if self.source is not None else 25.0
-        self._recorder = VideoRecorder(path, fps)
+        try:
+            self._recorder = VideoRecorder(path, fps)
+        except SourceError as exc:
+            self.recordingFailed.emit(str(exc))
+            return
         self.recordingChanged.emit(True, path)
 
     @pyqtSlot()
@@ -188,12 +198,17 @@ class AnalysisWorker(QObject):
                         "faces": len(faces), "width": frame.shape[1], "height": frame.shape[0]})
         self.statsReady.emit(timings)
 
-    def _stop_recording(self, message: str = ""):
+    def _stop_recording(self, error: str = ""):
+        """Close the file (an .mp4 plays only once closed) and say what became of it."""
         if self._recorder is not None:
             self._recorder.close()
-            path = str(self._recorder.path)
-            self._recorder = None
-            self.recordingChanged.emit(False, message or path)
+            recorder, self._recorder = self._recorder, None
+            if error:
+                self.recordingFailed.emit(f"Recording stopped: {error}")
+            elif recorder.frames_written == 0:
+                self.recordingFailed.emit("Nothing was recorded: no frame arrived while recording.")
+            else:
+                self.recordingChanged.emit(False, str(recorder.path))
 
     def _close_source(self):
         self._stop_recording()

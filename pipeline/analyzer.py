@@ -37,10 +37,13 @@ class FaceAnalyzer:
             from detection import FaceDetector  # torch first: see runtime.py
             detector = FaceDetector(self.config.detector_weights, self.config.detection_confidence,
                                     self.config.detection_iou, self.config.detector_imgsz_px,
-                                    self.config.max_faces, self.config.threads)
+                                    self.config.max_faces, self.config.threads,
+                                    trust_checkpoint=self.config.trust_checkpoints,
+                                    tile_above_px=self.config.detector_tile_above_px)
         if classifier is None:
             from classification import AgeGenderClassifier
-            classifier = AgeGenderClassifier(self.config.classifier_weights, self.config.threads)
+            classifier = AgeGenderClassifier(self.config.classifier_weights, self.config.threads,
+                                             trust_checkpoint=self.config.trust_checkpoints)
         self.detector, self.classifier = detector, classifier
         self.last_timings_ms: dict[str, float] = {}
         self.reset()

@@ -8,13 +8,16 @@ from runtime import REPO_ROOT
 
 WEIGHTS_DIR = REPO_ROOT / "weights"
 CROP_SCALE_RANGE = (1.0, 2.0)  # the face-extraction slider, multiples of the detected box's longer side
+CONFIDENCE_RANGE = (0.01, 0.99)  # detection confidence the app accepts
 
 
 @dataclass
 class AppConfig:
-    detector_weights: Path | None = None        # None: weights/face_detector.onnx (or .pt)
+    detector_weights: Path | None = None        # None: weights/face_detector.onnx
     classifier_weights: Path | None = None      # None: weights/age_gender.tflite
+    trust_checkpoints: bool = False             # allow .pt/.keras weights, which can run code when loaded
     detector_imgsz_px: int = 320                # YOLO input size; 320 keeps a 2-core frame budget
+    detector_tile_above_px: int = 1280          # larger frames are also searched in tiles (crowds); 0: never
     detection_confidence: float = 0.35          # minimum detector score shown
     detection_iou: float = 0.5                  # NMS overlap threshold
     max_faces: int = 100
@@ -32,7 +35,7 @@ class AppConfig:
     def clamp(self) -> "AppConfig":
         """Bring user-supplied values back into range instead of failing on them."""
         self.crop_scale = min(max(float(self.crop_scale), CROP_SCALE_RANGE[0]), CROP_SCALE_RANGE[1])
-        self.detection_confidence = min(max(float(self.detection_confidence), 0.01), 0.99)
+        self.detection_confidence = min(max(float(self.detection_confidence), CONFIDENCE_RANGE[0]), CONFIDENCE_RANGE[1])
         self.classify_every_n_frames = max(1, int(self.classify_every_n_frames))
         self.max_classifications_per_frame = max(1, int(self.max_classifications_per_frame))
         self.settle_classifications = max(1, int(self.settle_classifications))

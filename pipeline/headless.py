@@ -1,8 +1,15 @@
-"""Process a video, image or folder without a window: annotated output, results table, progress bar."""
+"""Process a video, image or folder without a window: annotated output, results table, progress bar.
+
+Safe with the user's files: every output path is checked before the models load (never an input,
+never inside a file, always writable), generated photo names never replace an existing file, and a
+run stopped through `stop` still closes a playable video and a results table of whole rows.
+"""
 from __future__ import annotations
 
+import os
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
@@ -10,8 +17,12 @@ from tqdm import tqdm
 from pipeline.analyzer import FaceAnalyzer
 from pipeline.annotate import FaceAnnotator
 from pipeline.config import AppConfig
-from pipeline.outputs import ResultsWriter, VideoRecorder
+from pipeline.errors import OutputError
+from pipeline.outputs import (VIDEO_CODECS, ResultsWriter, VideoRecorder, check_writable, make_parent,
+                              results_format, unique_path)
 from pipeline.sources import ImageFilesSource, open_source
+
+PHOTO_OUTPUT_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
 
 @dataclass
@@ -21,31 +32,42 @@ class RunSummary:
     seconds: float
     output: Path | None
     results: Path | None
+    skipped: list[Path] = field(default_factory=list)  # files of a photo folder that were not analysed
+    interrupted: bool = False                           # stopped early through `stop`; outputs still closed
 
 
 def run_headless(source: str, output: str | None, results: str | None, config: AppConfig | None = None,
-                 progress: bool = True, analyzer: FaceAnalyzer | None = None) -> RunSummary:
-    """Analyse every frame of `source`; raises SourceError/WeightsError with a message for the user.
+                 progress: bool = True, analyzer: FaceAnalyzer | None = None,
+                 stop: threading.Event | None = None) -> RunSummary:
+    """Analyse every frame of `source`; raises SourceError/OutputError/WeightsError with a message for the user.
 
     Videos are tracked (stable ids, smoothed labels); photos are analysed one by one, so one person's
     labels never leak into the next picture. For a folder, `output` is a folder of annotated images.
+    Setting `stop` (e.g. from a signal handler) ends the run after the current frame.
     """
     src = open_source(source)
-    analyzer = analyzer or FaceAnalyzer(config)
-    annotator = FaceAnnotator(show_track_id=not isinstance(src, ImageFilesSource))
+    try:
+        out_path = Path(output).expanduser() if output else None
+        res_path = Path(results).expanduser() if results else None
+        check_outputs(src, out_path, res_path)
+        analyzer = analyzer or FaceAnalyzer(config)
+        return _process(src, analyzer, out_path, res_path, progress, stop or threading.Event())
+    finally:
+        src.close()
+
+
+def _process(src, analyzer: FaceAnalyzer, out_path: Path | None, res_path: Path | None, progress: bool,
+             stop: threading.Event) -> RunSummary:
     photos = isinstance(src, ImageFilesSource)
-    out_path = Path(output) if output else None
+    annotator = FaceAnnotator(show_track_id=not photos)
     recorder = None if (out_path is None or photos) else VideoRecorder(out_path, src.fps)
-    writer = ResultsWriter(results) if results else None
+    writer = ResultsWriter(res_path) if res_path else None
     frames = faces_total = 0
     start = time.perf_counter()
     bar = tqdm(total=src.frame_count or None, unit="frame", disable=not progress, desc=src.name)
     try:
-        while (frame := src.read()) is not None:
+        while not stop.is_set() and (frame := src.read()) is not None:
             faces = analyzer.analyze(frame) if photos else analyzer.track(frame)
-            name = src.current_path.name if photos else src.name
-            if writer:
-                writer.write(frames, frames / src.fps if not photos else 0.0, name, faces)
             if out_path is not None:
                 from pipeline.images import to_bgr
                 annotated = annotator.annotate(to_bgr(frame).copy(), faces)
@@ -53,26 +75,77 @@ def run_headless(source: str, output: str | None, results: str | None, config: A
                     recorder.write(annotated)
                 else:
                     _write_photo(out_path, src, annotated)
+            if writer:
+                name = src.current_path.name if photos else src.name
+                writer.write(frames, frames / src.fps if not photos else 0.0, name, faces)
             frames += 1
             faces_total += len(faces)
             bar.update(1)
             bar.set_postfix(faces=len(faces))
     finally:
         bar.close()
-        src.close()
         if recorder:
             recorder.close()
         if writer:
             writer.close()
-    return RunSummary(frames, faces_total, time.perf_counter() - start, out_path, Path(results) if results else None)
+    skipped = [*src.ignored, *src.skipped] if photos else []
+    return RunSummary(frames, faces_total, time.perf_counter() - start, out_path, res_path, skipped,
+                      interrupted=stop.is_set())
 
 
-def _write_photo(out_path: Path, src: ImageFilesSource, annotated) -> None:
+def same_file(a: Path, b: Path) -> bool:
+    """True when two paths name one file (links, `..`, case-insensitive file systems included)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist yet: compare where they would be
+        return a.expanduser().resolve() == b.expanduser().resolve()
+
+
+def _single_photo_output(src: ImageFilesSource, out_path: Path) -> bool:
+    return len(src.paths) == 1 and bool(out_path.suffix) and not out_path.is_dir()
+
+
+def check_outputs(src, out_path: Path | None, res_path: Path | None) -> None:
+    """Refuse, before any work, outputs that would replace an input or cannot be written."""
+    photos = isinstance(src, ImageFilesSource)
+    inputs = list(src.paths) if photos else [src.path] if hasattr(src, "path") else []
+    for path, what in ((out_path, "--output"), (res_path, "--results")):
+        if path is not None and any(same_file(path, p) for p in inputs):
+            raise OutputError(f"{what} {path} is the input itself and would overwrite it: "
+                              f"choose another name.")
+    if out_path is not None and res_path is not None and same_file(out_path, res_path):
+        raise OutputError(f"--output and --results are the same file ({out_path}): give them different names.")
+    if res_path is not None:
+        results_format(res_path)
+        check_writable(res_path, "results file")
+    if out_path is None:
+        return
+    if not photos:
+        if out_path.suffix.lower() not in VIDEO_CODECS:
+            raise OutputError(f"--output {out_path.name}: the annotated video needs a name ending in .mp4 or .avi.")
+        check_writable(out_path, "output video")
+    elif _single_photo_output(src, out_path):
+        if out_path.suffix.lower() not in PHOTO_OUTPUT_SUFFIXES:
+            raise OutputError(f"--output {out_path.name}: the annotated photo needs a name ending in .jpg or .png "
+                              f"(or give a folder).")
+        check_writable(out_path, "output image")
+    else:
+        if any(same_file(out_path, p.parent) for p in inputs):
+            raise OutputError(f"--output {out_path} is the folder of the input photos: the annotated copies "
+                              f"would mix with (or replace) them. Choose another folder.")
+        check_writable(out_path, "output folder", folder=True)
+
+
+def _write_photo(out_path: Path, src: ImageFilesSource, annotated) -> Path:
+    """Write one annotated photo; a folder gets `<stem>.jpg`, or `<stem>_1.jpg` ... when that name is taken
+    (two inputs `a.png` and `a.jpg`, or a file already there), so no photo replaces another."""
     import cv2
-    if len(src.paths) == 1 and out_path.suffix:
+    if _single_photo_output(src, out_path):
         target = out_path
     else:
-        out_path.mkdir(parents=True, exist_ok=True)
-        target = out_path / (src.current_path.stem + ".jpg")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(target), annotated)
+        target = unique_path(out_path / (src.current_path.stem + ".jpg"))
+    make_parent(target, "output image")
+    if not cv2.imwrite(str(target), annotated):
+        raise OutputError(f"Could not write the annotated photo {target}: check that the folder is writable "
+                          f"and has free space.")
+    return target

@@ -17,9 +17,7 @@ def to_bgr(frame: np.ndarray) -> np.ndarray:
     if image.size == 0 or image.ndim not in (2, 3):
         raise FrameError(f"expected an HxW or HxWxC image, got shape {image.shape}")
     if image.dtype != np.uint8:
-        if np.issubdtype(image.dtype, np.floating) and image.max(initial=0) <= 1.0:
-            image = image * 255.0
-        image = np.clip(image, 0, 255).astype(np.uint8)
+        image = _to_uint8(image)
     if image.ndim == 2 or image.shape[2] == 1:
         return cv2.cvtColor(image.reshape(image.shape[:2]), cv2.COLOR_GRAY2BGR)
     if image.shape[2] == 4:
@@ -27,3 +25,24 @@ def to_bgr(frame: np.ndarray) -> np.ndarray:
     if image.shape[2] == 3:
         return np.ascontiguousarray(image)
     raise FrameError(f"expected 1, 3 or 4 channels, got {image.shape[2]}")
+
+
+def _to_uint8(image: np.ndarray) -> np.ndarray:
+    """Scale, never clip: a 16-bit PNG spans 0-65535, and clipping it to 255 turns every face white.
+
+    Unsigned integers map their full range onto 0-255 (65535 -> 255, i.e. / 257 for 16 bits); floats
+    are taken as 0-1 when they fit there, else as 0-255; signed integers as 0-255 when they fit there,
+    else their own min-max range.
+    """
+    if image.dtype == np.bool_:
+        return image.astype(np.uint8) * 255
+    if np.issubdtype(image.dtype, np.unsignedinteger):
+        full_scale = np.iinfo(image.dtype).max / 255.0
+        return np.round(image / full_scale).astype(np.uint8)
+    values = np.nan_to_num(image.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    low, high = values.min(initial=0.0), values.max(initial=0.0)
+    if np.issubdtype(image.dtype, np.floating) and low >= 0.0 and high <= 1.0:
+        values = values * 255.0
+    elif low < 0.0 or high > 255.0:
+        values = (values - low) * (255.0 / max(high - low, 1e-12))
+    return np.clip(values, 0, 255).astype(np.uint8)

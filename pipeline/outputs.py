@@ -1,19 +1,69 @@
-"""What the pipeline writes: annotated video recordings and per-face result tables (CSV or JSON lines)."""
+"""What the pipeline writes: annotated video recordings and per-face result tables (CSV or JSON lines).
+
+Nothing here overwrites a file the user did not name: generated names (snapshots, recordings, photos
+of a folder) get a `_1`, `_2`, ... suffix when the plain name is taken (`unique_path`).
+"""
 from __future__ import annotations
 
 import csv
 import json
+import math
+import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from classification.labels import AGE_GROUPS
-from pipeline.errors import SourceError
+from pipeline.errors import OutputError
 from pipeline.face import Face
 
 RESULT_COLUMNS = ["frame", "time_s", "source", "track_id", "x1", "y1", "x2", "y2", "score",
                   "gender", "gender_prob", "age_group", *[f"p_{g}" for g in AGE_GROUPS]]
+RESULT_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+VIDEO_CODECS = {".mp4": "mp4v", ".avi": "MJPG"}
+
+
+def unique_path(path: str | Path) -> Path:
+    """`path`, or `stem_1.ext`, `stem_2.ext`, ... : the first name that no file has yet."""
+    path = Path(path)
+    candidate, n = path, 0
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.stem}_{n}{path.suffix}")
+    return candidate
+
+
+def check_writable(path: str | Path, what: str, folder: bool = False) -> None:
+    """Raise OutputError now, before any work, if `path` (a file, or a folder with `folder`) cannot be written.
+
+    Walks up to the nearest existing folder and really creates a scratch file there: permission bits
+    alone say nothing for root or for a read-only mount.
+    """
+    path = Path(path)
+    if path.exists() and path.is_dir() != folder:
+        kind = "a folder" if path.is_dir() else "a file"
+        raise OutputError(f"The {what} {path} is {kind}: give a {'folder' if folder else 'file name'} instead.")
+    existing = path.parent
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputError(f"Cannot write the {what} {path}: {existing} is a file, not a folder. "
+                          f"Choose a path in a folder.")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        raise OutputError(f"Cannot write the {what} {path}: {existing} is not writable ({exc.strerror}). "
+                          f"Choose a folder you can write to.") from exc
+
+
+def make_parent(path: Path, what: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"Cannot create the folder for the {what} {path} ({exc.strerror}): "
+                          f"choose a path in a folder you can write to.") from exc
 
 
 class VideoRecorder:
@@ -21,6 +71,8 @@ class VideoRecorder:
 
     def __init__(self, path: str | Path, fps: float):
         self.path, self.fps = Path(path), float(fps) if fps and fps > 0 else 25.0
+        if self.path.suffix.lower() not in VIDEO_CODECS:
+            raise OutputError(f"Cannot record to {self.path.name}: use a name ending in .mp4 or .avi.")
         self._writer: cv2.VideoWriter | None = None
         self._size: tuple[int, int] | None = None
         self.frames_written = 0
@@ -28,18 +80,19 @@ class VideoRecorder:
     def write(self, frame_bgr: np.ndarray) -> None:
         if self._writer is None:
             self._size = (frame_bgr.shape[1], frame_bgr.shape[0])
-            fourcc = cv2.VideoWriter_fourcc(*("MJPG" if self.path.suffix.lower() == ".avi" else "mp4v"))
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fourcc = cv2.VideoWriter_fourcc(*VIDEO_CODECS[self.path.suffix.lower()])
+            make_parent(self.path, "video")
             self._writer = cv2.VideoWriter(str(self.path), fourcc, self.fps, self._size)
             if not self._writer.isOpened():
                 self._writer = None
-                raise SourceError(f"Cannot write video to {self.path}: use a .mp4 or .avi name in a writable folder.")
+                raise OutputError(f"Cannot write video to {self.path}: use a .mp4 or .avi name in a writable folder.")
         if (frame_bgr.shape[1], frame_bgr.shape[0]) != self._size:
             frame_bgr = cv2.resize(frame_bgr, self._size)
         self._writer.write(frame_bgr)
         self.frames_written += 1
 
     def close(self) -> None:
+        """Finish the file (an .mp4 is only playable once its index is written here)."""
         if self._writer is not None:
             self._writer.release()
             self._writer = None
@@ -51,38 +104,63 @@ class VideoRecorder:
         self.close()
 
 
+def _finite_or_none(value):
+    """NaN and infinities are not JSON: an unknown number becomes null (an empty CSV cell)."""
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
 def face_row(frame_index: int, time_s: float, source: str, face: Face) -> dict:
-    probs = face.age_probs if face.age_probs is not None else [float("nan")] * len(AGE_GROUPS)
+    probs = face.age_probs if face.age_probs is not None else [None] * len(AGE_GROUPS)
     row = {"frame": frame_index, "time_s": round(time_s, 4), "source": source, "track_id": face.track_id,
            "x1": round(face.box[0], 1), "y1": round(face.box[1], 1), "x2": round(face.box[2], 1),
            "y2": round(face.box[3], 1), "score": round(face.score, 4), "gender": face.gender,
            "gender_prob": None if face.gender_prob is None else round(face.gender_prob, 4),
            "age_group": face.age_group}
-    row.update({f"p_{g}": round(float(p), 4) for g, p in zip(AGE_GROUPS, probs)})
-    return row
+    row.update({f"p_{g}": None if p is None else round(float(p), 4) for g, p in zip(AGE_GROUPS, probs)})
+    return {key: _finite_or_none(value) for key, value in row.items()}
+
+
+def results_format(path: str | Path) -> str:
+    """'csv' or 'jsonl' from the suffix; anything else is refused rather than silently written as CSV."""
+    fmt = RESULT_FORMATS.get(Path(path).suffix.lower())
+    if fmt is None:
+        raise OutputError(f"Cannot tell the results format from {Path(path).name}: "
+                          f"name the file .csv or .jsonl.")
+    return fmt
 
 
 class ResultsWriter:
-    """One row per face per frame; the format follows the suffix (.csv, or .jsonl / .json for JSON lines)."""
+    """One row per face per frame; the format follows the suffix (.csv, or .jsonl / .ndjson for JSON lines).
+
+    Rows are written whole and the file is flushed after every frame, so a run stopped at any point
+    leaves a table that parses.
+    """
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._jsonl = self.path.suffix.lower() in (".jsonl", ".json", ".ndjson")
-        self._file = open(self.path, "w", newline="", encoding="utf-8")
+        self._jsonl = results_format(self.path) == "jsonl"
+        make_parent(self.path, "results file")
+        try:
+            self._file = open(self.path, "w", newline="", encoding="utf-8")
+        except OSError as exc:
+            raise OutputError(f"Cannot write the results file {self.path} ({exc.strerror}): "
+                              f"choose a path in a folder you can write to.") from exc
         self._csv = None if self._jsonl else csv.DictWriter(self._file, fieldnames=RESULT_COLUMNS)
         if self._csv:
             self._csv.writeheader()
         self.rows_written = 0
 
     def write(self, frame_index: int, time_s: float, source: str, faces: list[Face]) -> None:
+        lines = []
         for face in faces:
             row = face_row(frame_index, time_s, source, face)
-            if self._jsonl:
-                self._file.write(json.dumps(row) + "\n")
-            else:
-                self._csv.writerow(row)
-            self.rows_written += 1
+            lines.append(json.dumps(row, allow_nan=False) if self._jsonl else row)
+        if self._jsonl:
+            self._file.write("".join(line + "\n" for line in lines))
+        else:
+            self._csv.writerows(lines)
+        self._file.flush()
+        self.rows_written += len(lines)
 
     def close(self) -> None:
         self._file.close()

@@ -141,13 +141,21 @@ class CameraSource(FrameSource):
 
 
 class ImageFilesSource(FrameSource):
-    """One image file, or every image of a folder in name order; unreadable files are skipped."""
+    """One image file, or every image of a folder in name order.
+
+    Files of a folder that are not images (`ignored`) or do not decode (`skipped`, filled while
+    reading) are passed over, and kept in those lists so the caller can tell the user which.
+    """
 
     def __init__(self, path: str | Path):
         path = Path(path)
         self.name = path.name
         self.fps = 1.0
-        self.paths = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES) if path.is_dir() else [path]
+        self.folder = path if path.is_dir() else None
+        files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+        self.paths = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
+        self.ignored: list[Path] = [p for p in files  # hidden files (.DS_Store, ...) are nobody's photos
+                                    if p.suffix.lower() not in IMAGE_SUFFIXES and not p.name.startswith(".")]
         if not self.paths:
             raise SourceError(f"{path} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))}).")
         self.frame_count = len(self.paths)

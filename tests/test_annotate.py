@@ -32,5 +32,10 @@ def test_zero_faces_leave_the_frame_untouched():
 def test_faces_outside_or_at_edges_do_not_crash():
     scene = np.zeros((100, 100, 3), np.uint8)
     faces = [classified((-50, -50, 10, 10)), classified((95, 95, 300, 300)), classified((40, 0, 60, 5))]
-    BoxAnnotator().annotate(scene, faces)
-    LabelAnnotator().annotate(scene, faces)
+    boxes = BoxAnnotator().annotate(scene.copy(), faces)
+    assert boxes.shape == scene.shape
+    assert boxes[95:, 95].any() and boxes[95, 95:].any()   # the corner box's visible edges are drawn
+    assert boxes[:10, 10].any()                             # so is the box hanging off the top left
+    labels = LabelAnnotator().annotate(scene.copy(), faces)
+    assert labels.shape == scene.shape and labels[:, :].any()
+    assert labels[:30, 30:70].any()  # the label of the face at the top edge is moved into the frame

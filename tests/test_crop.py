@@ -70,3 +70,15 @@ def test_to_bgr_rejects_garbage():
 def test_to_bgr_float_frames():
     out = to_bgr(np.full((4, 4, 3), 0.5, np.float32))
     assert out.dtype == np.uint8 and out[0, 0, 0] == 127
+
+
+def test_to_bgr_scales_16_bit_frames_instead_of_clipping():
+    """A 16-bit PNG spans 0-65535: clipping at 255 made every photo a white frame."""
+    ramp = (np.arange(0, 256, dtype=np.uint16) * 257).reshape(16, 16)
+    out = to_bgr(ramp)
+    assert out.dtype == np.uint8 and out.shape == (16, 16, 3)
+    np.testing.assert_array_equal(out[:, :, 0], np.arange(256).reshape(16, 16))
+    colour = np.dstack([ramp, ramp // 2, np.full_like(ramp, 65535), np.full_like(ramp, 65535)])  # 16-bit BGRA
+    out = to_bgr(colour)
+    assert out.shape == (16, 16, 3) and out[..., 2].min() == 255 and out[0, 1, 1] == 0 and out[-1, -1, 1] == 127
+    assert to_bgr(np.full((4, 4), -1.0, np.float32)).max() == 0  # odd ranges do not crash

@@ -6,6 +6,7 @@ import pytest
 
 pytest.importorskip("PyQt6")
 from PyQt6.QtCore import QSettings  # noqa: E402
+from PyQt6.QtWidgets import QPushButton  # noqa: E402
 
 from pipeline.analyzer import FaceAnalyzer  # noqa: E402
 from pipeline.config import AppConfig  # noqa: E402
@@ -75,7 +76,7 @@ def test_clip_plays_at_its_own_frame_rate(make_window, qtbot):
     start, first = time.perf_counter(), window.frames_shown
     qtbot.wait(1000)
     rate = (window.frames_shown - first) / (time.perf_counter() - start)
-    assert rate <= 15 * 1.25  # the fixture is 15 fps: never faster
+    assert 15 * 0.5 <= rate <= 15 * 1.25  # the fixture is 15 fps: never faster, and not frozen either
 
 
 def test_missing_camera_shows_a_message_not_a_crash(make_window, qtbot):
@@ -92,6 +93,8 @@ def test_bad_video_shows_a_message(make_window, qtbot, tmp_path):
     window = make_window(source=str(bad))
     qtbot.waitUntil(lambda: "cannot be opened" in window.panel.text.text() or "no decodable" in window.panel.text.text(),
                     timeout=20000)
+    assert window.stack.currentWidget() is window.panel and window.frames_shown == 0
+    assert window.current_source is None and not window.act_record.isEnabled()  # nothing to record from
 
 
 def test_missing_weights_still_play_video_and_say_how_to_train(make_window, qtbot):
@@ -101,6 +104,19 @@ def test_missing_weights_still_play_video_and_say_how_to_train(make_window, qtbo
     window = make_window(factory=no_weights)
     qtbot.waitUntil(lambda: window.frames_shown >= 2, timeout=20000)
     assert "python -m detection.train" in window.models_message
+    # the explanation stays on screen while the video plays (it used to vanish with the first frame)
+    assert window.stack.currentWidget() is window.view
+    assert window.models_banner.isVisible() and "python -m detection.train" in window.models_banner.text()
+
+
+def test_try_camera_again_retries_the_camera_asked_for(make_window, qtbot):
+    window = make_window(source="57")
+    qtbot.waitUntil(lambda: "No camera" in window.panel.text.text(), timeout=20000)
+    asked = []
+    window.requestOpen.connect(asked.append)
+    button = next(b for b in window.panel.findChildren(QPushButton) if b.text() == "Try camera again")
+    button.click()
+    assert asked == ["57"]  # not camera 0
 
 
 def test_recording_is_closed_cleanly_on_quit(make_window, qtbot, settings, tmp_path):
@@ -124,8 +140,9 @@ def test_snapshot_saves_the_annotated_frame(make_window, qtbot, settings, tmp_pa
     settings.setValue("snapshot_dir", str(tmp_path))
     window = make_window()
     qtbot.waitUntil(lambda: window.frames_shown >= 1, timeout=20000)
-    window.snapshot()
-    assert len(list(tmp_path.glob("*.png"))) == 1
+    for _ in range(3):  # names carry the second: three within one second must still be three files
+        window.snapshot()
+    assert len(list(tmp_path.glob("*.png"))) == 3
 
 
 def test_settings_persist_between_windows(make_window, qtbot, settings):
@@ -150,3 +167,94 @@ def test_opencv_qt_plugin_path_is_dropped_before_the_window(monkeypatch):
     monkeypatch.setenv("QT_QPA_PLATFORM_PLUGIN_PATH", "/usr/lib/qt6/plugins")  # a user's own choice stays
     free_qt_from_opencv()
     assert os.environ["QT_QPA_PLATFORM_PLUGIN_PATH"] == "/usr/lib/qt6/plugins"
+
+
+def test_ctrl_c_closes_the_window_saving_the_recording_and_settings(make_window, qtbot, settings, tmp_path):
+    """Ctrl-C used to print a KeyboardInterrupt traceback and abort, losing both."""
+    import os
+    import signal
+
+    import cv2
+
+    from gui.app import quit_on_signals
+    settings.setValue("record_dir", str(tmp_path))
+    window = make_window()
+    window.act_loop.setChecked(True)
+    window.toggle_loop()
+    qtbot.waitUntil(lambda: window.frames_shown >= 1, timeout=20000)
+    window.crop_slider.setValue(int(1.85 * 20))
+    settings.remove("crop_scale")  # must be written again on the way out
+    window.toggle_record()
+    qtbot.waitUntil(lambda: window.recording, timeout=5000)
+    qtbot.wait(500)
+    previous = quit_on_signals(window)
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        qtbot.waitUntil(lambda: not window.isVisible(), timeout=5000)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    assert not window.thread.isRunning()
+    files = list(tmp_path.glob("*.mp4"))
+    assert len(files) == 1
+    cap = cv2.VideoCapture(str(files[0]))
+    assert cap.isOpened() and int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) >= 2 and cap.read()[0]
+    assert float(settings.value("crop_scale")) == pytest.approx(1.85) and settings.contains("geometry")
+
+
+def test_sigint_to_the_app_exits_cleanly_without_a_traceback(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+    env = dict(os.environ, HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "config"), QT_QPA_PLATFORM="offscreen")
+    log = tmp_path / "stderr.txt"
+    with open(log, "w") as err:
+        proc = subprocess.Popen([sys.executable, "main.py", "--source", CLIP, "--detector", tmp_path / "none.onnx"],
+                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None and "first frame drawn" not in log.read_text():
+            time.sleep(0.2)
+        assert proc.poll() is None, log.read_text()[-2000:]
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+    text = log.read_text()
+    assert proc.returncode == 0 and "Traceback" not in text and "KeyboardInterrupt" not in text, text[-2000:]
+    assert list((tmp_path / "config").rglob("*.conf"))  # the settings were written on the way out
+
+
+def test_a_failing_frame_stops_playback_with_a_message_and_keeps_the_recording(make_window, qtbot, settings, tmp_path):
+    """An exception escaping the worker's slot used to abort the whole app, recording lost."""
+    import cv2
+
+    class Breaks:
+        def __init__(self, config):
+            self.inner, self.frames, self.last_timings_ms = fake_factory(config), 0, {}
+
+        def track(self, frame):
+            self.frames += 1
+            if self.frames > 12:
+                raise RuntimeError("model exploded")
+            return self.inner.track(frame)
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+    settings.setValue("record_dir", str(tmp_path))
+    window = make_window(factory=Breaks)
+    qtbot.waitUntil(lambda: window.frames_shown >= 1, timeout=20000)
+    window.toggle_record()
+    qtbot.waitUntil(lambda: "unexpected error" in window.panel.text.text(), timeout=20000)
+    assert "model exploded" in window.panel.text.text() and window.thread.isRunning()
+    cap = cv2.VideoCapture(str(next(tmp_path.glob("*.mp4"))))
+    assert cap.isOpened() and cap.read()[0]
+
+
+def test_damaged_settings_values_are_ignored(settings):
+    from gui.settings import load_into
+    settings.setValue("crop_scale", "nan")
+    settings.setValue("detection_confidence", "inf")
+    config = load_into(settings, AppConfig())
+    assert config.crop_scale == AppConfig().crop_scale and config.detection_confidence == AppConfig().detection_confidence

@@ -1,15 +1,23 @@
-"""`python main.py --headless`: outputs on the fixture clip, clear one-line errors on bad input."""
+"""`python main.py --headless`: outputs on the fixture clip, clear one-line errors on bad input, and never
+a lost or overwritten user file."""
 import csv
 import json
+import os
+import shutil
+import signal
 import subprocess
 import sys
+import time
 
 import cv2
+import numpy as np
 import pytest
 
 from tests.conftest import FIXTURES, ROOT, needs_shipped_weights
 
 CLIP = FIXTURES / "two_faces.mp4"
+PHOTO = FIXTURES / "two_faces.jpg"
+DEMO_CLIP = ROOT / "demo" / "demo_faces.mp4"
 
 
 def run_main(*args, timeout=300):
@@ -17,17 +25,45 @@ def run_main(*args, timeout=300):
                           cwd=ROOT, capture_output=True, text=True, timeout=timeout)
 
 
-def test_headless_clip_with_tiny_models(tmp_path, tiny_detector_weights, tiny_classifier_weights):
+def assert_one_line_refusal(result, expect: str, code: int = 1):
+    """Every refusal: a non-zero exit, exactly one line on stderr that matches `expect`, no traceback."""
+    import re
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == code, result.stderr[-2000:]
+    assert len(lines) == 1 and lines[0].startswith("error: "), lines
+    assert re.search(expect, lines[0]), lines[0]
+
+
+def strict_json(line: str) -> dict:
+    """json.loads that rejects NaN/Infinity, which Python writes but JSON does not allow."""
+    def refuse(name):
+        raise ValueError(f"{name} is not JSON")
+    return json.loads(line, parse_constant=refuse)
+
+
+def video_frames(path) -> int:
+    """Frames that really decode (the container's count can be right while the file does not play)."""
+    cap = cv2.VideoCapture(str(path))
+    assert cap.isOpened(), f"{path} does not open"
+    n = 0
+    while cap.read()[0]:
+        n += 1
+    return n
+
+
+@needs_shipped_weights()
+def test_headless_clip_writes_video_and_strict_json_lines(tmp_path, tiny_classifier_weights):
+    """Shipped detector (so there are faces and rows to check), tiny classifier (fast)."""
     out, res = tmp_path / "annotated.mp4", tmp_path / "results.jsonl"
-    result = run_main("--source", CLIP, "--output", out, "--results", res, "--confidence", 0.01,
-                      "--detector", tiny_detector_weights, "--classifier", tiny_classifier_weights)
+    result = run_main("--source", CLIP, "--output", out, "--results", res, "--classifier", tiny_classifier_weights)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "24 frames" in result.stdout
-    cap = cv2.VideoCapture(str(out))
-    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 24
-    for line in res.read_text().splitlines():
-        row = json.loads(line)
-        assert 0 <= row["frame"] < 24 and row["gender"] in ("male", "female")
+    assert video_frames(out) == 24
+    rows = [strict_json(line) for line in res.read_text().splitlines()]
+    assert len(rows) >= 40 and {r["frame"] for r in rows} == set(range(24))  # two faces, every frame
+    unlabelled = [r for r in rows if r["gender"] is None]  # settling tracks: null, never NaN
+    assert unlabelled and all(r["p_25-32"] is None for r in unlabelled)
+    assert all(r["gender"] in ("male", "female") and 0 <= r["p_25-32"] <= 1 for r in rows if r["gender"])
 
 
 @needs_shipped_weights()
@@ -47,13 +83,24 @@ def test_headless_clip_with_shipped_models(tmp_path):
 
 @needs_shipped_weights()
 def test_headless_folder_of_photos(tmp_path):
+    """Grey and 16-bit photos find both faces; junk files are named in a warning; photos with the same
+    stem get their own output files instead of overwriting each other."""
     photos = tmp_path / "photos"
     photos.mkdir()
-    (photos / "a.jpg").write_bytes((FIXTURES / "two_faces.jpg").read_bytes())
-    cv2.imwrite(str(photos / "grey.png"), cv2.imread(str(FIXTURES / "two_faces.jpg"), cv2.IMREAD_GRAYSCALE))
-    result = run_main("--source", photos, "--output", tmp_path / "out", "--results", tmp_path / "r.csv")
+    shutil.copyfile(PHOTO, photos / "a.jpg")
+    bgr = cv2.imread(str(PHOTO))
+    cv2.imwrite(str(photos / "a.png"), cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY))      # same stem as a.jpg
+    cv2.imwrite(str(photos / "deep.png"), bgr.astype(np.uint16) * 257)              # 16-bit PNG
+    (photos / "notes.txt").write_text("not a photo")
+    (photos / "broken.jpg").write_bytes(b"not a jpeg")
+    out = tmp_path / "out"
+    result = run_main("--source", photos, "--output", out, "--results", tmp_path / "r.csv")
     assert result.returncode == 0, result.stderr[-2000:]
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.jpg", "grey.jpg"]
+    assert sorted(p.name for p in out.iterdir()) == ["a.jpg", "a_1.jpg", "deep.jpg"]
+    rows = list(csv.DictReader(open(tmp_path / "r.csv")))
+    assert sorted(r["source"] for r in rows) == ["a.jpg", "a.jpg", "a.png", "a.png", "deep.png", "deep.png"]
+    warning = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warning) == 1 and "2 file" in warning[0] and "notes.txt" in warning[0] and "broken.jpg" in warning[0]
 
 
 @pytest.mark.parametrize("make_bad, expect", [
@@ -61,22 +108,136 @@ def test_headless_folder_of_photos(tmp_path):
     (lambda p: p.write_bytes(b"garbage" * 300), "cannot be opened|no decodable"),
     (lambda p: None, "not found"),
 ])
-def test_bad_input_exits_nonzero_with_one_line(tmp_path, make_bad, expect, tiny_detector_weights, tiny_classifier_weights):
-    import re
+def test_bad_input_exits_nonzero_with_one_line(tmp_path, make_bad, expect, tiny_onnx_detector_weights,
+                                               tiny_classifier_weights):
     bad = tmp_path / "bad.mp4"
     make_bad(bad)
-    result = run_main("--source", bad, "--detector", tiny_detector_weights, "--classifier", tiny_classifier_weights)
-    assert result.returncode == 1
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: ") and re.search(expect, lines[0])
+    result = run_main("--source", bad, "--detector", tiny_onnx_detector_weights, "--classifier", tiny_classifier_weights)
+    assert_one_line_refusal(result, expect)
 
 
 def test_missing_weights_exit_with_the_training_command(tmp_path):
     result = run_main("--source", CLIP, "--detector", tmp_path / "none.onnx")
-    assert result.returncode == 1
-    assert "python -m detection.train" in result.stderr
+    assert_one_line_refusal(result, "python -m detection.train")
 
 
 def test_headless_needs_a_source():
     result = run_main()
     assert result.returncode == 2 and "--source" in result.stderr
+
+
+def _copy(src, dst):
+    shutil.copyfile(src, dst)
+    return dst
+
+
+@pytest.mark.parametrize("case", ["video", "video other spelling", "photo", "photo folder", "results on video"])
+def test_output_never_overwrites_the_input(tmp_path, case):
+    """--output equal to --source overwrote the input and exited 0."""
+    video, photo = _copy(CLIP, tmp_path / "clip.mp4"), _copy(PHOTO, tmp_path / "photo.jpg")
+    args = {"video": ("--source", video, "--output", video),
+            "video other spelling": ("--source", video, "--output", tmp_path / "x" / ".." / "clip.mp4"),
+            "photo": ("--source", photo, "--output", photo),
+            "photo folder": ("--source", tmp_path, "--output", tmp_path),
+            "results on video": ("--source", video, "--results", video)}[case]
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    result = run_main(*args, "--detector", tmp_path / "never-loaded.onnx")  # refused before the models load
+    assert_one_line_refusal(result, "input|folder of the input photos")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
+
+
+def test_pickled_detector_is_refused_without_running_it(tmp_path):
+    import pickle
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(tmp_path / "code_ran"), "w"))
+
+    hostile = tmp_path / "model.pt"
+    hostile.write_bytes(pickle.dumps({"model": Payload()}) * 100)
+    result = run_main("--source", CLIP, "--detector", hostile)
+    assert_one_line_refusal(result, "--trust-checkpoints")
+    assert not (tmp_path / "code_ran").exists()
+
+
+def test_trusted_checkpoint_runs_with_a_warning(tmp_path, tiny_detector_weights, tiny_classifier_weights):
+    result = run_main("--source", PHOTO, "--detector", tiny_detector_weights, "--classifier", tiny_classifier_weights,
+                      "--trust-checkpoints")
+    assert result.returncode == 0, result.stderr[-2000:]
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "runs code" in warnings[0]
+
+
+@pytest.mark.parametrize("args, expect", [
+    (("--crop-scale", "nan"), "--crop-scale: nan is outside 1.0-2.0|crop-scale"),
+    (("--confidence", "nan"), "--confidence"),
+    (("--confidence", "1.5"), "--confidence"),
+    (("--crop-scale", "inf"), "--crop-scale"),
+    (("--camera", "-1"), "--camera"),
+])
+def test_bad_numbers_are_refused_in_one_line(args, expect):
+    result = run_main("--source", CLIP, *args)
+    assert_one_line_refusal(result, expect, code=2)
+
+
+def test_unknown_results_format_is_refused(tmp_path):
+    result = run_main("--source", CLIP, "--results", tmp_path / "r.xyz")
+    assert_one_line_refusal(result, r"\.csv or \.jsonl")
+    assert not (tmp_path / "r.xyz").exists()
+
+
+@pytest.mark.parametrize("where", ["under a file", "read-only folder", "video with a photo suffix"])
+@pytest.mark.parametrize("source", [CLIP, PHOTO])
+def test_unwritable_outputs_are_refused_up_front(tmp_path, where, source):
+    if where == "read-only folder":
+        if os.geteuid() == 0:  # root writes through permission bits; /proc takes no new files from anyone
+            target_dir = "/proc"
+        else:
+            target_dir = tmp_path / "ro"
+            target_dir.mkdir()
+            target_dir.chmod(0o555)
+        output = f"{target_dir}/out{source.suffix}"
+    elif where == "under a file":
+        (tmp_path / "file.txt").write_text("a file, not a folder")
+        output = tmp_path / "file.txt" / f"out{source.suffix}"
+    else:
+        output = tmp_path / ("out.jpg" if source == CLIP else "out.mp4")
+    result = run_main("--source", source, "--output", output, "--detector", tmp_path / "never-loaded.onnx")
+    assert_one_line_refusal(result, "Cannot write|not writable|is a file|needs a name ending")
+
+
+def test_a_photo_that_cannot_be_written_is_an_error_not_success(tmp_path, monkeypatch):
+    from pipeline import headless
+    from pipeline.analyzer import FaceAnalyzer
+    from pipeline.errors import OutputError
+    from tests.conftest import FakeClassifier, FakeDetector
+    monkeypatch.setattr(cv2, "imwrite", lambda *a, **k: False)  # a full disk, say
+    analyzer = FaceAnalyzer(detector=FakeDetector([[(60, 80, 120, 150)]]), classifier=FakeClassifier())
+    with pytest.raises(OutputError, match="Could not write"):
+        headless.run_headless(str(PHOTO), str(tmp_path / "out.jpg"), None, progress=False, analyzer=analyzer)
+
+
+@needs_shipped_weights()
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_mid_run_leaves_a_playable_video_and_whole_rows(tmp_path, sig):
+    """SIGTERM during a run used to leave an .mp4 without its index (unplayable)."""
+    out, res = tmp_path / "annotated.mp4", tmp_path / "results.csv"
+    proc = subprocess.Popen([sys.executable, "main.py", "--headless", "--no-progress", "--source", DEMO_CLIP,
+                             "--output", out, "--results", res], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if res.is_file() and len(res.read_text().splitlines()) > 10:  # rows are flushed frame by frame
+            break
+        time.sleep(0.2)
+    assert proc.poll() is None, "the run ended before it could be interrupted"
+    proc.send_signal(sig)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + sig, stderr[-2000:]
+    assert "Traceback" not in stderr and "interrupted after" in stderr
+    frames = int(stdout.split(" frames")[0].split()[-1])
+    assert 0 < frames < 360
+    assert video_frames(out) == frames
+    rows = list(csv.DictReader(open(res)))
+    assert rows and all(None not in r.values() and r["p_60-100"] != "" or r["gender"] == "" for r in rows)
+    assert max(int(r["frame"]) for r in rows) < frames

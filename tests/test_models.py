@@ -6,25 +6,117 @@ from pipeline.errors import WeightsError
 from tests.conftest import FIXTURES, SHIPPED_CLASSIFIER, SHIPPED_DETECTOR, needs_shipped_weights
 
 
-def test_detector_runs_on_any_frame_format(tiny_detector_weights):
+TWO_FACE_BOXES = [(59, 80, 133, 165), (196, 77, 272, 165)]  # shipped detector on two_faces.jpg, left to right
+
+
+def _iou(a, b) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - ix * iy
+    return ix * iy / union
+
+
+def assert_two_fixture_faces(faces, scale=1.0):
+    boxes = sorted(tuple(v / scale for v in f.box) for f in faces)
+    assert len(boxes) == 2, boxes
+    for got, want in zip(boxes, TWO_FACE_BOXES):
+        assert _iou(got, want) > 0.7, (got, want)
+
+
+def sixteen_bit(image_8bit: np.ndarray) -> np.ndarray:
+    return image_8bit.astype(np.uint16) * 257  # what a 16-bit PNG of the same picture holds
+
+
+@needs_shipped_weights()
+@pytest.mark.parametrize("form", ["bgr", "grey", "bgra", "16-bit", "16-bit grey", "float 0-1", "4K"])
+def test_shipped_detector_finds_both_faces_in_any_frame_format(form):
+    """Each frame format must give the same two faces as the plain 8-bit frame: a format that is mangled
+    (a 16-bit frame clipped to white, a 4K frame losing faces) fails here."""
+    import cv2
+
     from detection import FaceDetector
-    det = FaceDetector(tiny_detector_weights, confidence=0.01)
-    for frame in (np.zeros((120, 160, 3), np.uint8), np.zeros((480, 640), np.uint8),
+    bgr = cv2.imread(str(FIXTURES / "two_faces.jpg"))
+    grey = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+    frames = {"bgr": (bgr, 1.0), "grey": (grey, 1.0), "bgra": (cv2.cvtColor(bgr, cv2.COLOR_BGR2BGRA), 1.0),
+              "16-bit": (sixteen_bit(bgr), 1.0), "16-bit grey": (sixteen_bit(grey), 1.0),
+              "float 0-1": (bgr.astype(np.float32) / 255.0, 1.0),
+              "4K": (cv2.resize(bgr, (3840, 2880), interpolation=cv2.INTER_CUBIC), 12.0)}
+    frame, scale = frames[form]
+    assert_two_fixture_faces(FaceDetector().detect(frame), scale)
+
+
+def test_tiny_onnx_detector_runs_on_any_frame_format(tiny_onnx_detector_weights):
+    """Random weights: checks only that every format and size goes through and boxes stay in the frame."""
+    from detection import FaceDetector
+    det = FaceDetector(tiny_onnx_detector_weights, confidence=0.01)
+    for frame in (np.zeros((120, 160, 3), np.uint8), np.zeros((480, 640), np.uint16),
                   np.zeros((2160, 3840, 4), np.uint8)):
-        faces = det.detect(frame)
-        assert isinstance(faces, list)
-        for f in faces:
-            assert len(f.box) == 4 and 0 <= f.score <= 1
+        for f in det.detect(frame):
+            assert 0 <= f.box[0] <= f.box[2] <= frame.shape[1] and 0 <= f.box[1] <= f.box[3] <= frame.shape[0]
+            assert 0 <= f.score <= 1
 
 
 @pytest.mark.parametrize("content", [None, b"", b"not a model" * 500])
 def test_detector_missing_or_damaged_weights(tmp_path, content):
     from detection import FaceDetector
-    path = tmp_path / "det.pt"
+    path = tmp_path / "det.onnx"
     if content is not None:
         path.write_bytes(content)
     with pytest.raises(WeightsError, match="python -m detection.train"):
         FaceDetector(path)
+
+
+class _Payload:
+    """Unpickling this creates a file: stands in for the code a hostile checkpoint would run."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+@pytest.mark.parametrize("suffix", [".pt", ".pth", ".pkl", ".bin"])
+def test_detector_refuses_pickles_before_reading_them(tmp_path, suffix):
+    import pickle
+
+    from detection import FaceDetector
+    marker = tmp_path / "code_ran"
+    path = tmp_path / f"hostile{suffix}"
+    path.write_bytes(pickle.dumps({"model": _Payload(marker)}) * 100)
+    with pytest.raises(WeightsError, match="(?i)onnx"):
+        FaceDetector(path)
+    assert not marker.exists()
+
+
+def test_classifier_refuses_keras_checkpoints_unless_trusted(tmp_path):
+    from classification import AgeGenderClassifier
+    path = tmp_path / "model.keras"
+    path.write_bytes(b"PK" + b"\x00" * 4000)
+    with pytest.raises(WeightsError, match="--trust-checkpoints"):
+        AgeGenderClassifier(path)
+    with pytest.raises(WeightsError, match="could not be loaded"):  # trusted: it is read (and is junk)
+        AgeGenderClassifier(path, trust_checkpoint=True)
+    with pytest.raises(WeightsError, match=r"\.tflite"):
+        AgeGenderClassifier(tmp_path / "model.h5")
+
+
+def test_trusted_checkpoint_still_loads(tiny_detector_weights):
+    from detection import FaceDetector
+    with pytest.raises(WeightsError, match="--trust-checkpoints"):
+        FaceDetector(tiny_detector_weights)
+    detector = FaceDetector(tiny_detector_weights, trust_checkpoint=True)
+    assert detector._onnx is None and isinstance(detector.detect(np.zeros((48, 64, 3), np.uint8)), list)
+
+
+def test_missing_shipped_onnx_is_an_error_not_a_pt_fallback(tmp_path, monkeypatch, tiny_detector_weights):
+    import shutil
+
+    from detection import detector
+    shutil.copyfile(tiny_detector_weights, tmp_path / "face_detector.pt")  # a .pt beside it must not be used
+    monkeypatch.setattr(detector, "DEFAULT_WEIGHTS", tmp_path / "face_detector.onnx")
+    with pytest.raises(WeightsError, match="face_detector.onnx.*git checkout"):
+        detector.FaceDetector()
 
 
 def test_classifier_batch_predict(tiny_classifier_weights):
@@ -58,7 +150,7 @@ def test_shipped_models_find_and_label_the_fixture_faces():
     from pipeline.analyzer import FaceAnalyzer
     frame = cv2.imread(str(FIXTURES / "two_faces.jpg"))
     faces = FaceAnalyzer(crop_scale=1.4).analyze(frame)
-    assert len(faces) >= 1
+    assert_two_fixture_faces(faces)
     for face in faces:
         assert face.gender in ("male", "female") and face.age_group is not None
         assert face.track_id is None
@@ -150,3 +242,38 @@ def test_export_averages_checkpoint_weights(tmp_path):
     keras.Model(inputs, keras.layers.Dense(2)(inputs)).save(tmp_path / "other.keras")
     with pytest.raises(ValueError, match="different architecture"):
         load_averaged([paths[0], tmp_path / "other.keras"])
+
+
+def fifty_face_grid() -> np.ndarray:
+    """1920x960, 10 x 5 cells of 192 px, each holding one of the fixture's two faces at 160 px."""
+    import cv2
+    bgr = cv2.imread(str(FIXTURES / "two_faces.jpg"))
+    heads = [bgr[62:182, 36:156], bgr[61:181, 174:294]]  # 120 px squares around the two faces
+    grid = np.full((960, 1920, 3), 100, np.uint8)
+    for k in range(50):
+        row, col = divmod(k, 10)
+        grid[row * 192 + 16:row * 192 + 176, col * 192 + 16:col * 192 + 176] = cv2.resize(heads[(k + row) % 2], (160, 160))
+    return grid
+
+
+@needs_shipped_weights()
+def test_shipped_detector_finds_a_crowd_of_fifty_faces():
+    """The whole 1920x960 frame alone gave 30 of 50 (25-33 at input sizes 320-1920); tiles give all of them."""
+    from detection import FaceDetector
+    faces = FaceDetector().detect(fifty_face_grid())
+    cells = {(int((f.box[1] + f.box[3]) / 2 // 192), int((f.box[0] + f.box[2]) / 2 // 192)) for f in faces}
+    assert len(faces) >= 48 and len(cells) == len(faces)  # each found face is a different person: no doubles
+
+
+def test_only_large_frames_pay_for_tiles(tiny_onnx_detector_weights):
+    from detection import FaceDetector
+    detector = FaceDetector(tiny_onnx_detector_weights)
+    calls = []
+    predict = detector._predict
+    detector._predict = lambda frame: calls.append(frame.shape[:2]) or predict(frame)
+    detector.detect(np.zeros((480, 640, 3), np.uint8))
+    detector.detect(np.zeros((720, 1280, 3), np.uint8))
+    assert calls == [(480, 640), (720, 1280)]  # webcam sizes: one pass, as before
+    calls.clear()
+    detector.detect(np.zeros((960, 1920, 3), np.uint8))
+    assert calls == [(960, 1920), (960, 960), (960, 960), (960, 960)]  # whole frame + 3 overlapping tiles

@@ -51,7 +51,7 @@ def test_yolo_predict_after_tensorflow_does_not_crash(tiny_detector_weights):
         "import numpy as np, runtime\n"
         "tf = runtime.import_tensorflow()\n"
         "from detection import FaceDetector\n"
-        f"d = FaceDetector(r'{tiny_detector_weights}')\n"
+        f"d = FaceDetector(r'{tiny_detector_weights}', trust_checkpoint=True)\n"
         "print('faces', len(d.detect(np.zeros((480, 640, 3), np.uint8))))\n"
     )
     result = _run(code)

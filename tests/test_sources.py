@@ -58,10 +58,13 @@ def test_folder_of_images_skips_unreadable(tmp_path):
     cv2.imwrite(str(tmp_path / "a.png"), np.zeros((20, 30), np.uint8))                 # grey
     cv2.imwrite(str(tmp_path / "b.png"), np.zeros((20, 30, 4), np.uint8))              # BGRA
     (tmp_path / "c.jpg").write_bytes(b"broken")
+    (tmp_path / "notes.txt").write_text("junk")
+    (tmp_path / ".DS_Store").write_bytes(b"\x00")
     src = open_source(str(tmp_path))
     assert isinstance(src, ImageFilesSource)
     frames = [src.read(), src.read()]
     assert src.read() is None and [p.name for p in src.skipped] == ["c.jpg"]
+    assert [p.name for p in src.ignored] == ["notes.txt"]  # reported to the user; hidden files are not
     assert frames[0].ndim == 2 and frames[1].shape[2] == 4
 
 
@@ -78,6 +81,44 @@ def test_recorder_writes_a_readable_video(tmp_path):
         rec.write(np.zeros((30, 30, 3), np.uint8))  # other size: resized, not rejected
     cap = cv2.VideoCapture(str(path))
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 6
+
+
+def test_unclassified_faces_are_null_in_json_and_empty_in_csv(tmp_path):
+    """JSON has no NaN: a face without a label yet (settling track) must still give valid JSON."""
+    unlabelled = Face((1, 2, 3, 4), 0.8, 5)
+    odd = Face((1, 2, 3, 4), float("nan"), 6).with_classification("male", float("inf"), np.full(8, np.nan))
+    with ResultsWriter(tmp_path / "r.jsonl") as writer:
+        writer.write(0, 0.0, "clip", [unlabelled, odd])
+    for line in (tmp_path / "r.jsonl").read_text().splitlines():
+        row = json.loads(line, parse_constant=lambda name: pytest.fail(f"{name} in JSON"))
+        assert row["p_0-2"] is None and row["score"] in (0.8, None)
+    with ResultsWriter(tmp_path / "r.csv") as writer:
+        writer.write(0, 0.0, "clip", [unlabelled])
+    assert "nan" not in (tmp_path / "r.csv").read_text().lower()
+
+
+@pytest.mark.parametrize("name", ["r.xyz", "r.json", "r.txt", "results"])
+def test_results_writer_refuses_formats_it_cannot_tell(tmp_path, name):
+    from pipeline.errors import OutputError
+    with pytest.raises(OutputError, match=r"\.csv or \.jsonl"):
+        ResultsWriter(tmp_path / name)
+    assert not (tmp_path / name).exists()
+
+
+def test_unique_path_never_returns_a_taken_name(tmp_path):
+    from pipeline.outputs import unique_path
+    first = unique_path(tmp_path / "snap.png")
+    assert first == tmp_path / "snap.png"
+    first.write_bytes(b"1")
+    second = unique_path(tmp_path / "snap.png")
+    second.write_bytes(b"2")
+    assert second.name == "snap_1.png" and unique_path(tmp_path / "snap.png").name == "snap_2.png"
+
+
+def test_recorder_refuses_a_name_it_cannot_encode(tmp_path):
+    from pipeline.errors import OutputError
+    with pytest.raises(OutputError, match=r"\.mp4 or \.avi"):
+        VideoRecorder(tmp_path / "rec.mkv", 10)
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl"])

@@ -122,6 +122,8 @@ def test_crop_scale_acts_on_next_frame_and_is_clamped():
 
 
 def test_zero_and_fifty_faces():
+    """The tracker's side only (a fake detector hands it 50 boxes): whether the real detector finds 50
+    faces is test_models.test_shipped_detector_finds_a_crowd_of_fifty_faces."""
     boxes50 = [(x * 12, y * 12, x * 12 + 10, y * 12 + 10) for x in range(10) for y in range(5)]
     an = _analyzer([[], boxes50], None, max_classifications_per_frame=50)
     frame = np.zeros((80, 130, 3), np.uint8)
