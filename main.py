@@ -22,6 +22,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--classifier", default=None, help="classifier weights (.tflite/.keras)")
     p.add_argument("--no-smoothing", action="store_true", help="show raw per-frame labels")
     p.add_argument("--no-progress", action="store_true", help="headless: no progress bar")
+    p.add_argument("--summary", default=None, metavar="PATH.json",
+                   help="headless: distinct people, by gender and age group, written at the end (.json or .csv)")
+    p.add_argument("--blur", action="store_true", help="headless: blur faces in --output (labels stay readable)")
     p.add_argument("--exit-after-frames", type=int, default=0, help=argparse.SUPPRESS)  # startup benchmark
     return p.parse_args(argv)
 
@@ -50,8 +53,11 @@ def run_headless(args) -> int:
     if not args.source:
         print("error: --headless needs --source VIDEO|IMAGE|FOLDER", file=sys.stderr)
         return 2
+    if args.blur and not args.output:
+        print("note: --blur only changes --output; no --output was given", file=sys.stderr)
     try:
-        summary = run(args.source, args.output, args.results, config_from_args(args), progress=not args.no_progress)
+        summary = run(args.source, args.output, args.results, config_from_args(args), progress=not args.no_progress,
+                      summary=args.summary, blur=args.blur)
     except (SourceError, WeightsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -61,7 +67,8 @@ def run_headless(args) -> int:
     fps = summary.frames / summary.seconds if summary.seconds > 0 else 0.0
     print(f"{summary.frames} frames, {summary.faces} faces, {fps:.1f} frames/s"
           + (f"; video: {summary.output}" if summary.output else "")
-          + (f"; results: {summary.results}" if summary.results else ""))
+          + (f"; results: {summary.results}" if summary.results else "")
+          + (f"; {summary.people} people: {summary.summary}" if summary.summary else ""))
     return 0
 
 

@@ -11,7 +11,9 @@ from pipeline.analyzer import FaceAnalyzer
 from pipeline.annotate import FaceAnnotator
 from pipeline.config import AppConfig
 from pipeline.outputs import ResultsWriter, VideoRecorder
+from pipeline.privacy import FaceBlurrer, blur_faces
 from pipeline.sources import ImageFilesSource, open_source
+from pipeline.summary import SessionSummary, check_summary_path, write_summary
 
 
 @dataclass
@@ -21,15 +23,22 @@ class RunSummary:
     seconds: float
     output: Path | None
     results: Path | None
+    summary: Path | None = None
+    people: int | None = None   # distinct people (see pipeline.summary), when a summary was asked for
 
 
 def run_headless(source: str, output: str | None, results: str | None, config: AppConfig | None = None,
-                 progress: bool = True, analyzer: FaceAnalyzer | None = None) -> RunSummary:
+                 progress: bool = True, analyzer: FaceAnalyzer | None = None,
+                 summary: str | None = None, blur: bool = False) -> RunSummary:
     """Analyse every frame of `source`; raises SourceError/WeightsError with a message for the user.
 
     Videos are tracked (stable ids, smoothed labels); photos are analysed one by one, so one person's
     labels never leak into the next picture. For a folder, `output` is a folder of annotated images.
+    `summary`: write the session summary (distinct people, see `pipeline.summary`) there at the end.
+    `blur`: blur every face in `output` before the labels are drawn (`pipeline.privacy`).
     """
+    if summary:
+        check_summary_path(summary)
     src = open_source(source)
     analyzer = analyzer or FaceAnalyzer(config)
     annotator = FaceAnnotator(show_track_id=not isinstance(src, ImageFilesSource))
@@ -37,6 +46,8 @@ def run_headless(source: str, output: str | None, results: str | None, config: A
     out_path = Path(output) if output else None
     recorder = None if (out_path is None or photos) else VideoRecorder(out_path, src.fps)
     writer = ResultsWriter(results) if results else None
+    people = SessionSummary() if summary else None
+    blurrer = FaceBlurrer()
     frames = faces_total = 0
     start = time.perf_counter()
     bar = tqdm(total=src.frame_count or None, unit="frame", disable=not progress, desc=src.name)
@@ -46,9 +57,16 @@ def run_headless(source: str, output: str | None, results: str | None, config: A
             name = src.current_path.name if photos else src.name
             if writer:
                 writer.write(frames, frames / src.fps if not photos else 0.0, name, faces)
+            if people is not None and photos:  # session summary hook
+                people.add_stills(faces)
+            elif people is not None:
+                people.update(frames / src.fps, faces)
             if out_path is not None:
                 from pipeline.images import to_bgr
-                annotated = annotator.annotate(to_bgr(frame).copy(), faces)
+                scene = to_bgr(frame).copy()
+                if blur:  # privacy hook: faces blurred before labels are drawn
+                    scene = blur_faces(scene, faces) if photos else blurrer.apply(scene, faces)
+                annotated = annotator.annotate(scene, faces)
                 if recorder:
                     recorder.write(annotated)
                 else:
@@ -64,7 +82,10 @@ def run_headless(source: str, output: str | None, results: str | None, config: A
             recorder.close()
         if writer:
             writer.close()
-    return RunSummary(frames, faces_total, time.perf_counter() - start, out_path, Path(results) if results else None)
+    session = people.to_dict() if people is not None else None
+    summary_path = write_summary(session, summary) if session is not None else None
+    return RunSummary(frames, faces_total, time.perf_counter() - start, out_path, Path(results) if results else None,
+                      summary_path, session["people"] if session is not None else None)
 
 
 def _write_photo(out_path: Path, src: ImageFilesSource, annotated) -> None:
