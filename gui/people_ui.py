@@ -63,9 +63,8 @@ class PeopleFeatures(QObject):
         self.people.setVisible(load_flag(settings, KEY_PEOPLE_PANEL))
         self.summary.setVisible(load_flag(settings, KEY_SUMMARY_PANEL))
         self.act_blur.setChecked(load_flag(settings, KEY_BLUR_FACES))
-        # toggled (not visibilityChanged): only the user's show/hide, not the window closing or minimising
         self.act_people.toggled.connect(self.on_people_toggled)
-        self.act_summary.toggled.connect(lambda on: save_flag(settings, KEY_SUMMARY_PANEL, on))
+        self.act_summary.toggled.connect(self.on_summary_toggled)
         self.requestBlur.emit(self.act_blur.isChecked())
         self.requestPeopleRows.emit(load_flag(settings, KEY_PEOPLE_PANEL))
 
@@ -98,11 +97,20 @@ class PeopleFeatures(QObject):
         self.window.addAction(self.act_blur)
 
     # ---- slots ----
+    def _save_dock_flag(self, key: str, visible: bool) -> None:
+        # closing the window hides its docks too (the toggle actions then report False); only a show or
+        # hide while the window is up is the user's choice
+        if self.window.isVisible():
+            save_flag(self.settings, key, visible)
+
     def on_people_toggled(self, visible: bool) -> None:
-        save_flag(self.settings, KEY_PEOPLE_PANEL, visible)
+        self._save_dock_flag(KEY_PEOPLE_PANEL, visible)
         self.requestPeopleRows.emit(visible)
         if not visible:
             self.requestHighlight.emit(-1)
+
+    def on_summary_toggled(self, visible: bool) -> None:
+        self._save_dock_flag(KEY_SUMMARY_PANEL, visible)
 
     def on_blur_toggled(self) -> None:
         blur = self.act_blur.isChecked()

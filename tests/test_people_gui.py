@@ -106,7 +106,7 @@ def test_session_summary_counts_people_and_exports(make_window, qtbot, tmp_path)
     assert len(csv_path.read_text().splitlines()) == 3
 
 
-def test_blur_switch_blurs_the_view_and_persists(make_window, qtbot, settings):
+def test_blur_switch_blurs_the_view_and_switches_persist(make_window, qtbot, settings):
     window = make_window()
     qtbot.waitUntil(lambda: window.frames_shown >= 3, timeout=20000)
     x1, y1, x2, y2 = DEMO_BOXES[0]
@@ -119,7 +119,9 @@ def test_blur_switch_blurs_the_view_and_persists(make_window, qtbot, settings):
     window.people_ui.act_blur.trigger()                 # View > Blur faces (B)
     qtbot.waitUntil(lambda: detail() < sharp / 3, timeout=5000)
     assert settings.value("blur_faces") == "true"
-    window.close()
+    window.people_ui.act_people.trigger()
+    window.close()                                      # closing the window does not count as hiding the panel
     again = make_window()
-    assert again.people_ui.act_blur.isChecked()
+    assert again.people_ui.act_blur.isChecked() and not again.people_ui.people.isHidden()
+    qtbot.waitUntil(lambda: again.worker.people.rows_wanted, timeout=5000)
     qtbot.waitUntil(lambda: again.worker.people.blur, timeout=5000)
