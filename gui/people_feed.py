@@ -78,6 +78,7 @@ class PeopleFeed:
         self._next_summary_at = 0.0
         self._rows: list[PersonRow] | None = None
         self._summary: dict | None = None
+        self._photos_counted: set = set()   # a looped photo or folder counts its people once
 
     def start(self, source: FrameSource) -> None:
         """A new stream: a new session summary and a new clock."""
@@ -87,6 +88,7 @@ class PeopleFeed:
         self._blurrer.reset()
         self.summary = SessionSummary()
         self._summary = self.summary.to_dict()
+        self._photos_counted = set()
         self._next_rows_at = self._next_summary_at = 0.0
 
     def new_segment(self) -> None:
@@ -111,7 +113,10 @@ class PeopleFeed:
         if self.blur:
             scene = blur_faces(scene, faces) if stills else self._blurrer.apply(scene, faces)
         if stills:
-            self.summary.add_stills(faces)
+            photo = getattr(self._source, "current_path", None)
+            if photo not in self._photos_counted:
+                self._photos_counted.add(photo)
+                self.summary.add_stills(faces)
         else:
             self.summary.update(now_s, faces)
         wall = self._clock()

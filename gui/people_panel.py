@@ -11,7 +11,7 @@ refresh is a handful of item updates, cheap enough to keep the video's frame rat
 """
 from __future__ import annotations
 
-from PyQt6.QtCore import QRectF, Qt, pyqtSignal
+from PyQt6.QtCore import QRectF, QSize, Qt, pyqtSignal
 from PyQt6.QtGui import QColor, QFont, QPainter, QPixmap
 from PyQt6.QtWidgets import (QAbstractItemView, QDockWidget, QHeaderView, QLabel, QStyle, QStyledItemDelegate,
                              QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
@@ -97,7 +97,7 @@ class PeoplePanel(QDockWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setIconSize(QPixmap(THUMBNAIL_PX, THUMBNAIL_PX).size())
+        self.table.setIconSize(QSize(THUMBNAIL_PX, THUMBNAIL_PX))
         self.table.setItemDelegateForColumn(COL_AGE_BARS, AgeBarsDelegate(self.table))
         header = self.table.horizontalHeader()
         for col in range(len(COLUMNS)):

@@ -35,7 +35,7 @@ class PeopleFeatures(QObject):
         super().__init__(window)
         self.window, self.settings = window, settings
         self.act_export = self._action("&Export summary…", "Save the session summary as JSON or CSV (Ctrl+E)",
-                                       self.export_summary, QKeySequence("Ctrl+E"))
+                                       lambda: self.export_summary(), QKeySequence("Ctrl+E"))
         self.people = PeoplePanel(window)
         self.summary = SummaryDock(self.act_export, window)
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.people)

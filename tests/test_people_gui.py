@@ -125,3 +125,39 @@ def test_blur_switch_blurs_the_view_and_switches_persist(make_window, qtbot, set
     assert again.people_ui.act_blur.isChecked() and not again.people_ui.people.isHidden()
     qtbot.waitUntil(lambda: again.worker.people.rows_wanted, timeout=5000)
     qtbot.waitUntil(lambda: again.worker.people.blur, timeout=5000)
+
+
+def test_feed_counts_a_looped_photo_once_and_throttles_rows(tmp_path):
+    from gui.people_feed import PANEL_REFRESH_HZ, PeopleFeed
+    from pipeline.face import Face
+    from pipeline.sources import open_source
+    from tests.conftest import FIXTURES
+
+    photo = open_source(str(FIXTURES / "two_faces.jpg"))
+    faces = [Face(b, 0.9).with_classification("male", 0.7, np.eye(8)[5]) for b in DEMO_BOXES]
+    feed = PeopleFeed()
+    feed.start(photo)
+    for _ in range(3):                                   # Loop on: the same photo again and again
+        photo.rewind()
+        frame = photo.read()
+        feed.observe(frame, faces)
+    assert feed.final_summary()["people"] == 2
+
+    clock = [0.0]
+    video = open_source(str(FIXTURES / "two_faces.mp4"))
+    feed = PeopleFeed(clock=lambda: clock[0])
+    feed.start(video)
+    feed.rows_wanted = True
+    frame = np.zeros((240, 320, 3), np.uint8)
+    tracked = [Face(b, 0.9, i + 1) for i, b in enumerate([(10, 10, 60, 60), (100, 10, 150, 60)])]
+    sent = 0
+    for i in range(30):                                  # 30 frames in one second of wall time
+        clock[0] = i / 30
+        feed.observe(frame, tracked)
+        rows, _ = feed.take_updates()
+        if rows is not None:
+            sent += 1
+            assert [r.track_id for r in rows] == [1, 2] and rows[0].thumbnail.width() == 56
+            assert rows[0].gender is None and rows[0].seconds_in_view == pytest.approx(i / video.fps)
+    assert sent == PANEL_REFRESH_HZ
+    video.close()
