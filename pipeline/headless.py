@@ -10,6 +10,7 @@ from tqdm import tqdm
 from pipeline.analyzer import FaceAnalyzer
 from pipeline.annotate import FaceAnnotator
 from pipeline.config import AppConfig
+from pipeline.errors import SourceError
 from pipeline.outputs import ResultsWriter, VideoRecorder
 from pipeline.privacy import FaceBlurrer, blur_faces
 from pipeline.sources import ImageFilesSource, open_source
@@ -83,9 +84,16 @@ def run_headless(source: str, output: str | None, results: str | None, config: A
         if writer:
             writer.close()
     session = people.to_dict() if people is not None else None
-    summary_path = write_summary(session, summary) if session is not None else None
+    summary_path = _write_session(session, summary) if session is not None else None
     return RunSummary(frames, faces_total, time.perf_counter() - start, out_path, Path(results) if results else None,
                       summary_path, session["people"] if session is not None else None)
+
+
+def _write_session(session: dict, path: str) -> Path:
+    try:
+        return write_summary(session, path)
+    except OSError as exc:
+        raise SourceError(f"Cannot write the summary to {path}: {exc.strerror or exc}.") from None
 
 
 def _write_photo(out_path: Path, src: ImageFilesSource, annotated) -> None:

@@ -81,3 +81,14 @@ def test_cli_summary_and_blur_with_tiny_models(tmp_path, tiny_detector_weights, 
     data = json.loads(summary.read_text(), parse_constant=lambda c: pytest.fail(c))
     assert data["people"] == len(data["people_list"]) == sum(data["by_gender"].values())
     assert int(cv2.VideoCapture(str(out)).get(cv2.CAP_PROP_FRAME_COUNT)) == 24
+
+
+def test_a_summary_write_failing_at_the_end_is_a_one_line_error(tmp_path, monkeypatch):
+    import pipeline.headless as headless
+
+    def disk_full(summary, path):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(headless, "write_summary", disk_full)
+    with pytest.raises(SourceError, match="No space left on device"):
+        run_headless(str(CLIP), None, None, progress=False, analyzer=fake_analyzer(), summary=str(tmp_path / "s.json"))
