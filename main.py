@@ -53,6 +53,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "runs code stored in it, so use only files you made yourself")
     p.add_argument("--no-smoothing", action="store_true", help="show raw per-frame labels")
     p.add_argument("--no-progress", action="store_true", help="headless: no progress bar")
+    p.add_argument("--summary", default=None, metavar="PATH.json",
+                   help="headless: distinct people, by gender and age group, written at the end (.json or .csv)")
+    p.add_argument("--blur", action="store_true", help="headless: blur faces in --output (labels stay readable)")
     p.add_argument("--exit-after-frames", type=number_in(0, 10**9, int), default=0,
                    help=argparse.SUPPRESS)  # startup benchmark
     return p.parse_args(argv)
@@ -95,7 +98,8 @@ def print_summary(summary) -> None:
     fps = summary.frames / summary.seconds if summary.seconds > 0 else 0.0
     print(f"{summary.frames} frames, {summary.faces} faces, {fps:.1f} frames/s"
           + (f"; output: {summary.output}" if summary.output else "")
-          + (f"; results: {summary.results}" if summary.results else ""))
+          + (f"; results: {summary.results}" if summary.results else "")
+          + (f"; {summary.people} people: {summary.summary}" if summary.summary else ""))
     if summary.skipped:
         names = ", ".join(p.name for p in summary.skipped[:3]) + (", ..." if len(summary.skipped) > 3 else "")
         print(f"warning: skipped {len(summary.skipped)} file(s) that are not readable images: {names}",
@@ -111,11 +115,13 @@ def run_headless(args) -> int:
     if not args.source:
         print("error: --headless needs --source VIDEO|IMAGE|FOLDER", file=sys.stderr)
         return 2
+    if args.blur and not args.output:
+        print("note: --blur only changes --output; no --output was given", file=sys.stderr)
     stop, received = threading.Event(), []
     previous = stop_on_signals(stop, received)
     try:
         summary = run(args.source, args.output, args.results, config_from_args(args),
-                      progress=not args.no_progress, stop=stop)
+                      progress=not args.no_progress, stop=stop, summary=args.summary, blur=args.blur)
     except (SourceError, WeightsError, FrameError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

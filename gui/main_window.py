@@ -11,6 +11,7 @@ from PyQt6.QtGui import QAction, QImage, QKeySequence, QPixmap
 from PyQt6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
                              QPushButton, QSizePolicy, QSlider, QStackedWidget, QToolBar, QVBoxLayout, QWidget)
 
+from gui.people_ui import PeopleFeatures
 from gui.settings import load_into, save_from
 from gui.worker import AnalysisWorker
 from pipeline.config import CROP_SCALE_RANGE, AppConfig
@@ -109,6 +110,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self._build_ui()
         self._start_worker(analyzer_factory)
+        self.people_ui = PeopleFeatures(self, settings, self.worker)  # people panel, session summary, blur
         geometry = settings.value("geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)

@@ -39,3 +39,12 @@ def load_into(settings: QSettings, config: AppConfig, overridden: set[str] = fro
 def save_from(settings: QSettings, config: AppConfig) -> None:
     for name in PERSISTED_FIELDS:
         settings.setValue(name, getattr(config, name))
+
+
+def load_flag(settings: QSettings, name: str, default: bool = False) -> bool:
+    """A stored on/off choice (QSettings' INI files give strings back, so read them leniently)."""
+    return str(settings.value(name, default)).lower() in ("1", "true", "yes")
+
+
+def save_flag(settings: QSettings, name: str, value: bool) -> None:
+    settings.setValue(name, "true" if value else "false")

@@ -13,6 +13,7 @@ import numpy as np
 from PyQt6.QtCore import QCoreApplication, QObject, pyqtSignal, pyqtSlot
 from PyQt6.QtGui import QImage
 
+from gui.people_feed import PeopleFeed
 from pipeline.annotate import FaceAnnotator
 from pipeline.config import AppConfig
 from pipeline.errors import SourceError, WeightsError
@@ -40,6 +41,8 @@ class AnalysisWorker(QObject):
     sourceEnded = pyqtSignal()
     recordingChanged = pyqtSignal(bool, str)  # recording?, path
     recordingFailed = pyqtSignal(str)         # why nothing (more) is recorded; recording has stopped
+    peopleReady = pyqtSignal(list)           # [PersonRow] for the people panel, at most PANEL_REFRESH_HZ
+    summaryReady = pyqtSignal(dict)          # SessionSummary.to_dict(), about once a second
     finished = pyqtSignal()
 
     def __init__(self, config: AppConfig, analyzer_factory=None):
@@ -55,6 +58,7 @@ class AnalysisWorker(QObject):
         self._recorder: VideoRecorder | None = None
         self._next_frame_due = 0.0
         self._frame_times: list[float] = []
+        self.people = PeopleFeed()  # blur, session summary, people-panel rows
 
     # ---- slots (called from the window through queued signals) ----
     @pyqtSlot()
@@ -90,6 +94,8 @@ class AnalysisWorker(QObject):
         self.paused = False
         self._next_frame_due = time.perf_counter()
         self._frame_times.clear()
+        self.people.start(self.source)
+        self.summaryReady.emit(self.people.final_summary())
         self.sourceOpened.emit(self.source.name, self.source.is_live)
 
     @pyqtSlot()
@@ -137,6 +143,19 @@ class AnalysisWorker(QObject):
     def stop(self):
         self._quit = True
 
+    # ---- people panel, session summary, blur (see gui.people_feed) ----
+    @pyqtSlot(bool)
+    def set_blur(self, blur: bool):
+        self.people.blur = blur
+
+    @pyqtSlot(bool)
+    def set_people_wanted(self, wanted: bool):
+        self.people.rows_wanted = wanted
+
+    @pyqtSlot(int)
+    def set_highlight(self, track_id: int):
+        self.people.highlight_id = track_id if track_id >= 0 else None
+
     # ---- internals ----
     def _load_models(self):
         try:
@@ -171,6 +190,7 @@ class AnalysisWorker(QObject):
             if self.loop and src.rewind():
                 if self.analyzer is not None:
                     self.analyzer.reset()
+                self.people.new_segment()
                 return
             self._close_source()
             self.sourceEnded.emit()
@@ -181,14 +201,20 @@ class AnalysisWorker(QObject):
         if self.analyzer is not None:
             faces = self.analyzer.analyze(frame) if isinstance(src, ImageFilesSource) else self.analyzer.track(frame)
         t1 = time.perf_counter()
-        annotated = self.annotator.annotate(frame.copy(), faces)
+        scene = self.people.observe(frame, faces)  # a copy: faces blurred if asked, summary updated
+        annotated = self.annotator.annotate(scene, faces)
         t2 = time.perf_counter()
         if self._recorder is not None:
             try:
                 self._recorder.write(annotated)
             except SourceError as exc:
                 self._stop_recording(str(exc))
-        self.frameReady.emit(to_qimage(annotated))
+        self.frameReady.emit(to_qimage(self.people.highlight(annotated, faces)))
+        rows, summary = self.people.take_updates()
+        if rows is not None:
+            self.peopleReady.emit(rows)
+        if summary is not None:
+            self.summaryReady.emit(summary)
         self._frame_times.append(time.perf_counter())
         self._frame_times = self._frame_times[-FPS_WINDOW_FRAMES:]
         span = self._frame_times[-1] - self._frame_times[0]
@@ -213,5 +239,7 @@ class AnalysisWorker(QObject):
     def _close_source(self):
         self._stop_recording()
         if self.source is not None:
+            self.summaryReady.emit(self.people.final_summary())  # the whole session, up to its last frame
+            self.peopleReady.emit([])                             # no one is in view any more
             self.source.close()
             self.source = None

@@ -20,7 +20,9 @@ from pipeline.config import AppConfig
 from pipeline.errors import OutputError
 from pipeline.outputs import (VIDEO_CODECS, ResultsWriter, VideoRecorder, check_writable, make_parent,
                               results_format, unique_path)
+from pipeline.privacy import FaceBlurrer, blur_faces
 from pipeline.sources import ImageFilesSource, open_source
+from pipeline.summary import SessionSummary, check_summary_path, write_summary
 
 PHOTO_OUTPUT_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
@@ -34,43 +36,58 @@ class RunSummary:
     results: Path | None
     skipped: list[Path] = field(default_factory=list)  # files of a photo folder that were not analysed
     interrupted: bool = False                           # stopped early through `stop`; outputs still closed
+    summary: Path | None = None
+    people: int | None = None   # distinct people (see pipeline.summary), when a summary was asked for
 
 
 def run_headless(source: str, output: str | None, results: str | None, config: AppConfig | None = None,
                  progress: bool = True, analyzer: FaceAnalyzer | None = None,
-                 stop: threading.Event | None = None) -> RunSummary:
+                 stop: threading.Event | None = None, summary: str | None = None, blur: bool = False) -> RunSummary:
     """Analyse every frame of `source`; raises SourceError/OutputError/WeightsError with a message for the user.
 
     Videos are tracked (stable ids, smoothed labels); photos are analysed one by one, so one person's
     labels never leak into the next picture. For a folder, `output` is a folder of annotated images.
     Setting `stop` (e.g. from a signal handler) ends the run after the current frame.
+    `summary`: write the session summary (distinct people, see `pipeline.summary`) there at the end.
+    `blur`: blur every face in `output` before the labels are drawn (`pipeline.privacy`).
     """
+    if summary:
+        check_summary_path(summary)
     src = open_source(source)
     try:
         out_path = Path(output).expanduser() if output else None
         res_path = Path(results).expanduser() if results else None
         check_outputs(src, out_path, res_path)
         analyzer = analyzer or FaceAnalyzer(config)
-        return _process(src, analyzer, out_path, res_path, progress, stop or threading.Event())
+        return _process(src, analyzer, out_path, res_path, progress, stop or threading.Event(), summary, blur)
     finally:
         src.close()
 
 
 def _process(src, analyzer: FaceAnalyzer, out_path: Path | None, res_path: Path | None, progress: bool,
-             stop: threading.Event) -> RunSummary:
+             stop: threading.Event, summary: str | None = None, blur: bool = False) -> RunSummary:
     photos = isinstance(src, ImageFilesSource)
     annotator = FaceAnnotator(show_track_id=not photos)
     recorder = None if (out_path is None or photos) else VideoRecorder(out_path, src.fps)
     writer = ResultsWriter(res_path) if res_path else None
+    people = SessionSummary() if summary else None
+    blurrer = FaceBlurrer()
     frames = faces_total = 0
     start = time.perf_counter()
     bar = tqdm(total=src.frame_count or None, unit="frame", disable=not progress, desc=src.name)
     try:
         while not stop.is_set() and (frame := src.read()) is not None:
             faces = analyzer.analyze(frame) if photos else analyzer.track(frame)
+            if people is not None and photos:  # session summary hook
+                people.add_stills(faces)
+            elif people is not None:
+                people.update(frames / src.fps, faces)
             if out_path is not None:
                 from pipeline.images import to_bgr
-                annotated = annotator.annotate(to_bgr(frame).copy(), faces)
+                scene = to_bgr(frame).copy()
+                if blur:  # privacy hook: faces blurred before labels are drawn
+                    scene = blur_faces(scene, faces) if photos else blurrer.apply(scene, faces)
+                annotated = annotator.annotate(scene, faces)
                 if recorder:
                     recorder.write(annotated)
                 else:
@@ -89,8 +106,18 @@ def _process(src, analyzer: FaceAnalyzer, out_path: Path | None, res_path: Path 
         if writer:
             writer.close()
     skipped = [*src.ignored, *src.skipped] if photos else []
+    session = people.to_dict() if people is not None else None
+    summary_path = _write_session(session, summary) if session is not None else None
     return RunSummary(frames, faces_total, time.perf_counter() - start, out_path, res_path, skipped,
-                      interrupted=stop.is_set())
+                      interrupted=stop.is_set(), summary=summary_path,
+                      people=session["people"] if session is not None else None)
+
+
+def _write_session(session: dict, path: str) -> Path:
+    try:
+        return write_summary(session, path)
+    except OSError as exc:
+        raise OutputError(f"Cannot write the summary to {path}: {exc.strerror or exc}.") from None
 
 
 def same_file(a: Path, b: Path) -> bool:

@@ -1,0 +1,219 @@
+"""`SessionSummary`: one result per *person* (not per frame) for a whole stream, and its export.
+
+Qt-free so the GUI's worker, the headless CLI and the tests share it. Feed it every frame's faces with
+`update(time_s, faces)`; it keeps one `TrackRecord` per track and reports, with `to_dict()`, how many
+distinct people were seen, by gender and age group, and one line per person.
+
+What counts as a person: a track that lived at least `MIN_PERSON_SEEN_S` seconds *and* at least
+`MIN_PERSON_FRAMES` frames *and* was labelled at least once. A false detection (a patterned shirt, a
+poster caught for a few frames) lives for a handful of frames; a real person in front of a camera stays
+for seconds. The frame floor keeps a slow stream (2 fps: 1 s is 2 frames) from counting a two-frame
+blip; the time floor keeps a fast one (60 fps: 5 frames is 80 ms) from doing the same.
+
+What a person's result is: the mean, over every labelled frame of its life, of the track's smoothed
+probabilities (P(female) and the eight age-group probabilities). Its gender and age group are the
+argmax of those means, so the counts, the per-person label and the exported probabilities always agree,
+and a brief wobble at the end of a track does not decide the person's result.
+
+No re-identification: a person who leaves the view and comes back, or a looped clip, starts a new
+track and counts again. `new_segment()` marks the point where track ids restart (a new
+`FaceAnalyzer.reset()`), so an id reused after the restart is a new person, not an old one.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from classification.labels import AGE_GROUPS, GENDERS, expected_age_years
+from pipeline.errors import SourceError
+from pipeline.face import Face
+
+MIN_PERSON_SEEN_S = 1.0    # a track must stay this long (first to last sighting) to be a person
+MIN_PERSON_FRAMES = 5      # ... and be seen on at least this many frames
+PRUNE_AFTER_S = 10.0       # forget tracks that ended this long ago without becoming a person
+PRUNE_EVERY_UPDATES = 100  # how often to look for such tracks (pruning is O(tracks))
+SUMMARY_CSV_COLUMNS = ["track_id", "first_s", "last_s", "gender", "gender_prob", "age_group",
+                       "apparent_age", *[f"p_{g}" for g in AGE_GROUPS]]
+
+
+@dataclass
+class TrackRecord:
+    """Everything the summary keeps about one track: when it was seen and its running probability sums."""
+
+    track_id: int
+    first_s: float
+    last_s: float
+    frames: int = 0
+    labelled_frames: int = 0
+    female_sum: float = 0.0
+    age_sum: np.ndarray = field(default_factory=lambda: np.zeros(len(AGE_GROUPS), np.float64), repr=False)
+    still: bool = False   # a face in a photo: one sighting is the whole life, so the time floors do not apply
+
+    def add(self, time_s: float, face: Face) -> None:
+        self.last_s = max(self.last_s, time_s)
+        self.frames += 1
+        if face.is_classified:
+            female = face.gender_prob if face.gender == "female" else 1.0 - face.gender_prob
+            self.female_sum += float(female)
+            self.age_sum += np.asarray(face.age_probs, np.float64)
+            self.labelled_frames += 1
+
+    @property
+    def seen_s(self) -> float:
+        return self.last_s - self.first_s
+
+    def is_person(self, min_seen_s: float, min_frames: int) -> bool:
+        if self.labelled_frames == 0:
+            return False
+        return self.still or (self.frames >= min_frames and self.seen_s >= min_seen_s)
+
+    @property
+    def female_prob(self) -> float | None:
+        return self.female_sum / self.labelled_frames if self.labelled_frames else None
+
+    @property
+    def age_probs(self) -> np.ndarray | None:
+        if not self.labelled_frames:
+            return None
+        probs = self.age_sum / self.labelled_frames
+        return probs / max(probs.sum(), 1e-12)
+
+    def result(self) -> dict:
+        """This person's line in the summary (strict-JSON values only)."""
+        female, age = self.female_prob, self.age_probs
+        gender_index = int(female >= 0.5)
+        age_index = int(np.argmax(age))
+        return {"track_id": self.track_id, "first_s": round(self.first_s, 3), "last_s": round(self.last_s, 3),
+                "gender": GENDERS[gender_index],
+                "gender_prob": round(female if gender_index else 1.0 - female, 4),
+                "age_group": AGE_GROUPS[age_index],
+                "age_probs": {g: round(float(p), 4) for g, p in zip(AGE_GROUPS, age)},
+                "apparent_age": round(expected_age_years(age), 1)}
+
+
+class SessionSummary:
+    """Distinct people seen in one stream, counted once each however long they stay."""
+
+    def __init__(self, min_seen_s: float = MIN_PERSON_SEEN_S, min_frames: int = MIN_PERSON_FRAMES):
+        self.min_seen_s, self.min_frames = min_seen_s, min_frames
+        self._records: dict[tuple[int, int], TrackRecord] = {}   # (segment, track_id) -> record
+        self._segment = 0
+        self._updates = 0
+        self._still_ids = 0
+
+    def update(self, time_s: float, faces: list[Face]) -> None:
+        """Fold in one video frame's faces; faces without a track id (photos) are ignored here."""
+        for face in faces:
+            if face.track_id is None:
+                continue
+            key = (self._segment, face.track_id)
+            record = self._records.get(key)
+            if record is None:
+                record = self._records[key] = TrackRecord(face.track_id, time_s, time_s)
+            record.add(time_s, face)
+        self._updates += 1
+        if self._updates % PRUNE_EVERY_UPDATES == 0:
+            self._prune(time_s)
+
+    def add_stills(self, faces: list[Face], time_s: float = 0.0) -> None:
+        """Photos are not tracked: every labelled face in a photo is one person of its own."""
+        for face in faces:
+            if not face.is_classified:
+                continue
+            self._still_ids += 1
+            record = TrackRecord(self._still_ids, time_s, time_s, still=True)
+            record.add(time_s, face)
+            self._records[(-1, self._still_ids)] = record
+
+    def new_segment(self) -> None:
+        """Track ids restart from here (the analyzer was reset, e.g. a looped clip) within the same session."""
+        self._segment += 1
+
+    def record(self, track_id: int) -> TrackRecord | None:
+        """The current segment's record of a track (for 'time in view' in the people panel)."""
+        return self._records.get((self._segment, track_id))
+
+    def people(self) -> list[TrackRecord]:
+        return [r for r in self._records.values() if r.is_person(self.min_seen_s, self.min_frames)]
+
+    def to_dict(self) -> dict:
+        people = [r.result() for r in self.people()]
+        by_gender = {g: 0 for g in GENDERS}
+        by_age = {g: 0 for g in AGE_GROUPS}
+        for person in people:
+            by_gender[person["gender"]] += 1
+            by_age[person["age_group"]] += 1
+        return {"people": len(people), "by_gender": by_gender, "by_age_group": by_age, "people_list": people}
+
+    def _prune(self, now_s: float) -> None:
+        stale = [k for k, r in self._records.items()
+                 if now_s - r.last_s > PRUNE_AFTER_S and not r.is_person(self.min_seen_s, self.min_frames)]
+        for key in stale:
+            del self._records[key]
+
+
+def summary_csv(summary: dict) -> str:
+    """One row per person: the same fields as `people_list`, age probabilities as p_<group> columns."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=SUMMARY_CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for person in summary["people_list"]:
+        row = {k: v for k, v in person.items() if k != "age_probs"}
+        row.update({f"p_{g}": p for g, p in person["age_probs"].items()})
+        writer.writerow(row)
+    return out.getvalue()
+
+
+def write_summary(summary: dict, path: str | Path) -> Path:
+    """Write the summary as JSON (or CSV for a .csv name), atomically: temp file in the same folder, then
+    rename, so an interrupted run never leaves half a file where a finished one was expected."""
+    path = Path(path)
+    if path.suffix.lower() == ".csv":
+        text = summary_csv(summary)
+    else:
+        _check_finite(summary)
+        text = json.dumps(summary, indent=2, allow_nan=False) + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def check_summary_path(path: str | Path) -> Path:
+    """Fail before a long run, not after it, when the summary's folder cannot be written."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SourceError(f"Cannot write the summary to {path}: {exc.strerror or exc}.") from None
+    if path.is_dir() or not os.access(path.parent, os.W_OK):
+        raise SourceError(f"Cannot write the summary to {path}: not a writable file name.")
+    return path
+
+
+def _check_finite(value) -> None:
+    """JSON has no NaN or Infinity; fail loudly here rather than write a file strict parsers reject."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("summary contains a non-finite number")
+    if isinstance(value, dict):
+        for v in value.values():
+            _check_finite(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            _check_finite(v)

@@ -1,0 +1,94 @@
+"""Headless `--summary` and `--blur`: in-process with scripted models, and once through the CLI."""
+import json
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from pipeline.analyzer import FaceAnalyzer
+from pipeline.errors import SourceError
+from pipeline.headless import run_headless
+from pipeline.privacy import blur_region
+from tests.conftest import FIXTURES, ROOT, FakeClassifier, FakeDetector
+
+CLIP = FIXTURES / "two_faces.mp4"   # 24 frames at 15 fps, 320 px wide
+BOXES = [(60, 80, 120, 150), (200, 80, 260, 150)]
+
+
+def fake_analyzer():
+    return FaceAnalyzer(detector=FakeDetector([BOXES]), classifier=FakeClassifier(
+        [("female", 0.9, np.eye(8)[4]), ("male", 0.8, np.eye(8)[6])]))
+
+
+def test_summary_counts_each_tracked_person_once(tmp_path):
+    path = tmp_path / "summary.json"
+    run = run_headless(str(CLIP), None, None, progress=False, analyzer=fake_analyzer(), summary=str(path))
+    assert run.summary == path and run.people == 2
+    data = json.loads(path.read_text())
+    assert set(data) == {"people", "by_gender", "by_age_group", "people_list"}
+    assert data["people"] == 2 and sum(data["by_gender"].values()) == 2
+    assert sum(data["by_age_group"].values()) == 2
+    for person in data["people_list"]:
+        assert set(person) == {"track_id", "first_s", "last_s", "gender", "gender_prob", "age_group",
+                               "age_probs", "apparent_age"}
+        assert person["first_s"] == 0.0 and person["last_s"] == pytest.approx(23 / 15, abs=1e-3)
+
+
+def test_summary_of_a_photo_counts_its_faces(tmp_path):
+    path = tmp_path / "summary.json"
+    run_headless(str(FIXTURES / "two_faces.jpg"), None, None, progress=False, analyzer=fake_analyzer(),
+                 summary=str(path))
+    assert json.loads(path.read_text())["people"] == 2
+
+
+def test_unwritable_summary_fails_before_the_run(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    analyzer = fake_analyzer()
+    with pytest.raises(SourceError, match="Cannot write the summary"):
+        run_headless(str(CLIP), None, None, progress=False, analyzer=analyzer, summary=str(blocker / "s.json"))
+    assert analyzer.detector.calls == 0
+
+
+def test_blurred_recording_differs_only_around_faces(tmp_path):
+    plain, blurred = tmp_path / "plain.avi", tmp_path / "blurred.avi"   # MJPG: both decode the same way
+    run_headless(str(CLIP), str(plain), None, progress=False, analyzer=fake_analyzer())
+    run_headless(str(CLIP), str(blurred), None, progress=False, analyzer=fake_analyzer(), blur=True)
+    a, b = cv2.VideoCapture(str(plain)), cv2.VideoCapture(str(blurred))
+    ok_a, fa = a.read()
+    ok_b, fb = b.read()
+    assert ok_a and ok_b
+    diff = np.abs(fa.astype(int) - fb.astype(int)).max(axis=2)
+    inside = np.zeros(diff.shape, bool)
+    for box in BOXES:
+        x1, y1, x2, y2 = blur_region(box, fa.shape)
+        inside[y1:y2, x1:x2] = True
+    grown = cv2.dilate(inside.astype(np.uint8), np.ones((17, 17), np.uint8)).astype(bool)  # JPEG blocks bleed
+    assert diff[inside].mean() > 8 * max(diff[~grown].mean(), 0.5)
+    assert diff[~grown].mean() < 1.0
+
+
+def test_cli_summary_and_blur_with_tiny_models(tmp_path, tiny_detector_weights, tiny_classifier_weights):
+    summary, out = tmp_path / "s.json", tmp_path / "blurred.mp4"
+    result = subprocess.run([sys.executable, "main.py", "--headless", "--no-progress", "--source", str(CLIP),
+                             "--output", str(out), "--summary", str(summary), "--blur", "--confidence", "0.01",
+                             "--detector", str(tiny_detector_weights), "--classifier", str(tiny_classifier_weights)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "people: " in result.stdout and "24 frames" in result.stdout
+    data = json.loads(summary.read_text(), parse_constant=lambda c: pytest.fail(c))
+    assert data["people"] == len(data["people_list"]) == sum(data["by_gender"].values())
+    assert int(cv2.VideoCapture(str(out)).get(cv2.CAP_PROP_FRAME_COUNT)) == 24
+
+
+def test_a_summary_write_failing_at_the_end_is_a_one_line_error(tmp_path, monkeypatch):
+    import pipeline.headless as headless
+
+    def disk_full(summary, path):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(headless, "write_summary", disk_full)
+    with pytest.raises(SourceError, match="No space left on device"):
+        run_headless(str(CLIP), None, None, progress=False, analyzer=fake_analyzer(), summary=str(tmp_path / "s.json"))
