@@ -25,12 +25,14 @@ INPUT_SCALE = 127.5  # the model's Rescaling layer: x / 127.5 - 1
 
 
 def _conv_and_dense_ops(interpreter):
-    """[(op_name, weight float array in TFLite layout, bias array)] for every CONV_2D / FULLY_CONNECTED op."""
+    """[(op_name, weight float array in TFLite layout, bias array)] for every CONV_2D / FULLY_CONNECTED op,
+    in the order of `_structural_keys`, so that two conversions of one architecture line up op for op."""
     tensors = {t["index"]: t for t in interpreter.get_tensor_details()}
+    ops = interpreter._get_ops_details()  # noqa: SLF001 - the only way to read the op graph
+    keys = _structural_keys(ops, tensors)
     found = []
-    for op in interpreter._get_ops_details():  # noqa: SLF001 - the only way to read the op graph
-        if op["op_name"] not in ("CONV_2D", "FULLY_CONNECTED"):
-            continue
+    for op in sorted((op for op in ops if op["op_name"] in ("CONV_2D", "FULLY_CONNECTED")),
+                     key=lambda op: keys[op["index"]]):
         w_info = tensors[op["inputs"][1]]
         weight = interpreter.get_tensor(w_info["index"]).astype(np.float64)
         scales = w_info["quantization_parameters"]["scales"]
@@ -41,6 +43,41 @@ def _conv_and_dense_ops(interpreter):
         bias = interpreter.get_tensor(bias_index).astype(np.float64) if bias_index >= 0 else np.zeros(len(weight))
         found.append((op["op_name"], weight, bias))
     return found
+
+
+def _structural_keys(ops, tensors) -> dict[int, str]:
+    """A name-free key per op: its type and weight shape, what feeds it and what it feeds, recursively.
+
+    The converter orders parallel branches by layer name, which differs between a training session and
+    this one; the graph's shape does not. Hashing each op's inputs (forward) and its consumers with the
+    input slot they read (backward) tells apart even parallel branches of equal shape.
+    """
+    import hashlib
+    produced_by = {t: op["index"] for op in ops for t in op["outputs"]}
+    consumers: dict[int, list[tuple[int, int]]] = {}
+    for op in ops:
+        for slot, t in enumerate(op["inputs"]):
+            if t in produced_by:
+                consumers.setdefault(produced_by[t], []).append((op["index"], slot))
+
+    def own(op):  # a zero bias may be dropped by one conversion and kept by another: weights only
+        weights = op["inputs"][1:2] if op["op_name"] in ("CONV_2D", "FULLY_CONNECTED") else op["inputs"]
+        consts = [tuple(tensors[t]["shape"]) for t in weights if t >= 0 and t not in produced_by]
+        return f"{op['op_name']}{consts}"
+
+    by_index = {op["index"]: op for op in ops}
+    forward: dict[int, str] = {}
+    for op in ops:  # TFLite ops are stored in execution order: inputs come first
+        parents = [forward[produced_by[t]] for t in op["inputs"] if t in produced_by]
+        forward[op["index"]] = hashlib.sha1((own(op) + "|".join(parents)).encode()).hexdigest()
+    backward: dict[int, str] = {}
+    for op in reversed(ops):
+        children = sorted(f"{backward[c]}@{slot}" for c, slot in consumers.get(op["index"], []))
+        backward[op["index"]] = hashlib.sha1((own(by_index[op["index"]]) + "|".join(children)).encode()).hexdigest()
+    keys = {i: forward[i] + backward[i] for i in forward}
+    if len(set(keys.values())) != len(keys):
+        raise ValueError("the TFLite graph has ops that its structure cannot tell apart")
+    return keys
 
 
 def _interpreter(model_bytes_or_path):
@@ -167,3 +204,53 @@ def _set_bn(bn, beta: np.ndarray, moving_mean: np.ndarray) -> None:
         else:  # gamma, if the layer has one
             values.append(np.ones(w.shape))
     bn.set_weights([np.asarray(v, np.float32) for v in values])
+
+
+def main(argv=None) -> int:
+    """`python -m classification.from_tflite FILE.tflite --out FILE.keras`: rebuild and check against the file."""
+    import argparse
+    import json
+    import sys
+
+    from classification.cache import load_cache
+    from runtime import REPO_ROOT
+    p = argparse.ArgumentParser(description=main.__doc__)
+    p.add_argument("tflite")
+    p.add_argument("--out", required=True, help="where to save the rebuilt .keras model (must not exist)")
+    p.add_argument("--cache", default=str(REPO_ROOT / "data_cache" / "faces_v2"), help="faces for calibration")
+    args = p.parse_args(argv)
+    out = Path(args.out)
+    if out.exists() or out.suffix != ".keras":
+        print(f"error: --out {out} must be a new file ending in .keras", file=sys.stderr)
+        return 2
+    if not (Path(args.cache) / "labels.npz").is_file():
+        print(f"error: no face cache at {args.cache}; build one with `python -m classification.cache`", file=sys.stderr)
+        return 2
+    tf = import_tensorflow()
+    from classification.train import center_crops
+    images, labels = load_cache(args.cache)
+    scale = float(json.loads((Path(args.cache) / "meta.json").read_text())["scale"])
+    size = int(_interpreter(args.tflite).get_input_details()[0]["shape"][1])
+    train = np.flatnonzero(labels["keep"] & (labels["split"] == "train"))[::97][:512]
+    check = np.flatnonzero(labels["keep"] & (labels["split"] == "val"))[:256]
+    model = keras_from_tflite(args.tflite, center_crops(tf, images[train], size, scale).numpy())
+    model.save(out)
+    faces = center_crops(tf, images[check], size, scale).numpy()
+    interp = _interpreter(args.tflite)
+    inp = interp.get_input_details()[0]
+    outputs = interp.get_output_details()
+    diffs, agree = [], []
+    rebuilt = model.predict_on_batch(faces)
+    for i in range(len(faces)):
+        interp.set_tensor(inp["index"], faces[i:i + 1])
+        interp.invoke()
+        age = next(interp.get_tensor(o["index"]) for o in outputs if o["shape"][-1] == 8)[0]
+        diffs.append(np.abs(age - rebuilt["age"][i]).max())
+        agree.append(int(np.argmax(age) == np.argmax(rebuilt["age"][i])))
+    print(f"wrote {out}; on {len(faces)} validation faces the age probabilities differ from the file's by at most "
+          f"{max(diffs):.4f} (median {np.median(diffs):.4f}); same age group on {np.mean(agree):.1%}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

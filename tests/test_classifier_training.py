@@ -54,23 +54,41 @@ def test_source_metrics_age_ranges():
 
 @pytest.mark.timeout(900)
 def test_tflite_rebuilds_into_a_keras_model_that_computes_the_same(tmp_path):
-    """A randomly initialised classifier, exported like the shipped file, comes back as a Keras model
-    with the same outputs; its BatchNorms are set so that training can continue from it."""
+    """A classifier exported to TFLite comes back as a Keras model with the same outputs, even though the
+    converter folded BatchNorm and the input rescaling into the convolutions; its BatchNorms are set so
+    that training can continue from it. A float export is compared exactly; the shipped kind (int8
+    weights) must dequantize to the same weights within one quantization step."""
     import runtime
     from classification.export import recalibrate_batchnorm, to_tflite
-    from classification.from_tflite import keras_from_tflite
+    from classification.from_tflite import _conv_and_dense_ops, _interpreter, keras_from_tflite
     from classification.model import build_model
     tf = runtime.import_tensorflow()
     model = build_model(75)
     rng = np.random.default_rng(0)
     images = rng.uniform(0, 255, (48, 75, 75, 3)).astype(np.float32)
     recalibrate_batchnorm(model, (images[k:k + 16] for k in range(0, 48, 16)))  # real, non-trivial statistics
-    path = to_tflite(model, tmp_path / "m.tflite", "dynamic")
-    rebuilt = keras_from_tflite(path, images[:32])
-    got = rebuilt.predict_on_batch(images[32:])
-    want = model.predict_on_batch(images[32:])
+    float_file = to_tflite(model, tmp_path / "float.tflite", "none")
+    rebuilt = keras_from_tflite(float_file, images[:32])
+    got, want = rebuilt.predict_on_batch(images[32:]), model.predict_on_batch(images[32:])
     assert np.ptp(want["age"]) > 0.05  # outputs that differ between images, so the comparison means something
-    np.testing.assert_allclose(got["age"], want["age"], atol=0.03)
-    np.testing.assert_allclose(got["gender"], want["gender"], atol=0.03)
+    np.testing.assert_allclose(got["age"], want["age"], atol=2e-3)
+    np.testing.assert_allclose(got["gender"], want["gender"], atol=2e-3)
     bn = next(layer for layer in rebuilt.get_layer(index=2).layers if isinstance(layer, tf.keras.layers.BatchNormalization))
     assert np.abs(np.asarray(bn.moving_mean)).max() > 0  # the measured mean moved into the statistics
+    int8_ops = _conv_and_dense_ops(_interpreter(to_tflite(model, tmp_path / "int8.tflite", "dynamic")))
+    float_ops = _conv_and_dense_ops(_interpreter(float_file))
+    assert [op for op, *_ in int8_ops] == [op for op, *_ in float_ops]
+    for (_, w8, b8), (_, wf, bf) in zip(int8_ops, float_ops):
+        step = np.abs(wf).reshape(len(wf), -1).max(axis=1) / 127.0  # per output channel
+        assert np.all(np.abs(w8 - wf).reshape(len(wf), -1).max(axis=1) <= step * 0.51 + 1e-7)
+        np.testing.assert_allclose(b8, bf, rtol=1e-5, atol=1e-6)
+
+
+def test_about_box_reads_the_per_source_metrics_at_the_default_slider():
+    from gui.about import _classifier_line
+    metrics = {"default_crop_scale": 1.4, "gender_acc": 0.9, "one_off_acc": 0.95, "children_exact_acc": 0.7,
+               "ms_per_face": 6.9, "by_scale": {"1.4": {"utkface": {"gender_acc": 0.92}, "aaf": {"gender_acc": 0.88},
+                                                         "overall": {"gender_acc": 0.9}}}}
+    line = _classifier_line(metrics)
+    assert "gender 90.0% (utkface 92.0%, aaf 88.0%)" in line and "children's age group exact 70.0%" in line
+    assert _classifier_line({}) == "not evaluated yet"
