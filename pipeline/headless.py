@@ -27,11 +27,13 @@ def run_headless(source: str, output: str | None, results: str | None, config: A
                  progress: bool = True, analyzer: FaceAnalyzer | None = None) -> RunSummary:
     """Analyse every frame of `source`; raises SourceError/WeightsError with a message for the user.
 
-    Videos are tracked (stable ids, smoothed labels); photos are analysed one by one, so one person's
-    labels never leak into the next picture. For a folder, `output` is a folder of annotated images.
+    Videos are tracked (stable ids, smoothed labels; a face gets rows from the frame its track is
+    confirmed on, each with a label, since a file is not held to the live classification budget);
+    photos are analysed one by one, so one person's labels never leak into the next picture. For a folder, `output` is a folder of annotated images.
     """
     src = open_source(source)
     analyzer = analyzer or FaceAnalyzer(config)
+    analyzer.config.realtime = src.is_live  # a file has no frame budget: every shown face is labelled
     annotator = FaceAnnotator(show_track_id=not isinstance(src, ImageFilesSource))
     photos = isinstance(src, ImageFilesSource)
     out_path = Path(output) if output else None
