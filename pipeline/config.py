@@ -22,8 +22,8 @@ class AppConfig:
     classify_every_n_frames: int = 6            # a tracked face is re-classified this often
     max_classifications_per_frame: int = 4      # spreads the classifier's work over frames
     smoothing: bool = True                      # per-track probability smoothing + label hysteresis
-    smoothing_alpha: float = 0.35               # weight of a new classification in the running mean
-    label_switch_margin: float = 0.12           # a new label must beat the shown one by this much
+    smoothing_alpha: float = 0.15               # weight of a new classification in the running mean (plain mean before)
+    label_switch_margin: float = 0.15           # a new label must beat the shown one by this much
     settle_classifications: int = 3             # a new face's first label: mean of this many back-to-back runs
     track_iou_threshold: float = 0.3
     confirm_hits: int = 3                       # a face is shown after this many consecutive detections

@@ -26,9 +26,12 @@ import numpy as np
 from classification.labels import GENDERS
 from pipeline.face import AGE_MIN_PROB, GENDER_MIN_PROB, Box, Face
 
-# An answered part turns to "?" only when its probability falls this far below the threshold
-# (and an unsure part is answered again once it reaches the threshold).
-UNSURE_BAND_PROB = 0.05
+# An answered part turns to "?" only when its probability falls this far below the threshold (and an
+# unsure part is answered again once it reaches the threshold). Wide because within one track (one
+# person, one shot) the evidence for an answer already given does not go away with one bad angle; at
+# 0.05 the performer of the White House clip blinked between "male" and "?" 4 times in 4 s. Measured
+# with `python -m bench.bench --real-clip ...` (README, "Label stability on real footage").
+UNSURE_BAND_PROB = 0.15
 
 
 def iou(a: Box, b: Box) -> float:
@@ -65,14 +68,16 @@ class Track:
                            alpha: float, margin: float, settle_classifications: int = 1) -> None:
         """Fold one classification into the running means and update the shown labels with hysteresis.
 
-        While settling (the first `settle_classifications`) the means are plain means; after, exponential
-        running means with weight `alpha`. Labels are shown from the last settling classification on.
+        The means are plain means while 1/n > `alpha`, exponential running means with weight `alpha` after.
+        Labels are shown from the last settling classification (the `settle_classifications`-th) on.
         """
         female = gender_prob if gender == "female" else 1.0 - gender_prob
         age_probs = np.asarray(age_probs, np.float32)
         self.classifications += 1
         self.frames_since_classified = 0
-        weight = 1.0 / self.classifications if self.classifications <= settle_classifications else alpha
+        # the plain mean of all classifications until 1/n falls to alpha, then a running mean of weight alpha:
+        # one person within one shot, so early evidence counts as much as late until the window is full
+        weight = max(1.0 / self.classifications, alpha)
         if self.age_probs is None:
             self.female_prob, self.age_probs = female, age_probs.copy()
         else:

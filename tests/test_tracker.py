@@ -203,3 +203,19 @@ def test_too_small_and_too_dark_faces_get_a_marker_and_no_classification():
     tracked = an.track(frame)
     assert [f.unjudgeable for f in tracked] == [TOO_SMALL, None, TOO_DARK]
     assert an.classifier.seen == 2
+
+
+def test_smoothing_still_shows_a_real_change_within_a_track():
+    # the tracker mixed two people up (no cut between them): the classifier's answer changes for good
+    old, new = ("male", 0.95, np.eye(8)[5]), ("female", 0.95, np.eye(8)[4])
+    an = _analyzer([[(10, 10, 60, 60)]], [old] * 10 + [new] * 100, classify_every_n_frames=1)
+    frame = grey((100, 100, 3))
+    faces = [an.track(frame)[0] for _ in range(40)]
+    assert (faces[9].shown_gender, faces[9].age_group) == ("male", "38-43")
+    first_not_male = next(i for i in range(10, 40) if faces[i].shown_gender != "male")
+    first_female = next(i for i in range(10, 40) if faces[i].shown_gender == "female")
+    # the old answer is withdrawn ("?") on the 3rd new classification (18 frames, 1.2 s at 15 fps, every 6th)
+    assert first_not_male - 10 < 3
+    # and the new one is shown after 13 (78 frames, 5.2 s): only a confident mean is shown as an answer
+    assert first_female - 10 < 14
+    assert faces[-1].age_group == "25-32" and not faces[-1].age_unsure
