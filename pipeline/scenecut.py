@@ -8,7 +8,7 @@ How: each frame is shrunk to a thumbnail (the cost is a fraction of a millisecon
 summarised as a hue-saturation histogram plus a brightness histogram; the Bhattacharyya distance
 (0 = same, 1 = disjoint) to the previous frame's histograms jumps at a cut while camera motion, people
 moving and lighting drift change it little. `CUT_DISTANCE` was measured with
-`python -m bench.scenecuts` (README, "Scene cuts"). Gradual transitions (fades, dissolves) are not
+`python -m bench.scenecuts` (README, "Real footage"). Gradual transitions (fades, dissolves) are not
 detected; they are rare in the footage this guards and cost only a track carried through the fade.
 """
 from __future__ import annotations
@@ -18,7 +18,9 @@ import numpy as np
 
 THUMB_SIZE_PX = (64, 48)          # (width, height) of the thumbnail the histograms are taken on
 HUE_BINS, SAT_BINS, VAL_BINS = 16, 4, 8
-CUT_DISTANCE = 0.20               # Bhattacharyya distance between consecutive frames above which a cut is declared
+# Bhattacharyya distance between consecutive frames above which a cut is declared: within shots it
+# stayed <= 0.100 (2,194 frame pairs, demo + real clips), real cuts measured 0.316-0.611
+CUT_DISTANCE = 0.20
 
 
 def frame_signature(frame_bgr: np.ndarray) -> np.ndarray:

@@ -30,7 +30,7 @@ from pipeline.face import AGE_MIN_PROB, GENDER_MIN_PROB, Box, Face
 # unsure part is answered again once it reaches the threshold). Wide because within one track (one
 # person, one shot) the evidence for an answer already given does not go away with one bad angle; at
 # 0.05 the performer of the White House clip blinked between "male" and "?" 4 times in 4 s. Measured
-# with `python -m bench.bench --real-clip ...` (README, "Label stability on real footage").
+# with `python -m bench.bench --real-clip ...` (README, "Real footage").
 UNSURE_BAND_PROB = 0.15
 
 
