@@ -12,8 +12,10 @@ trained on), what each threshold buys in accuracy and costs in answered faces, s
   age lies inside an Adience group) for each P(age group) threshold;
 * face size: the same faces shrunk so the face box is N px wide, then cropped and upscaled exactly as the
   app does, to find the size below which the classifier's answers stop being worth showing;
-* darkness: the same faces darkened to a given mean face brightness (0-255 grey level, with sensor-like
-  noise), likewise.
+* darkness: the same faces darkened until the brightest tenth of the face (its 90th-percentile grey
+  level, the statistic the app tests) reaches a given level, with sensor-like noise, likewise; and, at
+  the photos' own exposure, the share of FairFace faces of each annotated race the darkness test would
+  mark, so that it marks darkness and not dark skin.
 
 Separate from `classification.evaluate` on purpose: that command reports the model; this one reports
 the app's display policy on top of it.
@@ -34,7 +36,7 @@ DEFAULT_DATASETS = REPO_ROOT.parent / "shared" / "datasets"
 GENDER_THRESHOLDS = (0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
 AGE_THRESHOLDS = (0.0, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7)
 FACE_SIDES_PX = (12, 16, 20, 24, 32, 48, 0)        # 0: the original size
-FACE_LUMA_LEVELS = (8, 15, 25, 35, 50, 0)          # mean grey level of the face box; 0: unchanged
+FACE_LUMA_LEVELS = (15, 25, 32, 40, 50, 70, 0)     # 90th-percentile grey level of the face box; 0: unchanged
 NOISE_SIGMA_GREY = 3.0                             # sensor noise added to darkened faces
 
 
@@ -61,15 +63,15 @@ def is_adult(sample) -> bool:
 
 
 def degrade(image: np.ndarray, box, face_side_px: int = 0, face_luma: int = 0, seed: int = 0):
-    """The image (and box) as the app would see a face of `face_side_px` width / `face_luma` brightness."""
+    """The image (and box) as the app would see a face of `face_side_px` width / `face_luma` highlight level."""
     if face_side_px:
         factor = face_side_px / max(box[2] - box[0], 1.0)
         if factor < 1.0:
             image = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
             box = tuple(v * factor for v in box)
     if face_luma:
-        x1, y1, x2, y2 = (int(round(v)) for v in box)
-        current = float(cv2.cvtColor(image[max(y1, 0):y2, max(x1, 0):x2], cv2.COLOR_BGR2GRAY).mean())
+        from pipeline.face import face_highlight_luma
+        current = face_highlight_luma(image, box)
         noise = np.random.default_rng(seed).normal(0, NOISE_SIGMA_GREY, image.shape)
         image = np.clip(image.astype(np.float32) * (face_luma / max(current, 1.0)) + noise, 0, 255).astype(np.uint8)
     return image, box
@@ -130,6 +132,25 @@ def age_table(ages: np.ndarray, samples: list) -> list[dict]:
     return rows
 
 
+def too_dark_by_race(fairface: Path, samples: list) -> dict:
+    """Share of FairFace held-out faces, at their own exposure, that the darkness test marks, per race."""
+    import csv
+    from classification.cache import face_box
+    from pipeline.face import MIN_FACE_HIGHLIGHT_LUMA, face_highlight_luma
+    if not (fairface / "fairface_label_train.csv").is_file():
+        return {}
+    with open(fairface / "fairface_label_train.csv", newline="", encoding="utf-8") as handle:
+        race = {row["file"]: row.get("race", "") for row in csv.DictReader(handle)}
+    marked: dict[str, list[bool]] = {}
+    for s in samples:
+        if s.source != "fairface":
+            continue
+        image = cv2.imread(s.path, cv2.IMREAD_COLOR)
+        luma = face_highlight_luma(image, face_box(s, image.shape[1], image.shape[0]))
+        marked.setdefault(race.get(s.subject, "?"), []).append(luma < MIN_FACE_HIGHLIGHT_LUMA)
+    return {r: {"faces": len(v), "marked_too_dark": float(np.mean(v))} for r, v in sorted(marked.items())}
+
+
 def sweep_row(female: np.ndarray, ages: np.ndarray, samples: list, gender_min: float, age_min: float) -> dict:
     from classification.labels import nearest_group
     truth = np.array([s.gender for s in samples])
@@ -152,7 +173,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     from classification import AgeGenderClassifier
     from pipeline.config import AppConfig
-    from pipeline.face import AGE_MIN_PROB, GENDER_MIN_PROB
+    from pipeline.face import AGE_MIN_PROB, GENDER_MIN_PROB, MIN_FACE_HIGHLIGHT_LUMA
 
     samples = held_out_samples(Path(args.datasets))
     if not samples:
@@ -162,7 +183,9 @@ def main(argv=None) -> int:
     scale = AppConfig().crop_scale
     female, ages, kept = classify(clf, samples, scale)
     result = {"faces": len(kept), "crop_scale": scale, "gender_min_prob": GENDER_MIN_PROB,
-              "age_min_prob": AGE_MIN_PROB, "gender": gender_table(female, kept), "age": age_table(ages, kept)}
+              "age_min_prob": AGE_MIN_PROB, "min_face_highlight_luma": MIN_FACE_HIGHLIGHT_LUMA,
+              "gender": gender_table(female, kept), "age": age_table(ages, kept),
+              "too_dark_by_race": too_dark_by_race(Path(args.datasets) / "fairface", kept)}
     sweep = [s for s in kept if s.source == "utkface"]
     sweep = [sweep[i] for i in np.random.default_rng(0).permutation(len(sweep))[:args.sweep_faces]]
     result["face_side_px"] = {}
@@ -191,11 +214,14 @@ def print_report(result: dict) -> None:
     for row in result["age"]:
         print(f"  {row['threshold']:.2f}: {row['answered']:6.1%} / {row['exact_answered'] or 0:6.1%} / "
               f"{row['one_off_answered'] or 0:6.1%}")
-    for key, title in (("face_side_px", "face width px"), ("face_luma", "face brightness")):
+    for key, title in (("face_side_px", "face width px"), ("face_luma", "face highlight level (p90 grey)")):
         print(f"{title}: gender acc / age within-one acc / gender answered / age answered")
         for level, row in result[key].items():
             print(f"  {level:>8}: {row['gender_acc']:6.1%} / {row['age_one_off_acc']:6.1%} / "
                   f"{row['gender_answered']:6.1%} / {row['age_answered']:6.1%}")
+    print("marked too dark at the photos' own exposure (FairFace held-out, by annotated race):")
+    for race, row in result.get("too_dark_by_race", {}).items():
+        print(f"  {race:>16}: {row['marked_too_dark']:6.1%} of {row['faces']}")
 
 
 if __name__ == "__main__":

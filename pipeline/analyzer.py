@@ -107,7 +107,8 @@ class FaceAnalyzer:
             self.scene_cuts_seen += 1
         seen = self.tracker.update(detections)
         for track in seen:
-            track.unjudgeable = unjudgeable_reason(frame, track.box, track.unjudgeable)
+            track.unjudgeable = unjudgeable_reason(frame, track.box, track.unjudgeable, track.judged)
+            track.judged = True
         settle = cfg.settle_classifications if cfg.smoothing else 1
         budget = cfg.max_classifications_per_frame if cfg.realtime else len(seen)
         due = self.tracker.due_for_classification(seen, cfg.classify_every_n_frames, budget, settle)

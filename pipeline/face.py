@@ -20,19 +20,40 @@ AGE_MIN_PROB = 0.45        # P(shown age group) of 8: 81.8% of faces answered, e
 # the smallest / darkest measured level where gender and within-one-group age accuracy stay within
 # 2.5 points of full-size, normally lit faces (same command, faces shrunk / darkened).
 MIN_FACE_SIDE_PX = 20      # detected box's shorter side, frame pixels (16 px: -3.9 / -5.2 points)
-MIN_FACE_LUMA = 35         # mean grey level (0-255) inside the detected box (25: -3.2 / -7.7 points)
+MIN_FACE_HIGHLIGHT_LUMA = 50  # 90th-percentile grey level (0-255) inside the box (40: -2.2 / -4.2 points).
+                              # The brightest tenth of a face (eye whites, lit skin) is this dark only in
+                              # real darkness, whatever the skin tone; a mean marked lit dark skin "too dark"
 TOO_SMALL, TOO_DARK = "too small", "too dark"
-JUDGE_BAND_FRACTION = 0.15 # a tracked face marked too small/dark is judged again only 15% above the limit
+JUDGE_BAND_FRACTION = 0.15 # a tracked face marked too small/dark is judged again only 15% above the limit,
+                           # and a judged one is marked only 15% below it
 
 
-def unjudgeable_reason(frame_bgr: np.ndarray, box: Box, was: str | None = None) -> str | None:
-    """TOO_SMALL, TOO_DARK or None for a detected face; `was` (the track's last verdict) adds hysteresis.
+def face_highlight_luma(frame_bgr: np.ndarray, box: Box) -> float:
+    """90th-percentile grey level (0-255) of about 16x16 samples inside the box: microseconds, not a full pass."""
+    height, width = frame_bgr.shape[:2]
+    x1, y1 = max(int(box[0]), 0), max(int(box[1]), 0)
+    x2, y2 = min(int(box[2]), width), min(int(box[3]), height)
+    if x2 <= x1 or y2 <= y1:
+        return 0.0
+    step = max(1, min(x2 - x1, y2 - y1) // 16)
+    patch = frame_bgr[y1:y2:step, x1:x2:step].reshape(-1, 3).astype(np.float32)
+    return float(np.percentile(patch @ np.array([0.114, 0.587, 0.299], np.float32), 90))  # BGR -> grey
+
+
+def unjudgeable_reason(frame_bgr: np.ndarray, box: Box, was: str | None = None, judged_before: bool = False) -> str | None:
+    """TOO_SMALL, TOO_DARK or None for a detected face. `was` (the track's last verdict; None = judged) and
+    `judged_before` (False for a new track) add hysteresis, so a face at a limit does not blink.
 
     Why: below these limits the classifier's answers are close to chance (`bench.label_thresholds`), and a
     confident-looking label on them misleads more than a marker does.
     """
+    def limit(value: float, reason: str) -> float:
+        if was == reason:
+            return value * (1 + JUDGE_BAND_FRACTION)
+        return value * (1 - JUDGE_BAND_FRACTION) if judged_before and was is None else value
+
     side_px = min(box[2] - box[0], box[3] - box[1])
-    small_limit = MIN_FACE_SIDE_PX * (1 + JUDGE_BAND_FRACTION if was == TOO_SMALL else 1)
+    small_limit = limit(MIN_FACE_SIDE_PX, TOO_SMALL)
     if side_px < small_limit:
         return TOO_SMALL
     height, width = frame_bgr.shape[:2]
@@ -40,10 +61,8 @@ def unjudgeable_reason(frame_bgr: np.ndarray, box: Box, was: str | None = None) 
     x2, y2 = min(int(box[2]), width), min(int(box[3]), height)
     if x2 <= x1 or y2 <= y1:
         return TOO_SMALL
-    step = max(1, int(side_px) // 16)  # about 16x16 samples: microseconds, not a full-box mean
-    patch = frame_bgr[y1:y2:step, x1:x2:step].astype(np.float32)
-    luma = float((patch @ np.array([0.114, 0.587, 0.299], np.float32)).mean())  # BGR -> grey
-    dark_limit = MIN_FACE_LUMA * (1 + JUDGE_BAND_FRACTION if was == TOO_DARK else 1)
+    luma = face_highlight_luma(frame_bgr, box)
+    dark_limit = limit(MIN_FACE_HIGHLIGHT_LUMA, TOO_DARK)
     return TOO_DARK if luma < dark_limit else None
 
 

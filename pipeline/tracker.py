@@ -59,6 +59,7 @@ class Track:
     gender_unsure: bool = False
     age_unsure: bool = False
     unjudgeable: str | None = None            # TOO_SMALL / TOO_DARK, set by the analyzer each frame
+    judged: bool = False                      # unjudgeable has been decided at least once (hysteresis)
 
     def is_settling(self, settle_classifications: int) -> bool:
         """True until the track has the classifications its first label is the mean of."""

@@ -219,3 +219,14 @@ def test_smoothing_still_shows_a_real_change_within_a_track():
     # and the new one is shown after 13 (78 frames, 5.2 s): only a confident mean is shown as an answer
     assert first_female - 10 < 14
     assert faces[-1].age_group == "25-32" and not faces[-1].age_unsure
+
+
+def test_a_face_at_the_darkness_limit_does_not_blink_between_label_and_marker():
+    from pipeline.face import MIN_FACE_HIGHLIGHT_LUMA, TOO_DARK, unjudgeable_reason
+    box = (10, 10, 60, 60)
+    at = lambda level: np.full((80, 80, 3), level, np.uint8)  # noqa: E731
+    just_above, just_below = MIN_FACE_HIGHLIGHT_LUMA + 2, MIN_FACE_HIGHLIGHT_LUMA - 2
+    assert unjudgeable_reason(at(just_below), box) == TOO_DARK          # a new face: the plain limit
+    assert unjudgeable_reason(at(just_below), box, None, judged_before=True) is None  # judged: stays
+    assert unjudgeable_reason(at(just_above), box, TOO_DARK, judged_before=True) == TOO_DARK  # marked: stays
+    assert unjudgeable_reason(at(MIN_FACE_HIGHLIGHT_LUMA // 2), box, None, judged_before=True) == TOO_DARK
