@@ -28,6 +28,9 @@ JUDGE_BAND_FRACTION = 0.15 # a tracked face marked too small/dark is judged agai
                            # and a judged one is marked only 15% below it
 
 
+_BGR_TO_GREY = np.array([0.114, 0.587, 0.299], np.float32)
+
+
 def face_highlight_luma(frame_bgr: np.ndarray, box: Box) -> float:
     """90th-percentile grey level (0-255) of about 16x16 samples inside the box: microseconds, not a full pass."""
     height, width = frame_bgr.shape[:2]
@@ -36,8 +39,9 @@ def face_highlight_luma(frame_bgr: np.ndarray, box: Box) -> float:
     if x2 <= x1 or y2 <= y1:
         return 0.0
     step = max(1, min(x2 - x1, y2 - y1) // 16)
-    patch = frame_bgr[y1:y2:step, x1:x2:step].reshape(-1, 3).astype(np.float32)
-    return float(np.percentile(patch @ np.array([0.114, 0.587, 0.299], np.float32), 90))  # BGR -> grey
+    grey = frame_bgr[y1:y2:step, x1:x2:step].reshape(-1, 3).astype(np.float32) @ _BGR_TO_GREY
+    k = int(0.9 * (grey.size - 1))
+    return float(np.partition(grey, k)[k])  # the 90th percentile, without np.percentile's overhead
 
 
 def unjudgeable_reason(frame_bgr: np.ndarray, box: Box, was: str | None = None, judged_before: bool = False) -> str | None:
