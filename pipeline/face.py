@@ -70,6 +70,11 @@ def unjudgeable_reason(frame_bgr: np.ndarray, box: Box, was: str | None = None, 
     return TOO_DARK if luma < dark_limit else None
 
 
+def _percent(prob: float) -> str:
+    """'92%'; at most '99%': a model's 0.996 is not certainty, and '100%' reads as if it were."""
+    return f"{min(float(prob), 0.99):.0%}"
+
+
 @dataclass
 class Face:
     """One face in one frame. Classification fields stay None until the classifier has seen the face."""
@@ -124,8 +129,8 @@ class Face:
             return self.unjudgeable
         if not self.is_classified:
             return "face"
-        gender = "?" if self.gender_unsure else f"{self.gender[0].upper()} {self.gender_prob:.0%}"
-        age = "?" if self.age_unsure else f"{self.age_group} {self.age_group_prob:.0%}"
+        gender = "?" if self.gender_unsure else f"{self.gender[0].upper()} {_percent(self.gender_prob)}"
+        age = "?" if self.age_unsure else f"{self.age_group} {_percent(self.age_group_prob)}"
         return f"{gender} | {age}"
 
     def with_classification(self, gender: str, gender_prob: float, age_probs,

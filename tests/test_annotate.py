@@ -72,3 +72,8 @@ def test_faces_outside_or_at_edges_do_not_crash():
     faces = [classified((-50, -50, 10, 10)), classified((95, 95, 300, 300)), classified((40, 0, 60, 5))]
     BoxAnnotator().annotate(scene, faces)
     LabelAnnotator().annotate(scene, faces)
+
+
+def test_tags_never_claim_certainty():
+    face = Face((0, 0, 10, 10), 0.9).with_classification("male", 0.998, np.eye(8)[7])
+    assert face.label() == "M 99% | 60-100 99%"
