@@ -6,7 +6,9 @@ every frame, no tracking) in the same process:
 * end-to-end frames per second and per-stage latency (decode, detect, crop, classify, track, draw),
   median and 95th percentile;
 * label stability: how often a person's shown gender or age group changes per minute of video, with
-  smoothing on and off;
+  smoothing on and off; and the same on footage with cuts and camera jitter: the whole demo clip with its
+  two hard cuts, shaken and flickered (`jittered`), plus any real clips given with `--real-clip`
+  (shown labels count "?" parts and "too small"/"too dark" markers as labels of their own);
 * peak resident memory of this process, and the time from `python main.py --source clip` to the first
   drawn frame (a separate process, offscreen).
 """
@@ -30,6 +32,7 @@ from runtime import REPO_ROOT
 
 CLIP = REPO_ROOT / "demo" / "demo_faces.mp4"
 STAGES = ("decode", "detect", "crop", "classify", "track", "draw", "total")
+STABILITY_MODES = ("app", "no_smoothing", "no_cuts_no_confirmation")
 
 
 def load_segments(clip: Path) -> list[dict]:
@@ -55,23 +58,91 @@ def pct(values, q):
     return float(np.percentile(values, q)) if values else float("nan")
 
 
-def label_changes_per_minute(per_frame_faces: list[list], fps: float) -> float:
-    """Shown-label changes per person per minute, identities from box overlap across frames."""
+def shown_label(face) -> tuple | None:
+    """What the user reads on the tag, without the percentages: ('F', '25-32'), ('?', '25-32'),
+    ('too small',); None while a face has no label yet."""
+    if face.unjudgeable:
+        return (face.unjudgeable,)
+    if not face.is_classified:
+        return None
+    return (face.shown_gender or "?", "?" if face.age_unsure else face.age_group)
+
+
+def label_changes_per_minute(per_frame_faces: list[list], fps: float, cut_frames=()) -> float:
+    """Shown-label changes per person per minute, identities from box overlap across frames (the
+    bench's own IoU tracker, independent of the app's; it starts afresh at the known `cut_frames`)."""
+    changes, person_frames = count_label_changes(per_frame_faces, cut_frames)
+    minutes = person_frames / fps / 60.0
+    return changes / minutes if minutes > 0 else float("nan")
+
+
+def count_label_changes(per_frame_faces: list[list], cut_frames=()) -> tuple[int, int]:
+    """(shown-label changes, labelled person-frames); see `label_changes_per_minute`."""
     from pipeline.tracker import IouTracker
     ident = IouTracker(0.3, 5)
     last, changes, person_frames = {}, 0, 0
-    for faces in per_frame_faces:
+    for i, faces in enumerate(per_frame_faces):
+        if i in cut_frames:
+            ident.start_new_shot()
         tracks = ident.update(faces)
         for face, track in zip(faces, tracks):
-            if not face.is_classified:
+            label = shown_label(face)
+            if label is None:
                 continue
             person_frames += 1
-            label = (face.gender, face.age_group)
             if track.track_id in last and last[track.track_id] != label:
                 changes += 1
             last[track.track_id] = label
-    minutes = person_frames / fps / 60.0
-    return changes / minutes if minutes > 0 else float("nan")
+    return changes, person_frames
+
+
+def jittered(frames: list[np.ndarray], seed: int = 0, shake_px: int = 4, gain: float = 0.15) -> list[np.ndarray]:
+    """A hand-held, auto-exposed look: each frame shifted by up to `shake_px`, its brightness drifting
+    (a random walk of 1.5% steps within +-`gain`, as auto-exposure does), with a little sensor noise."""
+    rng = np.random.default_rng(seed)
+    out, exposure = [], 1.0
+    for frame in frames:
+        dx, dy = rng.integers(-shake_px, shake_px + 1, 2)
+        exposure = float(np.clip(exposure + rng.normal(0, 0.015), 1 - gain, 1 + gain))
+        moved = cv2.warpAffine(frame, np.float32([[1, 0, dx], [0, 1, dy]]), (frame.shape[1], frame.shape[0]),
+                               borderMode=cv2.BORDER_REPLICATE)
+        noisy = moved.astype(np.float32) * exposure + rng.normal(0, 2.0, moved.shape)
+        out.append(np.clip(noisy, 0, 255).astype(np.uint8))
+    return out
+
+
+def stream_stability(analyzer, frames: list[np.ndarray], fps: float, cut_frames=()) -> dict:
+    """Run the tracked pipeline over a stream; shown-label changes and what the tags answered."""
+    analyzer.reset()
+    outputs = [analyzer.track(frame) for frame in frames]
+    shown = [f for faces in outputs for f in faces]
+    labelled = [f for f in shown if shown_label(f) is not None]
+    judged = [f for f in labelled if not f.unjudgeable]
+    return {"frames": len(frames), "seconds": len(frames) / fps, "faces_shown": len(shown),
+            "track_ids": len({f.track_id for f in shown}), "cuts_detected": analyzer.scene_cuts_seen,
+            "label_changes_per_min": label_changes_per_minute(outputs, fps, set(cut_frames)),
+            "label_changes": count_label_changes(outputs, set(cut_frames))[0],
+            "person_minutes": len(labelled) / fps / 60.0,
+            "gender_answered": float(np.mean([not f.gender_unsure for f in judged])) if judged else None,
+            "age_answered": float(np.mean([not f.age_unsure for f in judged])) if judged else None,
+            "unjudgeable": float(np.mean([bool(f.unjudgeable) for f in labelled])) if labelled else None}
+
+
+def read_clip(spec: str) -> tuple[str, list[np.ndarray], float, list[int]]:
+    """`PATH` or `PATH:CUT,CUT,...` (frame indices of the clip's hard cuts, found by eye)."""
+    path, _, cuts = spec.partition(":")
+    cap = cv2.VideoCapture(path)
+    fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
+    frames = []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frames.append(frame)
+    cap.release()
+    if not frames:
+        raise SystemExit(f"error: no frames in {path}")
+    return Path(path).name, frames, fps, [int(c) for c in cuts.split(",") if c.strip()]
 
 
 def run_mode(analyzer, segment: dict, mode: str, annotator, warmup: int = 3) -> dict:
@@ -123,6 +194,9 @@ def main(argv=None) -> int:
     p.add_argument("--detector", default=None, help="detector weights to compare (default: shipped)")
     p.add_argument("--classifier", default=None, help="classifier weights to compare (default: shipped)")
     p.add_argument("--detector-imgsz", type=int, default=None, help="detector input size (default: the app's)")
+    p.add_argument("--real-clip", action="append", default=[], metavar="PATH[:CUT,CUT]",
+                   help="also measure label stability on this clip (its hard cuts' frame indices after ':')")
+    p.add_argument("--stability-only", action="store_true", help="skip the frame-budget runs")
     args = p.parse_args(argv)
     from pipeline.analyzer import FaceAnalyzer
     from pipeline.annotate import FaceAnnotator
@@ -139,8 +213,8 @@ def main(argv=None) -> int:
     smooth = FaceAnalyzer(config)
     raw = FaceAnalyzer(replace(config, smoothing=False), detector=smooth.detector, classifier=smooth.classifier)
     annotator = FaceAnnotator()
-    results = {"config": {k: str(v) for k, v in vars(config).items()}, "segments": []}
-    for seg in segments:
+    results = {"config": {k: str(v) for k, v in vars(config).items()}, "segments": [], "stability": []}
+    for seg in ([] if args.stability_only else segments):
         row = {"faces": seg["faces"], "frames": len(seg["frames"]),
                "tracked": run_mode(smooth, seg, "tracked", annotator),
                "tracked_no_smoothing": run_mode(raw, seg, "tracked", annotator),
@@ -151,6 +225,28 @@ def main(argv=None) -> int:
     if not args.skip_startup:
         results["first_frame_s"] = time_to_first_frame(Path(args.clip))
         results["gui_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    # label stability after the memory readings: it holds whole clips in memory, the app never does (and a
+    # child's peak RSS on Linux starts from its parent's at fork time)
+    older = FaceAnalyzer(replace(config, scene_cuts=False, confirm_hits=1), detector=smooth.detector,
+                         classifier=smooth.classifier)
+    demo_fps = segments[0]["fps"]
+    cuts = [seg["first_frame"] for seg in json.loads(Path(args.clip).with_suffix(".json").read_text())["segments"][1:]]
+    streams = [("demo clip, cuts + jitter", jittered([f for seg in segments for f in seg["frames"]]), demo_fps, cuts)]
+    streams += [read_clip(spec) for spec in args.real_clip]
+    for name, frames, fps, clip_cuts in streams:
+        results["stability"].append({"clip": name, "cuts": clip_cuts,
+                                     "app": stream_stability(smooth, frames, fps, clip_cuts),
+                                     "no_smoothing": stream_stability(raw, frames, fps, clip_cuts),
+                                     "no_cuts_no_confirmation": stream_stability(older, frames, fps, clip_cuts)})
+        print(f"stability on {name}: done", file=sys.stderr)
+    if len(streams) > 1:  # all real clips together: a per-minute figure over more than a few seconds
+        real = results["stability"][1:]
+        results["real_clips_total"] = {}
+        for mode in STABILITY_MODES:
+            changes = sum(r[mode]["label_changes"] for r in real)
+            minutes = sum(r[mode]["person_minutes"] for r in real)
+            results["real_clips_total"][mode] = {"label_changes": changes, "person_minutes": minutes,
+                                                 "label_changes_per_min": changes / minutes if minutes else None}
     results["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
     Path(args.out).write_text(json.dumps(results, indent=1))
     print_table(results)
@@ -172,6 +268,20 @@ def print_table(results: dict) -> None:
         print(f"; GUI first frame {'n/a' if ff is None else f'{ff:.2f} s'}; GUI peak RSS {results['gui_peak_rss_mb']:.0f} MB")
     else:
         print()
+    if results.get("stability"):
+        print(f"{'clip':<34} {'mode':<24} {'changes/min':>11} {'person-min':>10} {'ids':>4} {'cuts':>4} "
+              f"{'gender answered':>15} {'age answered':>12} {'marker':>6}")
+        for row in results["stability"]:
+            for mode in STABILITY_MODES:
+                r = row[mode]
+                pct_cell = lambda v: "n/a" if v is None else f"{v:.0%}"  # noqa: E731
+                print(f"{row['clip'][:34]:<34} {mode:<24} {r['label_changes_per_min']:11.2f} {r['person_minutes']:10.2f} "
+                      f"{r['track_ids']:4d} {r['cuts_detected']:4d} {pct_cell(r['gender_answered']):>15} "
+                      f"{pct_cell(r['age_answered']):>12} {pct_cell(r['unjudgeable']):>6}")
+    for mode, r in results.get("real_clips_total", {}).items():
+        per_min = "n/a" if r["label_changes_per_min"] is None else f"{r['label_changes_per_min']:.2f}"
+        print(f"{'all real clips':<34} {mode:<24} {per_min:>11} {r['person_minutes']:10.2f}  "
+              f"({r['label_changes']} changes)")
 
 
 if __name__ == "__main__":

@@ -91,6 +91,8 @@ class AnalysisWorker(QObject):
             return
         if self.analyzer is not None:
             self.analyzer.reset()
+            # files: every shown face labelled at once (a frame may run late); live: the frame budget rules
+            self.analyzer.config.realtime = self.source.is_live
         self.paused = False
         self._next_frame_due = time.perf_counter()
         self._frame_times.clear()

@@ -12,8 +12,9 @@ import numpy as np
 
 from pipeline.config import AppConfig
 from pipeline.crop import square_crop
-from pipeline.face import Face
+from pipeline.face import Face, unjudgeable_reason
 from pipeline.images import to_bgr
+from pipeline.scenecut import SceneCutDetector
 from pipeline.tracker import IouTracker
 
 STAGES = ("detect", "crop", "classify", "track")
@@ -24,7 +25,9 @@ class FaceAnalyzer:
 
     `analyze(frame)` treats each call as an unrelated photo. `track(frame)` treats calls as consecutive
     video frames: faces keep a track id, each track is re-classified only every few frames and its
-    labels are smoothed. `reset()` starts a new stream. `crop_scale` can change between frames.
+    labels are smoothed; a face is returned only once its track is confirmed (`confirm_hits` frames in a
+    row), and a scene cut starts new tracks. `reset()` starts a new stream. `crop_scale` can change
+    between frames. Faces too small or too dark to judge are returned unclassified, with `unjudgeable` set.
     """
 
     def __init__(self, config: AppConfig | None = None, *, crop_scale: float | None = None,
@@ -64,7 +67,10 @@ class FaceAnalyzer:
             self.detector.confidence = self.config.detection_confidence
 
     def reset(self) -> None:
-        self.tracker = IouTracker(self.config.track_iou_threshold, self.config.track_max_missed_frames)
+        self.tracker = IouTracker(self.config.track_iou_threshold, self.config.track_max_missed_frames,
+                                  self.config.confirm_hits)
+        self.cuts = SceneCutDetector()
+        self.scene_cuts_seen = 0
 
     def crops(self, frame_bgr: np.ndarray, faces: list[Face]) -> list[np.ndarray]:
         size = getattr(self.classifier, "input_size_px", None)
@@ -76,25 +82,39 @@ class FaceAnalyzer:
         t0 = time.perf_counter()
         faces = self.detector.detect(frame)
         t1 = time.perf_counter()
-        crops = self.crops(frame, faces)
+        faces = [replace(f, unjudgeable=unjudgeable_reason(frame, f.box)) for f in faces]
+        judgeable = [f for f in faces if not f.unjudgeable]
+        crops = self.crops(frame, judgeable)
         t2 = time.perf_counter()
-        results = self.classifier.predict(crops)
+        results = iter(self.classifier.predict(crops))
         t3 = time.perf_counter()
         self.last_timings_ms = {"detect": (t1 - t0) * 1e3, "crop": (t2 - t1) * 1e3,
-                                "classify": (t3 - t2) * 1e3, "track": 0.0, "classified": len(faces)}
-        return [f.with_classification(r.gender, r.gender_prob, r.age_probs) for f, r in zip(faces, results)]
+                                "classify": (t3 - t2) * 1e3, "track": 0.0, "classified": len(judgeable)}
+        out = []
+        for face in faces:
+            if not face.unjudgeable:
+                r = next(results)
+                face = face.with_classification(r.gender, r.gender_prob, r.age_probs)
+            out.append(face)
+        return out
 
     def track(self, frame: np.ndarray) -> list[Face]:
-        """Faces of the next video frame, with track ids and smoothed labels."""
+        """Faces of the next video frame (confirmed tracks only), with track ids and smoothed labels."""
         cfg = self.config
         frame = to_bgr(frame)
         t0 = time.perf_counter()
         detections = self.detector.detect(frame)
         t1 = time.perf_counter()
+        if cfg.scene_cuts and self.cuts.update(frame):
+            self.tracker.start_new_shot()
+            self.scene_cuts_seen += 1
         seen = self.tracker.update(detections)
+        for track in seen:
+            track.unjudgeable = unjudgeable_reason(frame, track.box, track.unjudgeable, track.judged)
+            track.judged = True
         settle = cfg.settle_classifications if cfg.smoothing else 1
-        due = self.tracker.due_for_classification(seen, cfg.classify_every_n_frames,
-                                                  cfg.max_classifications_per_frame, settle)
+        budget = cfg.max_classifications_per_frame if cfg.realtime else len(seen)
+        due = self.tracker.due_for_classification(seen, cfg.classify_every_n_frames, budget, settle)
         t2 = time.perf_counter()
         crops = self.crops(frame, [t.to_face() for t in due])
         t3 = time.perf_counter()
@@ -104,7 +124,7 @@ class FaceAnalyzer:
         margin = cfg.label_switch_margin if cfg.smoothing else 0.0
         for track, result in zip(due, results):
             track.add_classification(result.gender, result.gender_prob, result.age_probs, alpha, margin, settle)
-        faces = [t.to_face() for t in seen]
+        faces = [t.to_face(partial=not cfg.realtime) for t in seen if t.confirmed]
         t5 = time.perf_counter()
         self.last_timings_ms = {"detect": (t1 - t0) * 1e3, "crop": (t3 - t2) * 1e3, "classify": (t4 - t3) * 1e3,
                                 "track": ((t2 - t1) + (t5 - t4)) * 1e3, "classified": len(due)}

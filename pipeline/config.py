@@ -25,10 +25,13 @@ class AppConfig:
     classify_every_n_frames: int = 6            # a tracked face is re-classified this often
     max_classifications_per_frame: int = 4      # spreads the classifier's work over frames
     smoothing: bool = True                      # per-track probability smoothing + label hysteresis
-    smoothing_alpha: float = 0.35               # weight of a new classification in the running mean
-    label_switch_margin: float = 0.12           # a new label must beat the shown one by this much
+    smoothing_alpha: float = 0.15               # weight of a new classification in the running mean (plain mean before)
+    label_switch_margin: float = 0.15           # a new label must beat the shown one by this much
     settle_classifications: int = 3             # a new face's first label: mean of this many back-to-back runs
     track_iou_threshold: float = 0.3
+    confirm_hits: int = 3                       # a face is shown after this many consecutive detections
+    scene_cuts: bool = True                     # a hard cut ends every track (new ids, fresh smoothing)
+    realtime: bool = True                       # False for files: no classification budget, no unlabelled rows
     track_max_missed_frames: int = 10           # a track survives this many frames without a detection
     threads: int = 0                            # CPU threads for the models (0: all cores)
 
@@ -39,6 +42,7 @@ class AppConfig:
         self.classify_every_n_frames = max(1, int(self.classify_every_n_frames))
         self.max_classifications_per_frame = max(1, int(self.max_classifications_per_frame))
         self.settle_classifications = max(1, int(self.settle_classifications))
+        self.confirm_hits = max(1, int(self.confirm_hits))
         return self
 
     @classmethod

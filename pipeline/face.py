@@ -9,6 +9,71 @@ from classification.labels import AGE_GROUPS, expected_age_years
 
 Box = tuple[float, float, float, float]
 
+# Honest labels: below these probabilities the tag shows "?" for that part instead of a guess. Measured
+# with `python -m bench.label_thresholds` on 2,959 held-out UTKFace + FairFace faces (single crops):
+GENDER_MIN_PROB = 0.85     # P(shown gender). Answered gender is then right >= 90% in every age band:
+                           # children 92.6% (69.8% unfiltered), adults 97.3%; 78.7% of faces answered
+                           # (adults 88.8%, children 23.7%: children's gender is the known weak spot)
+AGE_MIN_PROB = 0.45        # P(shown age group) of 8: 81.8% of faces answered, exact group 78.7% right
+                           # (70.8% unfiltered), within one group 97.9% (96.2%)
+# Faces the classifier cannot judge get a marker instead of a label (and are not classified at all):
+# the smallest / darkest measured level where gender and within-one-group age accuracy stay within
+# 2.5 points of full-size, normally lit faces (same command, faces shrunk / darkened).
+MIN_FACE_SIDE_PX = 20      # detected box's shorter side, frame pixels (16 px: -3.9 / -5.2 points)
+MIN_FACE_HIGHLIGHT_LUMA = 50  # 90th-percentile grey level (0-255) inside the box (40: -2.2 / -4.2 points).
+                              # The brightest tenth of a face (eye whites, lit skin) is this dark only in
+                              # real darkness, whatever the skin tone; a mean marked lit dark skin "too dark"
+TOO_SMALL, TOO_DARK = "too small", "too dark"
+JUDGE_BAND_FRACTION = 0.15 # a tracked face marked too small/dark is judged again only 15% above the limit,
+                           # and a judged one is marked only 15% below it
+
+
+_BGR_TO_GREY = np.array([0.114, 0.587, 0.299], np.float32)
+
+
+def face_highlight_luma(frame_bgr: np.ndarray, box: Box) -> float:
+    """90th-percentile grey level (0-255) of about 16x16 samples inside the box: microseconds, not a full pass."""
+    height, width = frame_bgr.shape[:2]
+    x1, y1 = max(int(box[0]), 0), max(int(box[1]), 0)
+    x2, y2 = min(int(box[2]), width), min(int(box[3]), height)
+    if x2 <= x1 or y2 <= y1:
+        return 0.0
+    step = max(1, min(x2 - x1, y2 - y1) // 16)
+    grey = frame_bgr[y1:y2:step, x1:x2:step].reshape(-1, 3).astype(np.float32) @ _BGR_TO_GREY
+    k = int(0.9 * (grey.size - 1))
+    return float(np.partition(grey, k)[k])  # the 90th percentile, without np.percentile's overhead
+
+
+def unjudgeable_reason(frame_bgr: np.ndarray, box: Box, was: str | None = None, judged_before: bool = False) -> str | None:
+    """TOO_SMALL, TOO_DARK or None for a detected face. `was` (the track's last verdict; None = judged) and
+    `judged_before` (False for a new track) add hysteresis, so a face at a limit does not blink.
+
+    Why: below these limits the classifier's answers are close to chance (`bench.label_thresholds`), and a
+    confident-looking label on them misleads more than a marker does.
+    """
+    def limit(value: float, reason: str) -> float:
+        if was == reason:
+            return value * (1 + JUDGE_BAND_FRACTION)
+        return value * (1 - JUDGE_BAND_FRACTION) if judged_before and was is None else value
+
+    side_px = min(box[2] - box[0], box[3] - box[1])
+    small_limit = limit(MIN_FACE_SIDE_PX, TOO_SMALL)
+    if side_px < small_limit:
+        return TOO_SMALL
+    height, width = frame_bgr.shape[:2]
+    x1, y1 = max(int(box[0]), 0), max(int(box[1]), 0)
+    x2, y2 = min(int(box[2]), width), min(int(box[3]), height)
+    if x2 <= x1 or y2 <= y1:
+        return TOO_SMALL
+    luma = face_highlight_luma(frame_bgr, box)
+    dark_limit = limit(MIN_FACE_HIGHLIGHT_LUMA, TOO_DARK)
+    return TOO_DARK if luma < dark_limit else None
+
+
+def _percent(prob: float) -> str:
+    """'92%'; at most '99%': a model's 0.996 is not certainty, and '100%' reads as if it were."""
+    return f"{min(float(prob), 0.99):.0%}"
+
 
 @dataclass
 class Face:
@@ -20,6 +85,9 @@ class Face:
     gender: str | None = None              # "male" / "female"
     gender_prob: float | None = None       # probability of `gender`
     age_probs: np.ndarray | None = field(default=None, repr=False)  # 8 floats in AGE_GROUPS order
+    gender_unsure: bool = False            # True: the tag shows "?" for gender (probability too low)
+    age_unsure: bool = False               # True: the tag shows "?" for the age group
+    unjudgeable: str | None = None         # TOO_SMALL / TOO_DARK: a marker is drawn instead of a label
 
     @property
     def age_group(self) -> str | None:
@@ -46,12 +114,32 @@ class Face:
     def is_classified(self) -> bool:
         return self.gender is not None and self.age_probs is not None
 
+    @property
+    def shown_gender(self) -> str | None:
+        """The gender the user is shown: None when unclassified, unjudgeable or unsure."""
+        return None if self.unjudgeable or self.gender_unsure else self.gender
+
     def label(self) -> str:
-        """Short overlay text, e.g. 'Female | 25-32 | 87%' (the percentage is the age group's probability)."""
+        """Overlay text: each part with its own probability, e.g. 'F 92% | 25-32 61%'.
+
+        An unsure part reads '?' ('? | 25-32 61%'); a face too small or too dark to judge reads as its
+        reason; a face not classified yet reads 'face'. ASCII only: OpenCV's Hershey fonts draw nothing else.
+        """
+        if self.unjudgeable:
+            return self.unjudgeable
         if not self.is_classified:
             return "face"
-        return f"{self.gender.capitalize()} | {self.age_group} | {self.age_group_prob:.0%}"
+        gender = "?" if self.gender_unsure else f"{self.gender[0].upper()} {_percent(self.gender_prob)}"
+        age = "?" if self.age_unsure else f"{self.age_group} {_percent(self.age_group_prob)}"
+        return f"{gender} | {age}"
 
-    def with_classification(self, gender: str, gender_prob: float, age_probs) -> "Face":
-        return replace(self, gender=gender, gender_prob=float(gender_prob),
-                       age_probs=np.asarray(age_probs, dtype=np.float32))
+    def with_classification(self, gender: str, gender_prob: float, age_probs,
+                            gender_unsure: bool | None = None, age_unsure: bool | None = None) -> "Face":
+        """A copy with classification results; unsure flags default to the thresholds above."""
+        age_probs = np.asarray(age_probs, dtype=np.float32)
+        if gender_unsure is None:
+            gender_unsure = float(gender_prob) < GENDER_MIN_PROB
+        if age_unsure is None:
+            age_unsure = float(np.max(age_probs)) < AGE_MIN_PROB
+        return replace(self, gender=gender, gender_prob=float(gender_prob), age_probs=age_probs,
+                       gender_unsure=bool(gender_unsure), age_unsure=bool(age_unsure), unjudgeable=None)

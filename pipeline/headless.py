@@ -45,8 +45,10 @@ def run_headless(source: str, output: str | None, results: str | None, config: A
                  stop: threading.Event | None = None, summary: str | None = None, blur: bool = False) -> RunSummary:
     """Analyse every frame of `source`; raises SourceError/OutputError/WeightsError with a message for the user.
 
-    Videos are tracked (stable ids, smoothed labels); photos are analysed one by one, so one person's
-    labels never leak into the next picture. For a folder, `output` is a folder of annotated images.
+    Videos are tracked (stable ids, smoothed labels; a face gets rows from the frame its track is
+    confirmed on, each with a label, since a file is not held to the live classification budget);
+    photos are analysed one by one, so one person's labels never leak into the next picture. For a
+    folder, `output` is a folder of annotated images.
     Setting `stop` (e.g. from a signal handler) ends the run after the current frame.
     `summary`: write the session summary (distinct people, see `pipeline.summary`) there at the end.
     `blur`: blur every face in `output` before the labels are drawn (`pipeline.privacy`).
@@ -59,6 +61,7 @@ def run_headless(source: str, output: str | None, results: str | None, config: A
         res_path = Path(results).expanduser() if results else None
         check_outputs(src, out_path, res_path)
         analyzer = analyzer or FaceAnalyzer(config)
+        analyzer.config.realtime = src.is_live  # a file has no frame budget: every shown face is labelled
         return _process(src, analyzer, out_path, res_path, progress, stop or threading.Event(), summary, blur)
     finally:
         src.close()

@@ -19,7 +19,7 @@ from pipeline.errors import OutputError
 from pipeline.face import Face
 
 RESULT_COLUMNS = ["frame", "time_s", "source", "track_id", "x1", "y1", "x2", "y2", "score",
-                  "gender", "gender_prob", "age_group", *[f"p_{g}" for g in AGE_GROUPS]]
+                  "gender", "gender_prob", "age_group", *[f"p_{g}" for g in AGE_GROUPS], "label"]
 RESULT_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 VIDEO_CODECS = {".mp4": "mp4v", ".avi": "MJPG"}
 
@@ -117,6 +117,7 @@ def face_row(frame_index: int, time_s: float, source: str, face: Face) -> dict:
            "gender_prob": None if face.gender_prob is None else round(face.gender_prob, 4),
            "age_group": face.age_group}
     row.update({f"p_{g}": None if p is None else round(float(p), 4) for g, p in zip(AGE_GROUPS, probs)})
+    row["label"] = face.label()  # what the tag shows: "?" parts, "too small" / "too dark" markers
     return {key: _finite_or_none(value) for key, value in row.items()}
 
 

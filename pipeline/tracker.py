@@ -4,11 +4,18 @@ Why not ultralytics' trackers: they live inside `YOLO.track` (Kalman filters tun
 state hidden in the model object); faces at webcam distance move little between frames, so greedy
 IoU matching is enough, costs microseconds, and keeps the tracks in plain Python the pipeline owns.
 
+A new track is *tentative* until it has been detected on `min_hits` consecutive frames (SORT's min-hits):
+only confirmed tracks are shown, so a box that flashes for one or two frames on a hand or a microphone
+never appears, and a tentative track missed once is dropped. `start_new_shot()` (called on a scene cut)
+drops every track, so no id and no smoothed probability crosses a cut.
+
 Stability comes from four things: a track keeps its id through short detection drop-outs; a new track
 *settles* first (classified on consecutive frames, no label drawn until the plain mean of its first few
 classifications exists, so one unlucky first crop does not become a label that must then be taken back);
 its class probabilities are then an exponential running mean of the classifications it receives; and its
 *shown* gender/age group only switches when a new one beats the shown one by a margin (hysteresis).
+The "?" shown for an unsure part has its own hysteresis band (`UNSURE_BAND_PROB`), so a probability
+hovering at the threshold does not blink between "?" and an answer.
 """
 from __future__ import annotations
 
@@ -16,8 +23,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from classification.labels import AGE_GROUPS, GENDERS
-from pipeline.face import Box, Face
+from classification.labels import GENDERS
+from pipeline.face import AGE_MIN_PROB, GENDER_MIN_PROB, Box, Face
+
+# An answered part turns to "?" only when its probability falls this far below the threshold (and an
+# unsure part is answered again once it reaches the threshold). Wide because within one track (one
+# person, one shot) the evidence for an answer already given does not go away with one bad angle; at
+# 0.05 the performer of the White House clip blinked between "male" and "?" 4 times in 4 s. Measured
+# with `python -m bench.bench --real-clip ...` (README, "Real footage").
+UNSURE_BAND_PROB = 0.15
 
 
 def iou(a: Box, b: Box) -> float:
@@ -40,6 +54,12 @@ class Track:
     shown_gender: int | None = None
     shown_age: int | None = None
     classifications: int = 0
+    hits: int = 1                             # consecutive frames detected, counted up to confirmation
+    confirmed: bool = False                   # shown at all (stays True through short drop-outs)
+    gender_unsure: bool = False
+    age_unsure: bool = False
+    unjudgeable: str | None = None            # TOO_SMALL / TOO_DARK, set by the analyzer each frame
+    judged: bool = False                      # unjudgeable has been decided at least once (hysteresis)
 
     def is_settling(self, settle_classifications: int) -> bool:
         """True until the track has the classifications its first label is the mean of."""
@@ -49,14 +69,16 @@ class Track:
                            alpha: float, margin: float, settle_classifications: int = 1) -> None:
         """Fold one classification into the running means and update the shown labels with hysteresis.
 
-        While settling (the first `settle_classifications`) the means are plain means; after, exponential
-        running means with weight `alpha`. Labels are shown from the last settling classification on.
+        The means are plain means while 1/n > `alpha`, exponential running means with weight `alpha` after.
+        Labels are shown from the last settling classification (the `settle_classifications`-th) on.
         """
         female = gender_prob if gender == "female" else 1.0 - gender_prob
         age_probs = np.asarray(age_probs, np.float32)
         self.classifications += 1
         self.frames_since_classified = 0
-        weight = 1.0 / self.classifications if self.classifications <= settle_classifications else alpha
+        # the plain mean of all classifications until 1/n falls to alpha, then a running mean of weight alpha:
+        # one person within one shot, so early evidence counts as much as late until the window is full
+        weight = max(1.0 / self.classifications, alpha)
         if self.age_probs is None:
             self.female_prob, self.age_probs = female, age_probs.copy()
         else:
@@ -65,20 +87,41 @@ class Track:
         if self.is_settling(settle_classifications):
             return
         gender_probs = np.array([1.0 - self.female_prob, self.female_prob])
+        first = self.shown_gender is None
         self.shown_gender = _with_hysteresis(gender_probs, self.shown_gender, margin)
         self.shown_age = _with_hysteresis(self.age_probs, self.shown_age, margin)
+        self.gender_unsure = _unsure(float(gender_probs[self.shown_gender]), GENDER_MIN_PROB,
+                                     None if first else self.gender_unsure)
+        self.age_unsure = _unsure(float(self.age_probs[self.shown_age]), AGE_MIN_PROB,
+                                  None if first else self.age_unsure)
 
-    def to_face(self) -> Face:
-        face = Face(box=self.box, score=self.score, track_id=self.track_id)
-        if self.shown_gender is None:
+    def to_face(self, partial: bool = False) -> Face:
+        """The track as this frame's `Face`. `partial`: label a still-settling track from the classifications
+        it has (for files, where every shown row must carry a label; live, it stays unlabelled until settled)."""
+        face = Face(box=self.box, score=self.score, track_id=self.track_id, unjudgeable=self.unjudgeable)
+        if self.unjudgeable:
             return face
+        if self.shown_gender is None:
+            if not partial or self.age_probs is None:
+                return face
+            female = self.female_prob
+            return face.with_classification(GENDERS[int(female >= 0.5)], max(female, 1.0 - female), self.age_probs)
         gender_probs = np.array([1.0 - self.female_prob, self.female_prob])
         # the shown age group leads the distribution handed on, so label and probabilities agree
         age = self.age_probs.copy()
         if self.shown_age is not None and int(np.argmax(age)) != self.shown_age:
             age[self.shown_age] = age.max() + 1e-6
             age /= age.sum()
-        return face.with_classification(GENDERS[self.shown_gender], gender_probs[self.shown_gender], age)
+        return face.with_classification(GENDERS[self.shown_gender], gender_probs[self.shown_gender], age,
+                                        self.gender_unsure, self.age_unsure)
+
+
+def _unsure(prob: float, threshold: float, was_unsure: bool | None) -> bool:
+    if was_unsure is None:           # first label: the plain threshold
+        return prob < threshold
+    if was_unsure:
+        return prob < threshold
+    return prob < threshold - UNSURE_BAND_PROB
 
 
 def _with_hysteresis(probs: np.ndarray, shown: int | None, margin: float) -> int:
@@ -89,15 +132,25 @@ def _with_hysteresis(probs: np.ndarray, shown: int | None, margin: float) -> int
 
 
 class IouTracker:
-    """Greedy IoU matching of detections to tracks; ids are never reused within one stream."""
+    """Greedy IoU matching of detections to tracks; ids are never reused within one stream.
 
-    def __init__(self, iou_threshold: float = 0.3, max_missed_frames: int = 10):
+    `min_hits`: consecutive detections before a track is confirmed (1: at once). A tentative track that
+    misses a frame is dropped; a confirmed one survives `max_missed_frames` misses.
+    """
+
+    def __init__(self, iou_threshold: float = 0.3, max_missed_frames: int = 10, min_hits: int = 1):
         self.iou_threshold, self.max_missed_frames = iou_threshold, max_missed_frames
+        self.min_hits = max(1, int(min_hits))
         self.tracks: list[Track] = []
         self._next_id = 1
 
+    def start_new_shot(self) -> None:
+        """Forget every track (a scene cut): the next detections start new, tentative tracks with new ids."""
+        self.tracks = []
+
     def update(self, detections: list[Face]) -> list[Track]:
-        """Match this frame's detections; returns the tracks seen in this frame, in detection order."""
+        """Match this frame's detections; returns the tracks seen in this frame (tentative ones included),
+        in detection order. Check `Track.confirmed` before showing one."""
         pairs = sorted(((iou(t.box, d.box), ti, di) for ti, t in enumerate(self.tracks)
                         for di, d in enumerate(detections)), reverse=True)
         track_for_det: dict[int, Track] = {}
@@ -115,19 +168,23 @@ class IouTracker:
         for di, det in enumerate(detections):
             track = track_for_det.get(di)
             if track is None:
-                track = Track(self._next_id, det.box, det.score)
+                track = Track(self._next_id, det.box, det.score, hits=0)
                 self._next_id += 1
                 self.tracks.append(track)
                 track_for_det[di] = track
             track.box, track.score, track.missed_frames = det.box, det.score, 0
+            track.hits += 1
+            track.confirmed = track.confirmed or track.hits >= self.min_hits
             track.frames_since_classified += 1
-        self.tracks = [t for t in self.tracks if t.missed_frames <= self.max_missed_frames]
+        self.tracks = [t for t in self.tracks if t.missed_frames <= (self.max_missed_frames if t.confirmed else 0)]
         return [track_for_det[di] for di in range(len(detections))]
 
     def due_for_classification(self, seen: list[Track], every_n_frames: int, limit: int,
                                settle_classifications: int = 1) -> list[Track]:
         """Tracks to classify this frame, at most `limit`: settling tracks (never-classified first) on
-        every frame, then settled ones once every `every_n_frames`, the stalest first."""
+        every frame, then settled ones once every `every_n_frames`, the stalest first. Tentative tracks are
+        classified too, so a face's label is ready on the frame it is confirmed; unjudgeable ones never."""
+        seen = [t for t in seen if not t.unjudgeable]
         due = [t for t in seen if t.is_settling(settle_classifications) or t.frames_since_classified >= every_n_frames]
         due.sort(key=lambda t: (not t.is_settling(settle_classifications), -t.frames_since_classified))
         return due[:limit]

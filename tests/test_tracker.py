@@ -28,7 +28,13 @@ def test_ids_persist_through_motion_and_short_dropouts():
     assert d[0].track_id not in ids  # expired tracks are not revived
 
 
+def grey(shape):
+    """A mid-grey frame: bright enough that faces on it are judged (black ones are 'too dark')."""
+    return np.full(shape, 128, np.uint8)
+
+
 def _analyzer(boxes, answers, **cfg):
+    cfg.setdefault("confirm_hits", 1)  # most tests here are about classification, not confirmation
     config = AppConfig(**cfg)
     return FaceAnalyzer(config, detector=FakeDetector(boxes), classifier=FakeClassifier(answers))
 
@@ -37,7 +43,7 @@ def test_track_reclassifies_every_n_frames_only():
     boxes = [[(10, 10, 60, 60), (100, 10, 150, 60), (200, 10, 250, 60)]]
     an = _analyzer(boxes, None, classify_every_n_frames=5, max_classifications_per_frame=10,
                    settle_classifications=1)
-    frame = np.zeros((120, 320, 3), np.uint8)
+    frame = grey((120, 320, 3))
     for _ in range(10):
         faces = an.track(frame)
     assert an.classifier.seen == 3 * 2  # frames 1 and 6
@@ -49,7 +55,7 @@ def test_classification_budget_spreads_work_over_frames():
     boxes = [[(i * 30, 0, i * 30 + 25, 25) for i in range(10)]]
     an = _analyzer(boxes, None, classify_every_n_frames=100, max_classifications_per_frame=4,
                    settle_classifications=1)
-    frame = np.zeros((60, 320, 3), np.uint8)
+    frame = grey((60, 320, 3))
     counts = []
     for _ in range(3):
         an.track(frame)
@@ -68,7 +74,7 @@ def test_smoothing_and_hysteresis_stop_label_flicker():
     answers = [("female", 0.55, p1), ("male", 0.53, p2)]
     raw = _analyzer([[(10, 10, 60, 60)]], answers, classify_every_n_frames=1, smoothing=False)
     smooth = _analyzer([[(10, 10, 60, 60)]], answers, classify_every_n_frames=1, smoothing=True)
-    frame = np.zeros((100, 100, 3), np.uint8)
+    frame = grey((100, 100, 3))
     raw_labels = [(f.gender, f.age_group) for f in (raw.track(frame)[0] for _ in range(30))]
     smooth_faces = [smooth.track(frame)[0] for _ in range(30)]
     smooth_labels = [(f.gender, f.age_group) for f in smooth_faces if f.is_classified]
@@ -80,7 +86,7 @@ def test_new_track_settles_before_its_first_label():
     # the first crop is an outlier (male, 60-100); the next two agree (female, 25-32)
     answers = [("male", 0.9, np.eye(8)[7]), ("female", 0.9, np.eye(8)[4]), ("female", 0.9, np.eye(8)[4])]
     an = _analyzer([[(10, 10, 60, 60)]], answers, classify_every_n_frames=6, settle_classifications=3)
-    frame = np.zeros((100, 100, 3), np.uint8)
+    frame = grey((100, 100, 3))
     first, second, third = (an.track(frame)[0] for _ in range(3))
     assert not first.is_classified and not second.is_classified  # no label drawn while settling
     assert an.classifier.seen == 3  # settling tracks are classified on consecutive frames
@@ -95,7 +101,7 @@ def test_settling_tracks_come_before_settled_ones_in_the_budget():
     one, two = [(0, 0, 25, 25)], [(0, 0, 25, 25), (100, 0, 125, 25)]
     an = _analyzer([one, one, two], None, classify_every_n_frames=1, max_classifications_per_frame=1,
                    settle_classifications=2)
-    frame = np.zeros((60, 160, 3), np.uint8)
+    frame = grey((60, 160, 3))
     an.track(frame)
     an.track(frame)  # track 1 settled
     assert [f.is_classified for f in an.track(frame)] == [True, False]  # track 2 appears, settles
@@ -105,7 +111,7 @@ def test_settling_tracks_come_before_settled_ones_in_the_budget():
 
 def test_analyze_keeps_no_state_between_photos():
     an = _analyzer([[(10, 10, 60, 60)]], [("female", 0.9, np.eye(8)[0]), ("male", 0.9, np.eye(8)[7])])
-    frame = np.zeros((100, 100, 3), np.uint8)
+    frame = grey((100, 100, 3))
     first, second = an.analyze(frame)[0], an.analyze(frame)[0]
     assert (first.gender, first.age_group) == ("female", "0-2")
     assert (second.gender, second.age_group) == ("male", "60-100")
@@ -114,7 +120,7 @@ def test_analyze_keeps_no_state_between_photos():
 
 def test_crop_scale_acts_on_next_frame_and_is_clamped():
     an = _analyzer([[(10, 10, 60, 60)]], None)
-    frame = np.zeros((100, 100, 3), np.uint8)
+    frame = grey((100, 100, 3))
     an.analyze(frame)
     an.crop_scale = 5.0
     assert an.crop_scale == 2.0
@@ -126,9 +132,103 @@ def test_zero_and_fifty_faces():
     faces is test_models.test_shipped_detector_finds_a_crowd_of_fifty_faces."""
     boxes50 = [(x * 12, y * 12, x * 12 + 10, y * 12 + 10) for x in range(10) for y in range(5)]
     an = _analyzer([[], boxes50], None, max_classifications_per_frame=50)
-    frame = np.zeros((80, 130, 3), np.uint8)
+    frame = grey((80, 130, 3))
     assert an.track(frame) == []
     faces = an.track(frame)
     assert len(faces) == 50 and len({f.track_id for f in faces}) == 50
     an.reset()
     assert an.tracker.tracks == []
+
+
+def test_flashes_shorter_than_confirm_hits_are_never_shown():
+    face, flash = (10, 10, 60, 60), (200, 10, 240, 50)
+    # the flash (a hand, a microphone) is detected on 2 frames, missed, then on 1 more: never confirmed
+    boxes = [[face, flash], [face, flash], [face], [face, flash], [face], [face]]
+    an = _analyzer(boxes, None, confirm_hits=3, classify_every_n_frames=1)
+    frame = grey((120, 320, 3))
+    shown = [an.track(frame) for _ in boxes]
+    assert [len(f) for f in shown] == [0, 0, 1, 1, 1, 1]
+    assert {f.box for faces in shown for f in faces} == {tuple(map(float, face))}
+
+
+def test_confirmed_face_is_labelled_on_its_first_shown_frame_and_survives_dropouts():
+    face = (10, 10, 60, 60)
+    boxes = [[face]] * 3 + [[]] * 2 + [[face]]
+    an = _analyzer(boxes, None, confirm_hits=3, settle_classifications=3)
+    frame = grey((100, 100, 3))
+    shown = [an.track(frame) for _ in boxes]
+    assert shown[2][0].is_classified  # settled while tentative: no unlabelled box ever
+    assert shown[3] == [] and shown[4] == []  # not detected: not drawn
+    assert shown[5][0].track_id == shown[2][0].track_id  # a confirmed track survives short drop-outs
+
+
+def test_files_get_a_label_on_every_shown_frame_despite_the_live_budget():
+    boxes = [[(i * 30, 0, i * 30 + 25, 25) for i in range(8)]]
+    frame = grey((60, 260, 3))
+    live = _analyzer(boxes, None, confirm_hits=3, max_classifications_per_frame=4)
+    offline = _analyzer(boxes, None, confirm_hits=3, max_classifications_per_frame=4, realtime=False)
+    live_faces = [live.track(frame) for _ in range(3)][-1]
+    offline_faces = [offline.track(frame) for _ in range(3)][-1]
+    assert not all(f.is_classified for f in live_faces)  # live: 4 classifications a frame, some wait
+    assert len(offline_faces) == 8 and all(f.is_classified for f in offline_faces)
+
+
+def test_unsure_parts_show_a_question_mark_with_hysteresis():
+    from pipeline.face import AGE_MIN_PROB, GENDER_MIN_PROB
+    sure_age = np.eye(8)[4] * 0.9 + 0.1 / 8
+    answers = [("female", 0.6, sure_age)]  # a child-like gender guess: below the threshold
+    an = _analyzer([[(10, 10, 60, 60)]], answers, classify_every_n_frames=1, settle_classifications=1)
+    frame = grey((100, 100, 3))
+    face = an.track(frame)[0]
+    assert face.gender_unsure and not face.age_unsure and face.shown_gender is None
+    assert face.label() == "? | 25-32 91%"  # 0.9 + 0.1 / 8
+    # a sure track stays sure while its probability dips inside the band below the threshold
+    dips = [("female", GENDER_MIN_PROB + 0.1, sure_age), ("female", GENDER_MIN_PROB - 0.03, sure_age)]
+    an = _analyzer([[(10, 10, 60, 60)]], dips, classify_every_n_frames=1, settle_classifications=1,
+                   smoothing_alpha=1.0)
+    labels = [an.track(frame)[0].label()[0] for _ in range(6)]
+    assert labels == ["F"] * 6
+    assert AGE_MIN_PROB < 0.9
+
+
+def test_too_small_and_too_dark_faces_get_a_marker_and_no_classification():
+    from pipeline.face import MIN_FACE_SIDE_PX, TOO_DARK, TOO_SMALL
+    frame = grey((120, 320, 3))
+    frame[:, 200:] = 5  # a dark corner
+    tiny = (10, 10, 10 + MIN_FACE_SIDE_PX - 4, 10 + MIN_FACE_SIDE_PX - 4)
+    boxes = [[tiny, (100, 10, 160, 70), (220, 10, 280, 70)]]
+    an = _analyzer(boxes, None)
+    faces = an.analyze(frame)
+    assert [f.unjudgeable for f in faces] == [TOO_SMALL, None, TOO_DARK]
+    assert an.classifier.seen == 1 and faces[1].is_classified
+    assert [f.label() for f in (faces[0], faces[2])] == ["too small", "too dark"]
+    tracked = an.track(frame)
+    assert [f.unjudgeable for f in tracked] == [TOO_SMALL, None, TOO_DARK]
+    assert an.classifier.seen == 2
+
+
+def test_smoothing_still_shows_a_real_change_within_a_track():
+    # the tracker mixed two people up (no cut between them): the classifier's answer changes for good
+    old, new = ("male", 0.95, np.eye(8)[5]), ("female", 0.95, np.eye(8)[4])
+    an = _analyzer([[(10, 10, 60, 60)]], [old] * 10 + [new] * 100, classify_every_n_frames=1)
+    frame = grey((100, 100, 3))
+    faces = [an.track(frame)[0] for _ in range(40)]
+    assert (faces[9].shown_gender, faces[9].age_group) == ("male", "38-43")
+    first_not_male = next(i for i in range(10, 40) if faces[i].shown_gender != "male")
+    first_female = next(i for i in range(10, 40) if faces[i].shown_gender == "female")
+    # the old answer is withdrawn ("?") on the 3rd new classification (18 frames, 1.2 s at 15 fps, every 6th)
+    assert first_not_male - 10 < 3
+    # and the new one is shown after 13 (78 frames, 5.2 s): only a confident mean is shown as an answer
+    assert first_female - 10 < 14
+    assert faces[-1].age_group == "25-32" and not faces[-1].age_unsure
+
+
+def test_a_face_at_the_darkness_limit_does_not_blink_between_label_and_marker():
+    from pipeline.face import MIN_FACE_HIGHLIGHT_LUMA, TOO_DARK, unjudgeable_reason
+    box = (10, 10, 60, 60)
+    at = lambda level: np.full((80, 80, 3), level, np.uint8)  # noqa: E731
+    just_above, just_below = MIN_FACE_HIGHLIGHT_LUMA + 2, MIN_FACE_HIGHLIGHT_LUMA - 2
+    assert unjudgeable_reason(at(just_below), box) == TOO_DARK          # a new face: the plain limit
+    assert unjudgeable_reason(at(just_below), box, None, judged_before=True) is None  # judged: stays
+    assert unjudgeable_reason(at(just_above), box, TOO_DARK, judged_before=True) == TOO_DARK  # marked: stays
+    assert unjudgeable_reason(at(MIN_FACE_HIGHLIGHT_LUMA // 2), box, None, judged_before=True) == TOO_DARK

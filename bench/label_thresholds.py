@@ -1,0 +1,228 @@
+"""Measure the "honest label" thresholds: `python -m bench.label_thresholds` (writes bench/label_thresholds.json).
+
+The tag shows "?" for gender or age group when its probability is below a threshold, and a marker instead
+of a label for faces too small or too dark to judge. This command measures, on the classifier's fixed
+held-out split (the `classification.cache.split_name == "test"` faces of UTKFace and FairFace, never
+trained on), what each threshold buys in accuracy and costs in answered faces, so the constants in
+`pipeline.face` are chosen from numbers rather than by eye:
+
+* gender: coverage (share of faces answered) and accuracy of the answered faces for each P(gender)
+  threshold, for all faces, adults (15+) and children (under 13, the known weak spot);
+* age group: coverage and exact / within-one-group accuracy of the answered faces (UTKFace faces whose
+  age lies inside an Adience group) for each P(age group) threshold;
+* face size: the same faces shrunk so the face box is N px wide, then cropped and upscaled exactly as the
+  app does, to find the size below which the classifier's answers stop being worth showing;
+* darkness: the same faces darkened until the brightest tenth of the face (its 90th-percentile grey
+  level, the statistic the app tests) reaches a given level, with sensor-like noise, likewise; and, at
+  the photos' own exposure, the share of FairFace faces of each annotated race the darkness test would
+  mark, so that it marks darkness and not dark skin.
+
+Separate from `classification.evaluate` on purpose: that command reports the model; this one reports
+the app's display policy on top of it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from runtime import REPO_ROOT
+
+DEFAULT_DATASETS = REPO_ROOT.parent / "shared" / "datasets"
+GENDER_THRESHOLDS = (0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
+AGE_THRESHOLDS = (0.0, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7)
+FACE_SIDES_PX = (12, 16, 20, 24, 32, 48, 0)        # 0: the original size
+FACE_LUMA_LEVELS = (15, 25, 32, 40, 50, 70, 0)     # 90th-percentile grey level of the face box; 0: unchanged
+NOISE_SIGMA_GREY = 3.0                             # sensor noise added to darkened faces
+
+
+def held_out_samples(datasets: Path) -> list:
+    from classification.cache import split_name
+    from classification.datasets import read_fairface, read_utkface
+    out = []
+    for reader, folder in ((read_utkface, datasets / "utkface"), (read_fairface, datasets / "fairface")):
+        if folder.is_dir():
+            out += [s for s in reader(folder) if split_name(s) == "test" and s.gender >= 0]
+    return out
+
+
+def is_child(sample) -> bool:
+    if sample.age_range_years is not None:
+        return sample.age_range_years[1] <= 9
+    return sample.age_years < 13
+
+
+def is_adult(sample) -> bool:
+    if sample.age_range_years is not None:
+        return sample.age_range_years[0] >= 20
+    return sample.age_years >= 15
+
+
+def degrade(image: np.ndarray, box, face_side_px: int = 0, face_luma: int = 0, seed: int = 0):
+    """The image (and box) as the app would see a face of `face_side_px` width / `face_luma` highlight level."""
+    if face_side_px:
+        factor = face_side_px / max(box[2] - box[0], 1.0)
+        if factor < 1.0:
+            image = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+            box = tuple(v * factor for v in box)
+    if face_luma:
+        from pipeline.face import face_highlight_luma
+        current = face_highlight_luma(image, box)
+        noise = np.random.default_rng(seed).normal(0, NOISE_SIGMA_GREY, image.shape)
+        image = np.clip(image.astype(np.float32) * (face_luma / max(current, 1.0)) + noise, 0, 255).astype(np.uint8)
+    return image, box
+
+
+def classify(classifier, samples, scale: float, face_side_px: int = 0, face_luma: int = 0, batch: int = 32):
+    """(P(female), 8-way age probabilities) per sample; unreadable images are dropped from `samples`."""
+    from classification.cache import face_box
+    from pipeline.crop import square_crop
+    female, ages, kept = [], [], []
+    for start in range(0, len(samples), batch):
+        crops = []
+        for i, s in enumerate(samples[start:start + batch]):
+            image = cv2.imread(s.path, cv2.IMREAD_COLOR)
+            if image is None:
+                continue
+            image, box = degrade(image, face_box(s, image.shape[1], image.shape[0]), face_side_px, face_luma,
+                                 seed=start + i)
+            crops.append(square_crop(image, box, scale, classifier.input_size_px))
+            kept.append(s)
+        for r in classifier.predict(crops):
+            female.append(r.gender_prob if r.gender == "female" else 1.0 - r.gender_prob)
+            ages.append(r.age_probs)
+    return np.array(female), np.array(ages).reshape(-1, 8), kept
+
+
+def gender_table(female: np.ndarray, samples: list) -> list[dict]:
+    truth = np.array([s.gender for s in samples])
+    prob = np.maximum(female, 1.0 - female)
+    right = (female >= 0.5).astype(int) == truth
+    groups = {"all": np.ones(len(samples), bool), "adults": np.array([is_adult(s) for s in samples]),
+              "children": np.array([is_child(s) for s in samples])}
+    rows = []
+    for t in GENDER_THRESHOLDS:
+        row = {"threshold": t}
+        for name, mask in groups.items():
+            answered = mask & (prob >= t)
+            row[name] = {"faces": int(mask.sum()), "answered": float(answered.sum() / max(mask.sum(), 1)),
+                         "acc_answered": float(right[answered].mean()) if answered.any() else None,
+                         "acc_all": float(right[mask].mean()) if mask.any() else None}
+        rows.append(row)
+    return rows
+
+
+def age_table(ages: np.ndarray, samples: list) -> list[dict]:
+    from classification.labels import hard_group
+    in_group = np.array([s.source == "utkface" and hard_group(s.age_years) is not None for s in samples])
+    truth = np.array([hard_group(s.age_years) if g else -1 for s, g in zip(samples, in_group)])
+    pred, top = ages.argmax(axis=1), ages.max(axis=1)
+    rows = []
+    for t in AGE_THRESHOLDS:
+        answered = in_group & (top >= t)
+        diff = np.abs(pred - truth)[answered]
+        rows.append({"threshold": t, "faces": int(in_group.sum()),
+                     "answered": float(answered.sum() / max(in_group.sum(), 1)),
+                     "exact_answered": float(np.mean(diff == 0)) if answered.any() else None,
+                     "one_off_answered": float(np.mean(diff <= 1)) if answered.any() else None})
+    return rows
+
+
+def too_dark_by_race(fairface: Path, samples: list) -> dict:
+    """Share of FairFace held-out faces, at their own exposure, that the darkness test marks, per race."""
+    import csv
+    from classification.cache import face_box
+    from pipeline.face import MIN_FACE_HIGHLIGHT_LUMA, face_highlight_luma
+    if not (fairface / "fairface_label_train.csv").is_file():
+        return {}
+    with open(fairface / "fairface_label_train.csv", newline="", encoding="utf-8") as handle:
+        race = {row["file"]: row.get("race", "") for row in csv.DictReader(handle)}
+    marked: dict[str, list[bool]] = {}
+    for s in samples:
+        if s.source != "fairface":
+            continue
+        image = cv2.imread(s.path, cv2.IMREAD_COLOR)
+        luma = face_highlight_luma(image, face_box(s, image.shape[1], image.shape[0]))
+        marked.setdefault(race.get(s.subject, "?"), []).append(luma < MIN_FACE_HIGHLIGHT_LUMA)
+    return {r: {"faces": len(v), "marked_too_dark": float(np.mean(v))} for r, v in sorted(marked.items())}
+
+
+def sweep_row(female: np.ndarray, ages: np.ndarray, samples: list, gender_min: float, age_min: float) -> dict:
+    from classification.labels import nearest_group
+    truth = np.array([s.gender for s in samples])
+    prob = np.maximum(female, 1.0 - female)
+    right = (female >= 0.5).astype(int) == truth
+    utk = np.array([s.source == "utkface" for s in samples])
+    near = np.array([nearest_group(s.age_years) if u else -1 for s, u in zip(samples, utk)])
+    one_off = np.abs(ages.argmax(axis=1) - near) <= 1
+    return {"gender_acc": float(right.mean()), "age_one_off_acc": float(one_off[utk].mean()),
+            "gender_answered": float(np.mean(prob >= gender_min)),
+            "age_answered": float(np.mean(ages.max(axis=1) >= age_min))}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--datasets", default=str(DEFAULT_DATASETS))
+    p.add_argument("--weights", default=None, help="classifier weights (default: shipped)")
+    p.add_argument("--sweep-faces", type=int, default=600, help="faces used for the size and darkness sweeps")
+    p.add_argument("--out", default=str(REPO_ROOT / "bench" / "label_thresholds.json"))
+    args = p.parse_args(argv)
+    from classification import AgeGenderClassifier
+    from pipeline.config import AppConfig
+    from pipeline.face import AGE_MIN_PROB, GENDER_MIN_PROB, MIN_FACE_HIGHLIGHT_LUMA
+
+    samples = held_out_samples(Path(args.datasets))
+    if not samples:
+        print(f"error: no held-out UTKFace/FairFace faces under {args.datasets}", file=sys.stderr)
+        return 2
+    clf = AgeGenderClassifier(args.weights)
+    scale = AppConfig().crop_scale
+    female, ages, kept = classify(clf, samples, scale)
+    result = {"faces": len(kept), "crop_scale": scale, "gender_min_prob": GENDER_MIN_PROB,
+              "age_min_prob": AGE_MIN_PROB, "min_face_highlight_luma": MIN_FACE_HIGHLIGHT_LUMA,
+              "gender": gender_table(female, kept), "age": age_table(ages, kept),
+              "too_dark_by_race": too_dark_by_race(Path(args.datasets) / "fairface", kept)}
+    sweep = [s for s in kept if s.source == "utkface"]
+    sweep = [sweep[i] for i in np.random.default_rng(0).permutation(len(sweep))[:args.sweep_faces]]
+    result["face_side_px"] = {}
+    for side in FACE_SIDES_PX:
+        f, a, k = classify(clf, sweep, scale, face_side_px=side)
+        result["face_side_px"][str(side or "original")] = sweep_row(f, a, k, GENDER_MIN_PROB, AGE_MIN_PROB)
+        print(f"face side {side or 'original'}: {result['face_side_px'][str(side or 'original')]}", file=sys.stderr)
+    result["face_luma"] = {}
+    for luma in FACE_LUMA_LEVELS:
+        f, a, k = classify(clf, sweep, scale, face_luma=luma)
+        result["face_luma"][str(luma or "original")] = sweep_row(f, a, k, GENDER_MIN_PROB, AGE_MIN_PROB)
+        print(f"face luma {luma or 'original'}: {result['face_luma'][str(luma or 'original')]}", file=sys.stderr)
+    Path(args.out).write_text(json.dumps(result, indent=1))
+    print_report(result)
+    return 0
+
+
+def print_report(result: dict) -> None:
+    print(f"{result['faces']} held-out faces (UTKFace + FairFace test split)")
+    print("gender threshold: answered / accuracy of answered  (all | adults | children)")
+    for row in result["gender"]:
+        cells = " | ".join(f"{row[g]['answered']:6.1%} / {row[g]['acc_answered'] or 0:6.1%}"
+                           for g in ("all", "adults", "children"))
+        print(f"  {row['threshold']:.2f}: {cells}")
+    print("age-group threshold: answered / exact / within one group (UTKFace faces inside a group)")
+    for row in result["age"]:
+        print(f"  {row['threshold']:.2f}: {row['answered']:6.1%} / {row['exact_answered'] or 0:6.1%} / "
+              f"{row['one_off_answered'] or 0:6.1%}")
+    for key, title in (("face_side_px", "face width px"), ("face_luma", "face highlight level (p90 grey)")):
+        print(f"{title}: gender acc / age within-one acc / gender answered / age answered")
+        for level, row in result[key].items():
+            print(f"  {level:>8}: {row['gender_acc']:6.1%} / {row['age_one_off_acc']:6.1%} / "
+                  f"{row['gender_answered']:6.1%} / {row['age_answered']:6.1%}")
+    print("marked too dark at the photos' own exposure (FairFace held-out, by annotated race):")
+    for race, row in result.get("too_dark_by_race", {}).items():
+        print(f"  {race:>16}: {row['marked_too_dark']:6.1%} of {row['faces']}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

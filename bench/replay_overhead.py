@@ -1,0 +1,59 @@
+"""Per-frame cost of the pipeline minus the detector: `python -m bench.replay_overhead`.
+
+Why: on a shared, loaded machine the detector's time swings by 100+ ms from frame to frame, which hides
+a change of a fraction of a millisecond elsewhere. This records each demo segment's detections once,
+then replays them to `FaceAnalyzer.track` + drawing, three passes, and prints the mean ms per frame of
+each pass and the best. To compare two versions, run this same file in both checkouts
+(`PYTHONPATH=<checkout> python bench/replay_overhead.py`).
+"""
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+
+
+class ReplayDetector:
+    """Hands back recorded detections in order, so every pass sees exactly the same boxes."""
+
+    confidence = 0.35
+
+    def __init__(self, detections):
+        self.detections, self.index = detections, 0
+
+    def detect(self, frame):
+        found = self.detections[self.index % len(self.detections)]
+        self.index += 1
+        return found
+
+
+def main(passes: int = 3, warmup_frames: int = 3) -> int:
+    from bench.bench import CLIP, load_segments
+    from detection import FaceDetector
+    from pipeline.analyzer import FaceAnalyzer
+    from pipeline.annotate import FaceAnnotator
+    from pipeline.config import AppConfig
+
+    detector = FaceDetector()
+    classifier = FaceAnalyzer(AppConfig(), detector=detector).classifier
+    annotator = FaceAnnotator()
+    for seg in load_segments(CLIP):
+        replay = ReplayDetector([detector.detect(f) for f in seg["frames"]])
+        analyzer = FaceAnalyzer(AppConfig(), detector=replay, classifier=classifier)
+        means = []
+        for _ in range(passes):
+            analyzer.reset()
+            replay.index = 0
+            times = []
+            for frame in seg["frames"]:
+                t0 = time.perf_counter()
+                annotator.annotate(frame.copy(), analyzer.track(frame))
+                times.append((time.perf_counter() - t0) * 1e3)
+            means.append(statistics.mean(times[warmup_frames:]))
+        print(f"{seg['faces']} faces: ms per frame without detection {[round(m, 2) for m in means]}, "
+              f"best {min(means):.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""The benchmark's label-stability measure: what counts as a shown-label change, and cuts in identities."""
+import numpy as np
+
+from bench.bench import count_label_changes, jittered, label_changes_per_minute, shown_label
+from pipeline.face import TOO_SMALL, Face
+
+BOX = (10, 10, 60, 60)
+
+
+def face(gender="female", prob=0.95, age=4, age_prob=0.9, **kw):
+    probs = np.full(8, (1 - age_prob) / 7)
+    probs[age] = age_prob
+    return Face(BOX, 0.9, **kw).with_classification(gender, prob, probs)
+
+
+def test_shown_label_is_the_tag_without_percentages():
+    assert shown_label(face()) == ("female", "25-32")
+    assert shown_label(face(prob=0.6)) == ("?", "25-32")
+    assert shown_label(Face(BOX, 0.9, unjudgeable=TOO_SMALL)) == (TOO_SMALL,)
+    assert shown_label(Face(BOX, 0.9)) is None  # not labelled yet: not counted
+
+
+def test_changes_count_answers_question_marks_and_markers_but_not_probabilities():
+    frames = [[face(prob=0.95)], [face(prob=0.9)], [face(prob=0.6)], [face()], [Face(BOX, 0.9)], [face()]]
+    changes, person_frames = count_label_changes(frames)
+    assert (changes, person_frames) == (2, 5)  # F -> ? -> F; the unlabelled frame is skipped
+    assert label_changes_per_minute(frames, fps=5.0) == 2 / (5 / 5.0 / 60)
+
+
+def test_a_known_cut_starts_new_identities():
+    frames = [[face("male", age=5)]] * 3 + [[face("female")]] * 3
+    assert count_label_changes(frames)[0] == 1
+    assert count_label_changes(frames, cut_frames={3})[0] == 0  # a new person, not a changed label
+
+
+def test_jitter_keeps_frames_and_is_repeatable():
+    frames = [np.full((48, 64, 3), 120, np.uint8)] * 4
+    a, b = jittered(frames, seed=1), jittered(frames, seed=1)
+    assert len(a) == 4 and all(x.shape == (48, 64, 3) for x in a)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
