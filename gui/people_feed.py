@@ -103,15 +103,16 @@ class PeopleFeed:
             return self._clock() - self._start
         return self._frames / src.fps
 
-    def observe(self, frame_bgr: np.ndarray, faces: list[Face]) -> np.ndarray:
+    def observe(self, frame_bgr: np.ndarray, faces: list[Face], unconfirmed: list[Face] = ()) -> np.ndarray:
         """Blur (if on) a copy of the frame and fold the faces into the summary; returns the copy, to be
-        annotated. Rows and the summary become due here and are collected with `take_updates`."""
+        annotated. `unconfirmed`: detected faces not shown yet (the analyzer's `unconfirmed_faces`), blurred
+        too but not counted. Rows and the summary become due here and are collected with `take_updates`."""
         now_s = self.stream_time_s()
         self._frames += 1
         stills = isinstance(self._source, ImageFilesSource)
         scene = frame_bgr.copy()
         if self.blur:
-            scene = blur_faces(scene, faces) if stills else self._blurrer.apply(scene, faces)
+            scene = blur_faces(scene, faces) if stills else self._blurrer.apply(scene, [*faces, *unconfirmed])
         if stills:
             photo = getattr(self._source, "current_path", None)
             if photo not in self._photos_counted:

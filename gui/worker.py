@@ -203,7 +203,8 @@ class AnalysisWorker(QObject):
         if self.analyzer is not None:
             faces = self.analyzer.analyze(frame) if isinstance(src, ImageFilesSource) else self.analyzer.track(frame)
         t1 = time.perf_counter()
-        scene = self.people.observe(frame, faces)  # a copy: faces blurred if asked, summary updated
+        unconfirmed = getattr(self.analyzer, "unconfirmed_faces", [])  # blurred, not drawn (pipeline.analyzer)
+        scene = self.people.observe(frame, faces, unconfirmed)  # a copy: faces blurred if asked, summary updated
         annotated = self.annotator.annotate(scene, faces)
         t2 = time.perf_counter()
         if self._recorder is not None:

@@ -71,6 +71,7 @@ class FaceAnalyzer:
                                   self.config.confirm_hits)
         self.cuts = SceneCutDetector()
         self.scene_cuts_seen = 0
+        self.unconfirmed_faces: list[Face] = []
 
     def crops(self, frame_bgr: np.ndarray, faces: list[Face]) -> list[np.ndarray]:
         size = getattr(self.classifier, "input_size_px", None)
@@ -79,6 +80,7 @@ class FaceAnalyzer:
     def analyze(self, frame: np.ndarray) -> list[Face]:
         """Faces of one still image, every face classified; keeps no state between calls."""
         frame = to_bgr(frame)
+        self.unconfirmed_faces = []
         t0 = time.perf_counter()
         faces = self.detector.detect(frame)
         t1 = time.perf_counter()
@@ -125,6 +127,9 @@ class FaceAnalyzer:
         for track, result in zip(due, results):
             track.add_classification(result.gender, result.gender_prob, result.age_probs, alpha, margin, settle)
         faces = [t.to_face(partial=not cfg.realtime) for t in seen if t.confirmed]
+        # detected but not yet shown (confirmation): not drawn or counted, but blurred (pipeline.privacy),
+        # or a face would be sharp on its first frames
+        self.unconfirmed_faces = [Face(box=t.box, score=t.score, track_id=t.track_id) for t in seen if not t.confirmed]
         t5 = time.perf_counter()
         self.last_timings_ms = {"detect": (t1 - t0) * 1e3, "crop": (t3 - t2) * 1e3, "classify": (t4 - t3) * 1e3,
                                 "track": ((t2 - t1) + (t5 - t4)) * 1e3, "classified": len(due)}
