@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from pipeline.analyzer import FaceAnalyzer
+from pipeline.config import AppConfig
 from pipeline.errors import SourceError
 from pipeline.headless import run_headless
 from pipeline.privacy import blur_region
@@ -33,7 +34,10 @@ def test_summary_counts_each_tracked_person_once(tmp_path):
     for person in data["people_list"]:
         assert set(person) == {"track_id", "first_s", "last_s", "gender", "gender_prob", "age_group",
                                "age_probs", "apparent_age"}
-        assert person["first_s"] == 0.0 and person["last_s"] == pytest.approx(23 / 15, abs=1e-3)
+        # a person is seen from the frame their track is confirmed on (pipeline.tracker), not before
+        first_shown_s = (AppConfig().confirm_hits - 1) / 15
+        assert person["first_s"] == pytest.approx(first_shown_s, abs=1e-3)
+        assert person["last_s"] == pytest.approx(23 / 15, abs=1e-3)
 
 
 def test_summary_of_a_photo_counts_its_faces(tmp_path):
@@ -70,11 +74,11 @@ def test_blurred_recording_differs_only_around_faces(tmp_path):
     assert diff[~grown].mean() < 1.0
 
 
-def test_cli_summary_and_blur_with_tiny_models(tmp_path, tiny_detector_weights, tiny_classifier_weights):
+def test_cli_summary_and_blur_with_tiny_models(tmp_path, tiny_onnx_detector_weights, tiny_classifier_weights):
     summary, out = tmp_path / "s.json", tmp_path / "blurred.mp4"
     result = subprocess.run([sys.executable, "main.py", "--headless", "--no-progress", "--source", str(CLIP),
                              "--output", str(out), "--summary", str(summary), "--blur", "--confidence", "0.01",
-                             "--detector", str(tiny_detector_weights), "--classifier", str(tiny_classifier_weights)],
+                             "--detector", str(tiny_onnx_detector_weights), "--classifier", str(tiny_classifier_weights)],
                             cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "people: " in result.stdout and "24 frames" in result.stdout
