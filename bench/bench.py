@@ -120,7 +120,8 @@ def stream_stability(analyzer, frames: list[np.ndarray], fps: float, cut_frames=
     judged = [f for f in labelled if not f.unjudgeable]
     return {"frames": len(frames), "seconds": len(frames) / fps, "faces_shown": len(shown),
             "track_ids": len({f.track_id for f in shown}), "cuts_detected": analyzer.scene_cuts_seen,
-            "label_changes_per_min": label_changes_per_minute(outputs, fps, set(cut_frames)),
+            # None, not NaN, where no face was ever labelled: results.json stays strict JSON
+            "label_changes_per_min": label_changes_per_minute(outputs, fps, set(cut_frames)) if labelled else None,
             "label_changes": count_label_changes(outputs, set(cut_frames))[0],
             "person_minutes": len(labelled) / fps / 60.0,
             "gender_answered": float(np.mean([not f.gender_unsure for f in judged])) if judged else None,
@@ -275,7 +276,8 @@ def print_table(results: dict) -> None:
             for mode in STABILITY_MODES:
                 r = row[mode]
                 pct_cell = lambda v: "n/a" if v is None else f"{v:.0%}"  # noqa: E731
-                print(f"{row['clip'][:34]:<34} {mode:<24} {r['label_changes_per_min']:11.2f} {r['person_minutes']:10.2f} "
+                per_min = "n/a" if r["label_changes_per_min"] is None else f"{r['label_changes_per_min']:.2f}"
+                print(f"{row['clip'][:34]:<34} {mode:<24} {per_min:>11} {r['person_minutes']:10.2f} "
                       f"{r['track_ids']:4d} {r['cuts_detected']:4d} {pct_cell(r['gender_answered']):>15} "
                       f"{pct_cell(r['age_answered']):>12} {pct_cell(r['unjudgeable']):>6}")
     for mode, r in results.get("real_clips_total", {}).items():

@@ -28,9 +28,10 @@ from pipeline.face import AGE_MIN_PROB, GENDER_MIN_PROB, Box, Face
 
 # An answered part turns to "?" only when its probability falls this far below the threshold (and an
 # unsure part is answered again once it reaches the threshold). Wide because within one track (one
-# person, one shot) the evidence for an answer already given does not go away with one bad angle; at
-# 0.05 the performer of the White House clip blinked between "male" and "?" 4 times in 4 s. Measured
-# with `python -m bench.bench --real-clip ...` (README, "Real footage").
+# person, one shot) the evidence for an answer already given does not go away with one bad angle. 0.15 is
+# the narrowest band at which no "?" blinks on the demo clip (shaken, cuts) and the Intel sample clips:
+# no band, 5 + 3 shown-label changes; 0.05 and 0.10, 2 + 3 (a turning head's age group blinks); 0.15-0.25,
+# 2 + 2, both evidence arriving rather than flicker (README, "Real footage").
 UNSURE_BAND_PROB = 0.15
 
 
