@@ -44,6 +44,8 @@ class PersonRow:
     age_probs: tuple[float, ...] | None
     apparent_age: float | None      # expected age read from the age-group distribution
     seconds_in_view: float | None   # None for photos
+    gender_unsure: bool = False     # below the tag's threshold: the tag shows "?" (pipeline.face)
+    unjudgeable: str | None = None  # "too small" / "too dark": a marker, no classification
 
 
 def to_qimage_rgb(image_bgr: np.ndarray) -> QImage:
@@ -153,4 +155,5 @@ class PeopleFeed:
             track_id=face.track_id, thumbnail=thumb, gender=face.gender, gender_prob=face.gender_prob,
             age_probs=None if face.age_probs is None else tuple(float(p) for p in face.age_probs),
             apparent_age=face.apparent_age_years,
-            seconds_in_view=None if record is None else now_s - record.first_s)
+            seconds_in_view=None if record is None else now_s - record.first_s,
+            gender_unsure=face.gender_unsure, unjudgeable=face.unjudgeable)

@@ -1,6 +1,7 @@
 """The people panel: a dock with one row per person in view.
 
-Each row: a face thumbnail, the track id, gender with its probability, the eight age-group probabilities
+Each row: a face thumbnail, the track id, gender with its probability ("?" or a "too small"/"too dark"
+marker where the face's tag shows one; at most 99%, as on the tags), the eight age-group probabilities
 as a small bar chart, the expected apparent age read from that distribution, and the time in view.
 Rows arrive as `PersonRow` copies from the worker (a few times a second); the panel only displays them.
 Selecting a row emits `trackSelected(track_id)` (-1: none), which the window forwards to the worker so
@@ -18,6 +19,7 @@ from PyQt6.QtWidgets import (QAbstractItemView, QDockWidget, QHeaderView, QLabel
 
 from classification.labels import AGE_GROUPS
 from gui.people_feed import THUMBNAIL_PX, PersonRow
+from pipeline.face import GENDER_MIN_PROB, shown_percent
 
 COLUMNS = ("Face", "ID", "Gender", "Age groups", "Age ≈", "In view")
 COL_FACE, COL_ID, COL_GENDER, COL_AGE_BARS, COL_APPARENT, COL_TIME = range(len(COLUMNS))
@@ -155,15 +157,24 @@ class PeoplePanel(QDockWidget):
         face = cell(COL_FACE)
         face.setData(Qt.ItemDataRole.DecorationRole, QPixmap.fromImage(person.thumbnail))
         cell(COL_ID, "–" if person.track_id is None else f"#{person.track_id}")
-        if person.gender is None:
+        # the same honesty as the face's tag: a marker, or "?" for a gender below its threshold
+        shown = None if person.gender_unsure or person.unjudgeable else person.gender
+        if person.unjudgeable:
+            gender = cell(COL_GENDER, person.unjudgeable)
+        elif person.gender is None:
             gender = cell(COL_GENDER, "…")
+        elif person.gender_unsure:
+            gender = cell(COL_GENDER, "?")
         else:
-            gender = cell(COL_GENDER, f"{person.gender.capitalize()}\n{person.gender_prob:.0%}")
-        gender.setForeground(gender_color(person.gender))
+            gender = cell(COL_GENDER, f"{person.gender.capitalize()}\n{shown_percent(person.gender_prob)}")
+        guess = f"{person.gender} {shown_percent(person.gender_prob)}" if person.gender else ""
+        gender.setToolTip(f"below the {GENDER_MIN_PROB:.0%} threshold: {guess}"
+                          if person.gender_unsure and guess and not person.unjudgeable else "")
+        gender.setForeground(gender_color(shown))
         bars = cell(COL_AGE_BARS)
         bars.setData(ROLE_AGE_PROBS, list(person.age_probs) if person.age_probs else None)
         if person.age_probs:
-            bars.setToolTip("\n".join(f"{g}: {p:.0%}" for g, p in zip(AGE_GROUPS, person.age_probs)))
+            bars.setToolTip("\n".join(f"{g}: {shown_percent(p)}" for g, p in zip(AGE_GROUPS, person.age_probs)))
         cell(COL_APPARENT, "–" if person.apparent_age is None else f"{person.apparent_age:.0f} y")
         cell(COL_TIME, format_duration(person.seconds_in_view))
 

@@ -70,7 +70,7 @@ def unjudgeable_reason(frame_bgr: np.ndarray, box: Box, was: str | None = None, 
     return TOO_DARK if luma < dark_limit else None
 
 
-def _percent(prob: float) -> str:
+def shown_percent(prob: float) -> str:
     """'92%'; at most '99%': a model's 0.996 is not certainty, and '100%' reads as if it were."""
     return f"{min(float(prob), 0.99):.0%}"
 
@@ -129,8 +129,8 @@ class Face:
             return self.unjudgeable
         if not self.is_classified:
             return "face"
-        gender = "?" if self.gender_unsure else f"{self.gender[0].upper()} {_percent(self.gender_prob)}"
-        age = "?" if self.age_unsure else f"{self.age_group} {_percent(self.age_group_prob)}"
+        gender = "?" if self.gender_unsure else f"{self.gender[0].upper()} {shown_percent(self.gender_prob)}"
+        age = "?" if self.age_unsure else f"{self.age_group} {shown_percent(self.age_group_prob)}"
         return f"{gender} | {age}"
 
     def with_classification(self, gender: str, gender_prob: float, age_probs,

@@ -89,7 +89,8 @@ def _process(src, analyzer: FaceAnalyzer, out_path: Path | None, res_path: Path 
                 from pipeline.images import to_bgr
                 scene = to_bgr(frame).copy()
                 if blur:  # privacy hook: faces blurred before labels are drawn
-                    scene = blur_faces(scene, faces) if photos else blurrer.apply(scene, faces + analyzer.unconfirmed_faces)
+                    shown_and_pending = faces + analyzer.unconfirmed_faces   # not yet shown, but blurred
+                    scene = blur_faces(scene, faces) if photos else blurrer.apply(scene, shown_and_pending)
                 annotated = annotator.annotate(scene, faces)
                 if recorder:
                     recorder.write(annotated)
