@@ -131,19 +131,15 @@ def stream_stability(analyzer, frames: list[np.ndarray], fps: float, cut_frames=
 
 def read_clip(spec: str) -> tuple[str, list[np.ndarray], float, list[int]]:
     """`PATH` or `PATH:CUT,CUT,...` (frame indices of the clip's hard cuts, found by eye)."""
-    path, _, cuts = spec.partition(":")
-    cap = cv2.VideoCapture(path)
+    from bench.scenecuts import parse_clip, read_frames
+    path, cuts = parse_clip(spec)
+    cap = cv2.VideoCapture(str(path))
     fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
-    frames = []
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        frames.append(frame)
     cap.release()
+    frames = read_frames(path)
     if not frames:
         raise SystemExit(f"error: no frames in {path}")
-    return Path(path).name, frames, fps, [int(c) for c in cuts.split(",") if c.strip()]
+    return path.name, frames, fps, cuts
 
 
 def run_mode(analyzer, segment: dict, mode: str, annotator, warmup: int = 3) -> dict:

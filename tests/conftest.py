@@ -23,6 +23,33 @@ SHIPPED_DETECTOR = ROOT / "weights" / "face_detector.onnx"
 SHIPPED_CLASSIFIER = ROOT / "weights" / "age_gender.tflite"
 
 
+@pytest.fixture
+def settings(tmp_path):
+    """The window's QSettings in a file of the test's own, never the user's."""
+    from PyQt6.QtCore import QSettings
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def open_window(qtbot, settings):
+    """`open_window(source, factory)`: the real window (offscreen) on `source` with the analyzer `factory`
+    makes; every window opened is shut down after the test."""
+    from gui.main_window import MainWindow
+    from pipeline.config import AppConfig
+    windows = []
+
+    def make(source: str, factory):
+        window = MainWindow(AppConfig(), settings, initial_source=source, analyzer_factory=factory)
+        qtbot.addWidget(window)
+        window.show()
+        windows.append(window)
+        return window
+
+    yield make
+    for w in windows:
+        w.shutdown()
+
+
 def needs_shipped_weights():
     missing = [p.name for p in (SHIPPED_DETECTOR, SHIPPED_CLASSIFIER) if not p.is_file()]
     return pytest.mark.skipif(bool(missing), reason=f"shipped weights missing: {missing}")

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 pytest.importorskip("PyQt6")
-from PyQt6.QtCore import QSettings  # noqa: E402
 from PyQt6.QtWidgets import QPushButton  # noqa: E402
 
 from pipeline.analyzer import FaceAnalyzer  # noqa: E402
@@ -22,25 +21,10 @@ def fake_factory(config):
 
 
 @pytest.fixture
-def settings(tmp_path):
-    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-
-
-@pytest.fixture
-def make_window(qtbot, settings):
-    from gui.main_window import MainWindow
-    windows = []
-
+def make_window(open_window):
     def make(source=CLIP, factory=fake_factory):
-        window = MainWindow(AppConfig(), settings, initial_source=source, analyzer_factory=factory)
-        qtbot.addWidget(window)
-        window.show()
-        windows.append(window)
-        return window
-
-    yield make
-    for w in windows:
-        w.shutdown()
+        return open_window(source, factory)
+    return make
 
 
 def test_window_plays_clip_moves_slider_and_closes(make_window, qtbot, settings):

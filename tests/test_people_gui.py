@@ -5,11 +5,9 @@ import numpy as np
 import pytest
 
 pytest.importorskip("PyQt6")
-from PyQt6.QtCore import QSettings  # noqa: E402
 
 from gui.people_panel import COL_APPARENT, COL_FACE, COL_GENDER, COL_ID, COL_TIME, ROLE_AGE_PROBS  # noqa: E402
 from pipeline.analyzer import FaceAnalyzer  # noqa: E402
-from pipeline.config import AppConfig  # noqa: E402
 from tests.conftest import FakeClassifier, FakeDetector  # noqa: E402
 
 DEMO_BOXES = [(250, 110, 440, 340), (20, 330, 120, 450)]   # the demo clip is 640x480; the first is its face
@@ -21,28 +19,14 @@ def demo_factory(config):
 
 
 @pytest.fixture
-def settings(tmp_path):
-    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-
-
-@pytest.fixture
-def make_window(qtbot, settings):
-    from gui.main_window import MainWindow
-    windows = []
-
+def make_window(open_window):
     def make():
         from gui.main_window import DEMO_CLIP
-        window = MainWindow(AppConfig(), settings, initial_source=str(DEMO_CLIP), analyzer_factory=demo_factory)
-        qtbot.addWidget(window)
-        window.show()
-        windows.append(window)
+        window = open_window(str(DEMO_CLIP), demo_factory)
         window.act_loop.setChecked(True)   # what File > Play demo clip does
         window.toggle_loop()
         return window
-
-    yield make
-    for w in windows:
-        w.shutdown()
+    return make
 
 
 def view_pixels(window) -> np.ndarray:
