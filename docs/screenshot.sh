@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 wait_s="${1:-25}"
+# fresh settings: a window size or panel remembered from the user's own runs would change the picture
+export XDG_CONFIG_HOME="$(mktemp -d)"
 Xvfb :99 -screen 0 1280x900x24 >/dev/null 2>&1 &
 xvfb_pid=$!
 app_pid=""
