@@ -96,3 +96,14 @@ def test_a_summary_write_failing_at_the_end_is_a_one_line_error(tmp_path, monkey
     monkeypatch.setattr(headless, "write_summary", disk_full)
     with pytest.raises(SourceError, match="No space left on device"):
         run_headless(str(CLIP), None, None, progress=False, analyzer=fake_analyzer(), summary=str(tmp_path / "s.json"))
+
+
+def test_faces_waiting_for_confirmation_are_blurred_not_shown():
+    """Confirmed tracks (issue 15) hide a face for its first frames; blur (issue 18) must not wait for it."""
+    analyzer = fake_analyzer()
+    frame = np.zeros((240, 320, 3), np.uint8)
+    first = analyzer.track(frame)
+    assert first == [] and sorted(f.box for f in analyzer.unconfirmed_faces) == sorted(BOXES)
+    for _ in range(AppConfig().confirm_hits - 1):
+        shown = analyzer.track(frame)
+    assert len(shown) == 2 and analyzer.unconfirmed_faces == []
