@@ -21,7 +21,7 @@ from classification.datasets import DEFAULT_DATASETS_DIR, DEFAULT_EXTRA_DIR
 from runtime import REPO_ROOT, import_tensorflow
 
 APP_SCALE_RANGE = (1.0, 2.0)   # the face-extraction slider's range; cache holds scale 2.0
-EVAL_SCALE = 1.4               # the app's default slider position
+EVAL_SCALE = 1.2               # the app's default slider position (pipeline.config)
 # Largest training scale per source: UTKFace's aligned chips hold little beyond the face, so beyond
 # 1.5x the detector's box a crop would be mostly black padding the app never shows; the sources with
 # real context (FairFace's loose crops, All-Age-Faces' original images) train over the whole slider.

@@ -1,4 +1,4 @@
-"""The Qt-free frame pipeline: `FaceAnalyzer(crop_scale=1.4).analyze(frame) -> [Face]`."""
+"""The Qt-free frame pipeline: `FaceAnalyzer(crop_scale=1.2).analyze(frame) -> [Face]`."""
 from pipeline.analyzer import FaceAnalyzer
 from pipeline.config import AppConfig
 from pipeline.crop import square_crop

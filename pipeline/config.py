@@ -21,7 +21,7 @@ class AppConfig:
     detection_confidence: float = 0.35          # minimum detector score shown
     detection_iou: float = 0.5                  # NMS overlap threshold
     max_faces: int = 100
-    crop_scale: float = 1.4                     # face-extraction size, see CROP_SCALE_RANGE
+    crop_scale: float = 1.2                     # face-extraction size, see CROP_SCALE_RANGE; chosen by classification.evaluate (model card)
     classify_every_n_frames: int = 6            # a tracked face is re-classified this often
     max_classifications_per_frame: int = 4      # spreads the classifier's work over frames
     smoothing: bool = True                      # per-track probability smoothing + label hysteresis
