@@ -10,7 +10,9 @@ from classification.labels import AGE_GROUPS, expected_age_years
 Box = tuple[float, float, float, float]
 
 # Honest labels: below these probabilities the tag shows "?" for that part instead of a guess. Measured
-# with `python -m bench.label_thresholds` on 2,959 held-out UTKFace + FairFace faces (single crops):
+# with `python -m bench.label_thresholds` on 2,959 held-out UTKFace + FairFace faces (single crops), for
+# the session-7 classifier. For the session-8 classifier the same rules give 0.90 / 0.40 / 32 px / 50
+# (bench/label_thresholds.json, README); not applied yet: issue 15's follow-up.
 GENDER_MIN_PROB = 0.85     # P(shown gender). Answered gender is then right >= 90% in every age band:
                            # children 92.6% (69.8% unfiltered), adults 97.3%; 78.7% of faces answered
                            # (adults 88.8%, children 23.7%: children's gender is the known weak spot)
