@@ -11,18 +11,18 @@ Box = tuple[float, float, float, float]
 
 # Honest labels: below these probabilities the tag shows "?" for that part instead of a guess. Measured
 # with `python -m bench.label_thresholds` on 2,959 held-out UTKFace + FairFace faces (single crops), for
-# the session-7 classifier. For the session-8 classifier the same rules give 0.90 / 0.40 / 32 px / 50
-# (bench/label_thresholds.json, README); not applied yet: issue 15's follow-up.
-GENDER_MIN_PROB = 0.85     # P(shown gender). Answered gender is then right >= 90% in every age band:
-                           # children 92.6% (69.8% unfiltered), adults 97.3%; 78.7% of faces answered
-                           # (adults 88.8%, children 23.7%: children's gender is the known weak spot)
-AGE_MIN_PROB = 0.45        # P(shown age group) of 8: 81.8% of faces answered, exact group 78.7% right
-                           # (70.8% unfiltered), within one group 97.9% (96.2%)
+# the session-8 classifier (bench/label_thresholds.json; the session-7 classifier's rules gave 0.85 / 0.45 / 20 px):
+GENDER_MIN_PROB = 0.90     # P(shown gender): the lowest threshold at which answered gender is >= 90% right
+                           # in every age band: children 90.9% (67.5% unfiltered; 0.85 gave 85.2%), adults
+                           # 98.0%; 67.8% of faces answered (adults 78.9%, children 8.3%: children's gender
+                           # is the known weak spot)
+AGE_MIN_PROB = 0.40        # P(shown age group) of 8: the highest threshold keeping >= 80% of faces
+                           # answered (85.2%); exact group 74.1% right (67.9% unfiltered), within one 97.3%
 # Faces the classifier cannot judge get a marker instead of a label (and are not classified at all):
 # the smallest / darkest measured level where gender and within-one-group age accuracy stay within
-# 2.5 points of full-size, normally lit faces (same command, faces shrunk / darkened).
-MIN_FACE_SIDE_PX = 20      # detected box's shorter side, frame pixels (16 px: -3.9 / -5.2 points)
-MIN_FACE_HIGHLIGHT_LUMA = 50  # 90th-percentile grey level (0-255) inside the box (40: -2.2 / -4.2 points).
+# 2.5 points of full-size, normally lit faces (same command, 600 faces shrunk / darkened).
+MIN_FACE_SIDE_PX = 32      # detected box's shorter side, frame pixels (32: -0.5 / -1.2 points; 24: -1.2 / -4.4)
+MIN_FACE_HIGHLIGHT_LUMA = 50  # 90th-percentile grey level (0-255) inside the box (50: -2.2 / -1.9; 40: -3.5 / -4.0).
                               # The brightest tenth of a face (eye whites, lit skin) is this dark only in
                               # real darkness, whatever the skin tone; a mean marked lit dark skin "too dark"
 TOO_SMALL, TOO_DARK = "too small", "too dark"

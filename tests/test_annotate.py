@@ -10,8 +10,8 @@ def classified(box):
 
 
 def test_label_text_gives_each_part_its_own_probability():
-    face = classified((0, 0, 10, 10))
-    assert face.label() == "F 87% | 25-32 89%"
+    face = Face((0, 0, 10, 10), 0.9).with_classification("female", 0.93, np.eye(8)[4] * 0.88 + 0.12 / 8)
+    assert face.label() == "F 93% | 25-32 89%"
     unsure = Face((0, 0, 10, 10), 0.9).with_classification("male", 0.55, np.eye(8)[1] * 0.3 + 0.7 / 8)
     assert unsure.label() == "? | ?"  # both below their thresholds: no guess shown
     assert unsure.shown_gender is None and unsure.gender == "male"  # the guess stays in the data
