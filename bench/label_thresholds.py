@@ -30,9 +30,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from classification.datasets import DEFAULT_DATASETS_DIR as DEFAULT_DATASETS
 from runtime import REPO_ROOT
 
-DEFAULT_DATASETS = REPO_ROOT.parent / "shared" / "datasets"
 GENDER_THRESHOLDS = (0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
 AGE_THRESHOLDS = (0.0, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7)
 FACE_SIDES_PX = (12, 16, 20, 24, 32, 48, 0)        # 0: the original size

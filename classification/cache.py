@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from classification.datasets import FaceSample, read_training_sources, split_of
 from pipeline.crop import square_crop
+from pipeline.tracker import iou
 
 CACHE_SCALE = 2.0
 CACHE_SIZE_PX = 160
@@ -40,14 +41,6 @@ def expected_box(sample: FaceSample, width: int, height: int) -> tuple[float, fl
     return (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)
 
 
-def box_iou(a, b) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
 def face_box(sample: FaceSample, image: np.ndarray, detector) -> tuple[tuple[float, float, float, float], bool]:
     """The box the app's detector finds for the labelled face, and whether it found one.
 
@@ -57,9 +50,9 @@ def face_box(sample: FaceSample, image: np.ndarray, detector) -> tuple[tuple[flo
     expected = expected_box(sample, image.shape[1], image.shape[0])
     best, best_iou = None, MIN_BOX_AGREEMENT_IOU
     for face in detector.detect(image) if detector is not None else []:
-        iou = box_iou(face.box, expected)
-        if iou >= best_iou:
-            best, best_iou = face.box, iou
+        overlap = iou(face.box, expected)
+        if overlap >= best_iou:
+            best, best_iou = face.box, overlap
     return (best, True) if best is not None else (expected, False)
 
 
@@ -136,8 +129,8 @@ def build_cache(samples: list[FaceSample], out_dir: str | Path, detector_weights
         split=np.array([split_name(s) for s in samples]),
         path=np.array([s.path for s in samples]),
     )
-    per_source = {name: {"faces": int(keep[[s.source == name for s in samples]].sum()),
-                         "detector_box": int((found & keep)[[s.source == name for s in samples]].sum())}
+    source = np.array([s.source for s in samples])
+    per_source = {name: {"faces": int(keep[source == name].sum()), "detector_box": int((found & keep)[source == name].sum())}
                   for name in SOURCES}
     meta = {"scale": CACHE_SCALE, "size_px": CACHE_SIZE_PX, "count": int(keep.sum()), "sources": SOURCES,
             "boxes": "app detector (classification.cache.face_box)", "per_source": per_source}

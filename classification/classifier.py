@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from classification.labels import AGE_GROUPS, GENDERS, expected_age_years
-from pipeline.errors import WeightsError
+from pipeline.errors import WeightsError, refuse_unsafe_weights
 from pipeline.images import to_bgr
 from runtime import REPO_ROOT, import_tensorflow
 
@@ -26,15 +26,13 @@ TRAIN_HINT = "train one with `python -m classification.train` and export it with
 
 def check_classifier_suffix(path: Path, trust_checkpoint: bool) -> None:
     """Refuse, before anything is read, a file whose loading could run code, unless the user vouched for it."""
-    suffix = path.suffix.lower()
-    if suffix == SAFE_SUFFIX or (suffix == CHECKPOINT_SUFFIX and trust_checkpoint):
-        return
-    if suffix == CHECKPOINT_SUFFIX:
-        raise WeightsError(f"{path.name} is a Keras checkpoint, which can run code when loaded: convert it with "
-                           f"`python -m classification.export {path} --out {path.with_suffix('.tflite')}`, "
-                           f"or pass --trust-checkpoints if you made the file yourself.")
-    raise WeightsError(f"{path.name} is not an age/gender classifier file: pass a .tflite file "
-                       f"(`python -m classification.export` makes one).")
+    refuse_unsafe_weights(
+        path, SAFE_SUFFIX, CHECKPOINT_SUFFIX, trust_checkpoint,
+        f"{path.name} is a Keras checkpoint, which can run code when loaded: convert it with "
+        f"`python -m classification.export {path} --out {path.with_suffix('.tflite')}`, "
+        f"or pass --trust-checkpoints if you made the file yourself.",
+        f"{path.name} is not an age/gender classifier file: pass a .tflite file "
+        f"(`python -m classification.export` makes one).")
 
 
 @dataclass(frozen=True)

@@ -92,7 +92,11 @@ def held_out_faces(samples, boxes: dict, limit: int = 0):
 
 
 def predict_at_scales(classifier, faces, scales, batch: int = 32):
-    """{scale: (gender predictions 0/1, age probabilities)} for each face; unreadable images are dropped."""
+    """{scale: (gender predictions 0/1, age probabilities)} for each face; unreadable images are dropped.
+
+    A face's box may be None: the dataset's own box in the image as read (`classification.cache.expected_box`).
+    """
+    from classification.cache import expected_box
     from pipeline.crop import square_crop
     kept, gender = [], {s: [] for s in scales}
     probs = {s: [] for s in scales}
@@ -101,6 +105,8 @@ def predict_at_scales(classifier, faces, scales, batch: int = 32):
         for sample, box, found in faces[start:start + batch]:
             image = cv2.imread(sample.path, cv2.IMREAD_COLOR)
             if image is not None:
+                if box is None:
+                    box = expected_box(sample, image.shape[1], image.shape[0])
                 readable.append((image, box))
                 kept.append((sample, found))
         for scale in scales:
@@ -256,13 +262,11 @@ def main(argv=None) -> int:
         metrics["exact_acc"] = default.get("utkface", {}).get("exact_acc")
 
     if args.adience:
-        from classification.cache import expected_box
         ad = read_adience(args.adience)
         if not ad:
             print(f"error: no usable Adience rows/images under {args.adience}", file=sys.stderr)
             return 2
-        boxes = [(s, expected_box(s, *_size(s.path)), False) for s in ad if _size(s.path)]
-        kept, predictions = predict_at_scales(clf, boxes, (default_scale,))
+        kept, predictions = predict_at_scales(clf, [(s, None, False) for s in ad], (default_scale,))
         g_pred, probs = predictions[default_scale]
         samples = [s for s, _ in kept]
         hard = np.array([s.age_soft.max() == 1.0 for s in samples])
@@ -283,11 +287,6 @@ def main(argv=None) -> int:
         Path(args.write_metrics).write_text(text)
     print(summary_table(metrics))
     return 0
-
-
-def _size(path: str):
-    image = cv2.imread(path, cv2.IMREAD_COLOR)
-    return None if image is None else (image.shape[1], image.shape[0])
 
 
 def summary_table(metrics: dict) -> str:

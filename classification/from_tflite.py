@@ -114,7 +114,7 @@ def _batchnorm_after(model, tf):
 def _op_order(model, tf) -> list:
     """The Keras layer (Conv2D or Dense) behind each weight op of a TFLite conversion, in op order."""
     convs = _layers(model, tf.keras.layers.Conv2D)
-    denses = [layer for layer in _layers(model, tf.keras.layers.Dense)]
+    denses = _layers(model, tf.keras.layers.Dense)
     bns = _layers(model, tf.keras.layers.BatchNormalization)
     rng = np.random.default_rng(0)
     for layer in convs + denses:

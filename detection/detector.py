@@ -7,7 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from pipeline.errors import WeightsError
+from pipeline.errors import WeightsError, refuse_unsafe_weights
 from pipeline.face import Face
 from pipeline.images import to_bgr
 from runtime import REPO_ROOT, import_torch, import_ultralytics
@@ -27,16 +27,13 @@ def default_detector_weights() -> Path:
 
 def check_detector_suffix(path: Path, trust_checkpoint: bool) -> None:
     """Refuse, before anything is read, a file whose loading could run code, unless the user vouched for it."""
-    suffix = path.suffix.lower()
-    if suffix == SAFE_SUFFIX or (suffix == CHECKPOINT_SUFFIX and trust_checkpoint):
-        return
-    if suffix == CHECKPOINT_SUFFIX:
-        raise WeightsError(f"{path.name} is a PyTorch checkpoint, which can run code when loaded: export it to "
-                           f"ONNX with `python -m detection.export {path} --out-dir {path.parent} --name "
-                           f"{path.stem}_app`, or pass --trust-checkpoints if you "
-                           f"made the file yourself.")
-    raise WeightsError(f"{path.name} is not a face-detector file: pass an .onnx file "
-                       f"(`python -m detection.export` makes one).")
+    refuse_unsafe_weights(
+        path, SAFE_SUFFIX, CHECKPOINT_SUFFIX, trust_checkpoint,
+        f"{path.name} is a PyTorch checkpoint, which can run code when loaded: export it to "
+        f"ONNX with `python -m detection.export {path} --out-dir {path.parent} --name "
+        f"{path.stem}_app`, or pass --trust-checkpoints if you made the file yourself.",
+        f"{path.name} is not a face-detector file: pass an .onnx file "
+        f"(`python -m detection.export` makes one).")
 
 
 def tile_starts(length_px: int, tile_px: int, overlap_px: int) -> list[int]:

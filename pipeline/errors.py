@@ -1,4 +1,7 @@
 """Errors that reach the user: each message says what went wrong and what to do about it."""
+from __future__ import annotations
+
+from pathlib import Path
 
 
 class WeightsError(RuntimeError):
@@ -14,3 +17,17 @@ class OutputError(SourceError):
 
     A SourceError too, so every place that already reports source problems reports these the same way.
     """
+
+
+def refuse_unsafe_weights(path: Path, safe_suffix: str, checkpoint_suffix: str, trust_checkpoint: bool,
+                          checkpoint_advice: str, wrong_kind_advice: str) -> None:
+    """Raise WeightsError, before anything is read, for a file whose loading could run code.
+
+    `safe_suffix` files (ONNX, TFLite) hold tensors and built-in ops only; `checkpoint_suffix` files
+    (pickles, Keras archives) may run code when loaded and pass only with `trust_checkpoint`. The two
+    advice texts say what to do instead, for a checkpoint and for any other file.
+    """
+    suffix = path.suffix.lower()
+    if suffix == safe_suffix or (suffix == checkpoint_suffix and trust_checkpoint):
+        return
+    raise WeightsError(checkpoint_advice if suffix == checkpoint_suffix else wrong_kind_advice)
