@@ -10,7 +10,6 @@ import runtime
 
 runtime.configure_environment()
 
-CHECKPOINT_SUFFIXES = (".pt", ".keras")
 EXIT_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
@@ -77,7 +76,10 @@ def config_from_args(args):
     if args.no_smoothing:
         config.smoothing = False
     config.trust_checkpoints = args.trust_checkpoints
-    checkpoints = [p for p in (args.detector, args.classifier) if p and Path(p).suffix.lower() in CHECKPOINT_SUFFIXES]
+    from classification.classifier import CHECKPOINT_SUFFIX as CLASSIFIER_CHECKPOINT
+    from detection.detector import CHECKPOINT_SUFFIX as DETECTOR_CHECKPOINT
+    checkpoints = [p for p, suffix in ((args.detector, DETECTOR_CHECKPOINT), (args.classifier, CLASSIFIER_CHECKPOINT))
+                   if p and Path(p).suffix.lower() == suffix]
     if args.trust_checkpoints and checkpoints:
         print(f"warning: loading {', '.join(checkpoints)} runs code stored in the file (--trust-checkpoints); "
               f"use only checkpoints you made yourself.", file=sys.stderr)

@@ -118,11 +118,9 @@ class Track:
 
 
 def _unsure(prob: float, threshold: float, was_unsure: bool | None) -> bool:
-    if was_unsure is None:           # first label: the plain threshold
-        return prob < threshold
-    if was_unsure:
-        return prob < threshold
-    return prob < threshold - UNSURE_BAND_PROB
+    """A first label (None) and an unsure part use the plain threshold; an answered part keeps its answer
+    down to `UNSURE_BAND_PROB` below it."""
+    return prob < (threshold - UNSURE_BAND_PROB if was_unsure is False else threshold)
 
 
 def _with_hysteresis(probs: np.ndarray, shown: int | None, margin: float) -> int:
