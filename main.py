@@ -34,7 +34,7 @@ def number_in(low: float, high: float, kind=float):
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    from pipeline.config import CONFIDENCE_RANGE, CROP_SCALE_RANGE
+    from core.config import CONFIDENCE_RANGE, CROP_SCALE_RANGE
     p = OneLineParser(description="Find every face and show gender and age group, live.")
     p.add_argument("--camera", type=number_in(0, 255, int), default=None, help="camera index to open (default 0)")
     p.add_argument("--source", default=None, help="video file, image or folder instead of a camera")
@@ -63,7 +63,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def config_from_args(args):
     from pathlib import Path
 
-    from pipeline.config import AppConfig
+    from core.config import AppConfig
     config = AppConfig()
     if args.crop_scale is not None:
         config.crop_scale = args.crop_scale
@@ -111,9 +111,9 @@ def print_summary(summary) -> None:
 def run_headless(args) -> int:
     import threading
 
-    from pipeline.errors import SourceError, WeightsError
+    from core.errors import SourceError, WeightsError
+    from core.images import FrameError
     from pipeline.headless import run_headless as run
-    from pipeline.images import FrameError
     if not args.source:
         print("error: --headless needs --source VIDEO|IMAGE|FOLDER", file=sys.stderr)
         return 2

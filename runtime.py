@@ -9,9 +9,8 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent
+from core.paths import REPO_ROOT
 
 
 def configure_environment() -> None:

@@ -28,9 +28,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from runtime import REPO_ROOT
+from core.paths import REPO_ROOT, DEMO_CLIP as CLIP
 
-CLIP = REPO_ROOT / "demo" / "demo_faces.mp4"
 STAGES = ("decode", "detect", "crop", "classify", "track", "draw", "total")
 STABILITY_MODES = ("app", "no_smoothing", "no_cuts_no_confirmation")
 
@@ -195,9 +194,9 @@ def main(argv=None) -> int:
                    help="also measure label stability on this clip (its hard cuts' frame indices after ':')")
     p.add_argument("--stability-only", action="store_true", help="skip the frame-budget runs")
     args = p.parse_args(argv)
+    from core.config import AppConfig
     from pipeline.analyzer import FaceAnalyzer
     from pipeline.annotate import FaceAnnotator
-    from pipeline.config import AppConfig
 
     segments = load_segments(Path(args.clip))
     config = AppConfig(trust_checkpoints=True)  # --detector/--classifier compare our own training runs

@@ -4,7 +4,7 @@ The tag shows "?" for gender or age group when its probability is below a thresh
 of a label for faces too small or too dark to judge. This command measures, on the classifier's fixed
 held-out split (the `classification.cache.split_name == "test"` faces of UTKFace and FairFace, never
 trained on), what each threshold buys in accuracy and costs in answered faces, so the constants in
-`pipeline.face` are chosen from numbers rather than by eye:
+`core.face` are chosen from numbers rather than by eye:
 
 * gender: coverage (share of faces answered) and accuracy of the answered faces for each P(gender)
   threshold, for all faces, adults (15+) and children (under 13, the known weak spot);
@@ -30,8 +30,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from classification.datasets import DEFAULT_DATASETS_DIR as DEFAULT_DATASETS
-from runtime import REPO_ROOT
+from core.paths import DATASETS_DIR, REPO_ROOT
 
 GENDER_THRESHOLDS = (0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
 AGE_THRESHOLDS = (0.0, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7)
@@ -71,7 +70,7 @@ def degrade(image: np.ndarray, box, face_side_px: int = 0, face_luma: int = 0, s
             image = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
             box = tuple(v * factor for v in box)
     if face_luma:
-        from pipeline.face import face_highlight_luma
+        from core.face import face_highlight_luma
         current = face_highlight_luma(image, box)
         noise = np.random.default_rng(seed).normal(0, NOISE_SIGMA_GREY, image.shape)
         image = np.clip(image.astype(np.float32) * (face_luma / max(current, 1.0)) + noise, 0, 255).astype(np.uint8)
@@ -81,7 +80,7 @@ def degrade(image: np.ndarray, box, face_side_px: int = 0, face_luma: int = 0, s
 def classify(classifier, samples, scale: float, face_side_px: int = 0, face_luma: int = 0, batch: int = 32):
     """(P(female), 8-way age probabilities) per sample; unreadable images are dropped from `samples`."""
     from classification.cache import expected_box
-    from pipeline.crop import square_crop
+    from core.crop import square_crop
     female, ages, kept = [], [], []
     for start in range(0, len(samples), batch):
         crops = []
@@ -118,7 +117,7 @@ def gender_table(female: np.ndarray, samples: list) -> list[dict]:
 
 
 def age_table(ages: np.ndarray, samples: list) -> list[dict]:
-    from classification.labels import hard_group
+    from core.labels import hard_group
     in_group = np.array([s.source == "utkface" and hard_group(s.age_years) is not None for s in samples])
     truth = np.array([hard_group(s.age_years) if g else -1 for s, g in zip(samples, in_group)])
     pred, top = ages.argmax(axis=1), ages.max(axis=1)
@@ -138,7 +137,7 @@ def too_dark_by_race(fairface: Path, samples: list) -> dict:
     for comparison, the share a test on the box's mean grey level (below `MEAN_LUMA_RULE`) would mark."""
     import csv
     from classification.cache import expected_box
-    from pipeline.face import MIN_FACE_HIGHLIGHT_LUMA, face_highlight_luma
+    from core.face import MIN_FACE_HIGHLIGHT_LUMA, face_highlight_luma
     if not (fairface / "fairface_label_train.csv").is_file():
         return {}
     with open(fairface / "fairface_label_train.csv", newline="", encoding="utf-8") as handle:
@@ -158,7 +157,7 @@ def too_dark_by_race(fairface: Path, samples: list) -> dict:
 
 
 def sweep_row(female: np.ndarray, ages: np.ndarray, samples: list, gender_min: float, age_min: float) -> dict:
-    from classification.labels import nearest_group
+    from core.labels import nearest_group
     truth = np.array([s.gender for s in samples])
     prob = np.maximum(female, 1.0 - female)
     right = (female >= 0.5).astype(int) == truth
@@ -172,14 +171,14 @@ def sweep_row(female: np.ndarray, ages: np.ndarray, samples: list, gender_min: f
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--datasets", default=str(DEFAULT_DATASETS))
+    p.add_argument("--datasets", default=str(DATASETS_DIR))
     p.add_argument("--weights", default=None, help="classifier weights (default: shipped)")
     p.add_argument("--sweep-faces", type=int, default=600, help="faces used for the size and darkness sweeps")
     p.add_argument("--out", default=str(REPO_ROOT / "bench" / "label_thresholds.json"))
     args = p.parse_args(argv)
     from classification import AgeGenderClassifier
-    from pipeline.config import AppConfig
-    from pipeline.face import AGE_MIN_PROB, GENDER_MIN_PROB, MIN_FACE_HIGHLIGHT_LUMA
+    from core.config import AppConfig
+    from core.face import AGE_MIN_PROB, GENDER_MIN_PROB, MIN_FACE_HIGHLIGHT_LUMA
 
     samples = held_out_samples(Path(args.datasets))
     if not samples:

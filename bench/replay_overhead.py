@@ -29,10 +29,10 @@ class ReplayDetector:
 
 def main(passes: int = 3, warmup_frames: int = 3) -> int:
     from bench.bench import CLIP, load_segments
+    from core.config import AppConfig
     from detection import FaceDetector
     from pipeline.analyzer import FaceAnalyzer
     from pipeline.annotate import FaceAnnotator
-    from pipeline.config import AppConfig
 
     detector = FaceDetector()
     classifier = FaceAnalyzer(AppConfig(), detector=detector).classifier

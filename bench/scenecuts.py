@@ -18,10 +18,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from core.paths import DEMO_CLIP
 from pipeline.scenecut import CUT_DISTANCE, frame_signature, signature_distance
-from runtime import REPO_ROOT
 
-DEMO_CLIP = REPO_ROOT / "demo" / "demo_faces.mp4"
 
 
 def read_frames(path: str | Path) -> list[np.ndarray]:

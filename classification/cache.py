@@ -1,6 +1,6 @@
 """Decode every training face once into a uint8 array, so epochs cost model time, not JPEG time.
 
-Each face is cut the way the app cuts it: `pipeline.crop.square_crop` around the box that the app's own
+Each face is cut the way the app cuts it: `core.crop.square_crop` around the box that the app's own
 face detector finds in that image (`face_box`), so the classifier learns on the framing it meets at run
 time rather than on a fixed fraction of an aligned chip. Where the detector finds no face that overlaps
 the expected one, the dataset's own box (landmarks, or the chip's central fraction) stands in, and the
@@ -19,8 +19,8 @@ import numpy as np
 from tqdm import tqdm
 
 from classification.datasets import FaceSample, read_training_sources, split_of
-from pipeline.crop import square_crop
-from pipeline.tracker import iou
+from core.crop import square_crop
+from core.geometry import iou
 
 CACHE_SCALE = 2.0
 CACHE_SIZE_PX = 160
@@ -150,11 +150,10 @@ def main(argv=None) -> int:
     import argparse
     import sys
 
-    from classification.datasets import DEFAULT_DATASETS_DIR, DEFAULT_EXTRA_DIR
-    from runtime import REPO_ROOT
+    from core.paths import DATASETS_DIR, EXTRA_DATA_DIR, REPO_ROOT
     p = argparse.ArgumentParser(description=main.__doc__)
-    p.add_argument("--datasets", default=str(DEFAULT_DATASETS_DIR))
-    p.add_argument("--extra", default=str(DEFAULT_EXTRA_DIR), help="fetched data (MORE_DATA.md)")
+    p.add_argument("--datasets", default=str(DATASETS_DIR))
+    p.add_argument("--extra", default=str(EXTRA_DATA_DIR), help="fetched data (MORE_DATA.md)")
     p.add_argument("--out", default=str(REPO_ROOT / "data_cache" / "faces_v2"))
     p.add_argument("--detector", default=None, help="detector weights (default: the shipped ONNX)")
     p.add_argument("--workers", type=int, default=0)

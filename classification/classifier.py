@@ -12,12 +12,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from classification.labels import AGE_GROUPS, GENDERS, expected_age_years
-from pipeline.errors import WeightsError, refuse_unsafe_weights
-from pipeline.images import to_bgr
-from runtime import REPO_ROOT, import_tensorflow
+from core.errors import WeightsError, refuse_unsafe_weights
+from core.images import to_bgr
+from core.labels import AGE_GROUPS, GENDERS, expected_age_years
+from core.paths import DEFAULT_CLASSIFIER_WEIGHTS
+from runtime import import_tensorflow
 
-DEFAULT_WEIGHTS = REPO_ROOT / "weights" / "age_gender.tflite"
 SAFE_SUFFIX = ".tflite"        # a flatbuffer of tensors and built-in ops: loading it runs no code from the file
 CHECKPOINT_SUFFIX = ".keras"   # may hold Python layers and custom objects that run when loaded
 TRAIN_HINT = "train one with `python -m classification.train` and export it with " \
@@ -98,7 +98,7 @@ class AgeGenderClassifier:
     `trust_checkpoint`); None = shipped."""
 
     def __init__(self, weights: str | Path | None = None, threads: int = 0, trust_checkpoint: bool = False):
-        self.weights = Path(weights) if weights else DEFAULT_WEIGHTS
+        self.weights = Path(weights) if weights else DEFAULT_CLASSIFIER_WEIGHTS
         threads = threads or os.cpu_count() or 1
         check_classifier_suffix(self.weights, trust_checkpoint)
         if not self.weights.is_file():

@@ -13,13 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from classification.labels import GENDER_UNKNOWN, age_to_soft, parse_adience_age, parse_gender, range_to_soft
-from runtime import REPO_ROOT
-
-# Where the datasets live: the shared, read-only folder beside the project, and the git-ignored folder
-# that ../shared/datasets/MORE_DATA.md's fetch commands extract into.
-DEFAULT_DATASETS_DIR = REPO_ROOT.parent / "shared" / "datasets"
-DEFAULT_EXTRA_DIR = REPO_ROOT / "data" / "extra"
+from core.labels import GENDER_UNKNOWN, age_to_soft, parse_adience_age, parse_gender, range_to_soft
+# Where the datasets live (core.paths): the shared, read-only folder beside the project, and the
+# git-ignored folder that ../shared/datasets/MORE_DATA.md's fetch commands extract into.
+from core.paths import DATASETS_DIR, EXTRA_DATA_DIR
 
 # UTKFace "aligned & cropped" chips are 200x200; the face (brows to chin, ear to ear) fills about the
 # central 70%, measured by eye on a sample and matching dlib's chip padding.
@@ -148,8 +145,8 @@ def read_lines(path: Path) -> frozenset[str]:
     return frozenset(line.strip() for line in path.read_text().splitlines() if line.strip())
 
 
-def read_training_sources(datasets_root: str | Path = DEFAULT_DATASETS_DIR,
-                          extra_root: str | Path = DEFAULT_EXTRA_DIR) -> list[FaceSample]:
+def read_training_sources(datasets_root: str | Path = DATASETS_DIR,
+                          extra_root: str | Path = EXTRA_DATA_DIR) -> list[FaceSample]:
     """Every face the classifier may train on, each source once, with its exclusion lists applied.
 
     UTKFace from the shared folder; FairFace's 40,000 fetched train images when `extra_root/fairface`

@@ -28,9 +28,8 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from classification.datasets import DEFAULT_DATASETS_DIR, DEFAULT_EXTRA_DIR
-from classification.labels import AGE_GROUP_BOUNDS_YEARS, AGE_GROUPS, hard_group, nearest_group
-from runtime import REPO_ROOT
+from core.labels import AGE_GROUPS, AGE_GROUP_BOUNDS_YEARS, hard_group, nearest_group
+from core.paths import DATASETS_DIR, EXTRA_DATA_DIR, REPO_ROOT
 
 # Slider settings evaluated: the ends of the range, the app's default, and points between to choose it.
 EVAL_SCALES = (1.0, 1.2, 1.4, 1.6, 1.8, 2.0)
@@ -41,8 +40,8 @@ EXACT_AGE_SOURCES = ("utkface", "aaf")
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--weights", default=None, help=".tflite or .keras (default: shipped)")
-    p.add_argument("--datasets", default=str(DEFAULT_DATASETS_DIR))
-    p.add_argument("--extra", default=str(DEFAULT_EXTRA_DIR), help="fetched data (MORE_DATA.md)")
+    p.add_argument("--datasets", default=str(DATASETS_DIR))
+    p.add_argument("--extra", default=str(EXTRA_DATA_DIR), help="fetched data (MORE_DATA.md)")
     p.add_argument("--cache", default=str(REPO_ROOT / "data_cache" / "faces_v2"),
                    help="face cache whose stored detector boxes are reused (classification.cache)")
     p.add_argument("--adience", default=None, help="folder with fold_N_data.txt and faces/ or aligned/")
@@ -97,7 +96,7 @@ def predict_at_scales(classifier, faces, scales, batch: int = 32):
     A face's box may be None: the dataset's own box in the image as read (`classification.cache.expected_box`).
     """
     from classification.cache import expected_box
-    from pipeline.crop import square_crop
+    from core.crop import square_crop
     kept, gender = [], {s: [] for s in scales}
     probs = {s: [] for s in scales}
     for start in tqdm(range(0, len(faces), batch), desc="classifying", unit="batch", mininterval=10):
@@ -213,8 +212,8 @@ def main(argv=None) -> int:
     from classification import AgeGenderClassifier
     from classification.datasets import read_adience, read_training_sources
     from classification.plots import plot_confusion
-    from pipeline.config import AppConfig
-    from pipeline.errors import WeightsError
+    from core.config import AppConfig
+    from core.errors import WeightsError
     try:
         scales = tuple(float(s) for s in args.scales.split(","))
     except ValueError:

@@ -5,7 +5,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from runtime import REPO_ROOT, import_tensorflow
+from core.paths import REPO_ROOT
+from runtime import import_tensorflow
 
 
 QUANTIZATIONS = ("dynamic", "float16", "none")

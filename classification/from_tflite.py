@@ -213,7 +213,7 @@ def main(argv=None) -> int:
     import sys
 
     from classification.cache import load_cache
-    from runtime import REPO_ROOT
+    from core.paths import REPO_ROOT
     p = argparse.ArgumentParser(description=main.__doc__)
     p.add_argument("tflite")
     p.add_argument("--out", required=True, help="where to save the rebuilt .keras model (must not exist)")

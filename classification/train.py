@@ -17,11 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from classification.datasets import DEFAULT_DATASETS_DIR, DEFAULT_EXTRA_DIR
-from runtime import REPO_ROOT, import_tensorflow
+from core.paths import DATASETS_DIR, EXTRA_DATA_DIR, REPO_ROOT
+from runtime import import_tensorflow
 
 APP_SCALE_RANGE = (1.0, 2.0)   # the face-extraction slider's range; cache holds scale 2.0
-EVAL_SCALE = 1.2               # the app's default slider position (pipeline.config)
+EVAL_SCALE = 1.2               # the app's default slider position (core.config)
 # Largest training scale per source: UTKFace's aligned chips hold little beyond the face, so beyond
 # 1.5x the detector's box a crop would be mostly black padding the app never shows; the sources with
 # real context (FairFace's loose crops, All-Age-Faces' original images) train over the whole slider.
@@ -31,8 +31,8 @@ VALIDATION_FACES = 1500        # a fixed subsample of the validation split, to k
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--datasets", default=str(DEFAULT_DATASETS_DIR), help="folder with utkface/ and fairface/")
-    p.add_argument("--extra", default=str(DEFAULT_EXTRA_DIR), help="fetched data (../shared/datasets/MORE_DATA.md)")
+    p.add_argument("--datasets", default=str(DATASETS_DIR), help="folder with utkface/ and fairface/")
+    p.add_argument("--extra", default=str(EXTRA_DATA_DIR), help="fetched data (../shared/datasets/MORE_DATA.md)")
     p.add_argument("--cache", default=str(REPO_ROOT / "data_cache" / "faces_v2"), help="decoded-face cache folder")
     p.add_argument("--run-dir", default=str(REPO_ROOT / "runs" / "classifier"), help="checkpoints and logs")
     p.add_argument("--input-size", type=int, default=112, help="classifier input side in px (>= 75)")

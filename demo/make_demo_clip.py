@@ -16,10 +16,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from core.paths import REPO_ROOT, DATASETS_DIR as DATASETS
 from detection.composites import CHIP_FACE_BOX, feathered_ellipse
-from runtime import REPO_ROOT
 
-DATASETS = REPO_ROOT.parent / "shared" / "datasets"
 FPS = 15
 SIZE = (640, 480)
 

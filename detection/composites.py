@@ -19,37 +19,15 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from runtime import REPO_ROOT
+from core.label_files import read_yolo_boxes, write_yolo_boxes
+from core.paths import DATASETS_DIR, DATA_CACHE_DIR
 
-DEFAULT_DATASETS = REPO_ROOT.parent / "shared" / "datasets"
 # Face box inside each chip kind, as fractions (x1, y1, x2, y2) of the chip; forehead to chin, ear to ear.
 CHIP_FACE_BOX = {
     "fairface": (0.18, 0.12, 0.82, 0.86),
     "utkface": (0.12, 0.06, 0.88, 0.92),
 }
 COVERED_FRACTION_DROP = 0.4  # a WIDER face this much under a pasted chip is no longer labelled
-
-
-def read_yolo_labels(path: Path, width: int, height: int) -> list[list[float]]:
-    boxes = []
-    if path.is_file():
-        for line in path.read_text().split("\n"):
-            parts = line.split()
-            if len(parts) == 5:
-                _, xc, yc, w, h = map(float, parts)
-                boxes.append([(xc - w / 2) * width, (yc - h / 2) * height, (xc + w / 2) * width, (yc + h / 2) * height])
-    return boxes
-
-
-def write_yolo_labels(path: Path, boxes, width: int, height: int) -> None:
-    lines = []
-    for x1, y1, x2, y2 in boxes:
-        x1, x2 = max(0.0, x1), min(float(width), x2)
-        y1, y2 = max(0.0, y1), min(float(height), y2)
-        if x2 - x1 >= 2 and y2 - y1 >= 2:
-            lines.append(f"0 {(x1 + x2) / 2 / width:.6f} {(y1 + y2) / 2 / height:.6f} "
-                         f"{(x2 - x1) / width:.6f} {(y2 - y1) / height:.6f}")
-    path.write_text("\n".join(lines) + ("\n" if lines else ""))
 
 
 def feathered_ellipse(size_px: int) -> np.ndarray:
@@ -151,7 +129,7 @@ def build(datasets: Path, out: Path, seed: int = 0, per_scene: int = 1, webcam_l
             if scene is None:
                 continue
             h, w = scene.shape[:2]
-            boxes = read_yolo_labels(wider / "labels" / scenes_split / (scene_path.stem + ".txt"), w, h)
+            boxes = read_yolo_boxes(wider / "labels" / scenes_split / (scene_path.stem + ".txt"), w, h).tolist()
             if kind == "mix":
                 image, boxes = compose(scene, boxes, chips, rng, (16, 320), rng.randint(1, 6))
             else:  # webcam-like: blurred enlarged background (its faces stay labelled), 1-3 big faces
@@ -165,7 +143,7 @@ def build(datasets: Path, out: Path, seed: int = 0, per_scene: int = 1, webcam_l
                 image = cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
             name = f"{kind}_{k}_{scene_path.stem}"
             cv2.imwrite(str(out / "images" / split / f"{name}.jpg"), image, [cv2.IMWRITE_JPEG_QUALITY, 90])
-            write_yolo_labels(out / "labels" / split / f"{name}.txt", boxes, image.shape[1], image.shape[0])
+            write_yolo_boxes(out / "labels" / split / f"{name}.txt", boxes, image.shape[1], image.shape[0])
     yaml_path = out / "data.yaml"
     yaml_path.write_text(
         "# WIDER subset + face-chip composites (detection/composites.py); val = WIDER val 200\n"
@@ -180,8 +158,8 @@ def build(datasets: Path, out: Path, seed: int = 0, per_scene: int = 1, webcam_l
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description="Build detector composites from WIDER scenes and face chips.")
-    p.add_argument("--datasets", default=str(DEFAULT_DATASETS))
-    p.add_argument("--out", default=str(REPO_ROOT / "data_cache" / "detector"))
+    p.add_argument("--datasets", default=str(DATASETS_DIR))
+    p.add_argument("--out", default=str(DATA_CACHE_DIR / "detector"))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--webcam-like", type=int, default=400)
     args = p.parse_args(argv)

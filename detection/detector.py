@@ -7,12 +7,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from pipeline.errors import WeightsError, refuse_unsafe_weights
-from pipeline.face import Face
-from pipeline.images import to_bgr
-from runtime import REPO_ROOT, import_torch, import_ultralytics
+from core.errors import WeightsError, refuse_unsafe_weights
+from core.face import Face
+from core.images import to_bgr
+from core.paths import DEFAULT_DETECTOR_WEIGHTS
+from runtime import import_torch, import_ultralytics
 
-DEFAULT_WEIGHTS = REPO_ROOT / "weights" / "face_detector.onnx"
 SAFE_SUFFIX = ".onnx"          # a graph of tensors: loading it runs no code from the file
 CHECKPOINT_SUFFIX = ".pt"      # a pickle: loading it runs whatever code the file holds
 TRAIN_HINT = "train one with `python -m detection.train` and export it with `python -m detection.export` " \
@@ -22,7 +22,7 @@ TILE_EDGE_MARGIN_PX = 4        # a tile's box this close to an inner tile edge i
 
 
 def default_detector_weights() -> Path:
-    return DEFAULT_WEIGHTS
+    return DEFAULT_DETECTOR_WEIGHTS
 
 
 def check_detector_suffix(path: Path, trust_checkpoint: bool) -> None:

@@ -18,11 +18,12 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from runtime import REPO_ROOT
+from core.geometry import iou_matrix
+from core.label_files import folder_images, label_path, read_yolo_boxes
+from core.paths import DATASETS_DIR, REPO_ROOT
 
-DEFAULT_DATA = REPO_ROOT.parent / "shared" / "datasets" / "wider_face_subset" / "data.yaml"
+DEFAULT_DATA = DATASETS_DIR / "wider_face_subset" / "data.yaml"
 IOU_MATCH = 0.5
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")  # .webp: what detection.pack_data writes
 
 
 def parse_args(argv=None):
@@ -53,41 +54,8 @@ def split_folders(data_yaml: Path, split: str) -> list[Path]:
     return [Path(entry) if Path(entry).is_absolute() else base / entry for entry in entries]
 
 
-def folder_images(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-
-
 def image_list(data_yaml: Path, split: str) -> list[Path]:
     return [image for folder in split_folders(data_yaml, split) for image in folder_images(folder)]
-
-
-def label_path(image: Path) -> Path:
-    parts = list(image.parts)
-    idx = len(parts) - 1 - parts[::-1].index("images")
-    parts[idx] = "labels"
-    return Path(*parts).with_suffix(".txt")
-
-
-def read_boxes(path: Path, width: int, height: int) -> np.ndarray:
-    boxes = []
-    if path.is_file():
-        for line in path.read_text().splitlines():
-            v = line.split()
-            if len(v) == 5:
-                xc, yc, w, h = (float(x) for x in v[1:])
-                boxes.append([(xc - w / 2) * width, (yc - h / 2) * height, (xc + w / 2) * width, (yc + h / 2) * height])
-    return np.array(boxes, np.float64).reshape(-1, 4)
-
-
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    if len(a) == 0 or len(b) == 0:
-        return np.zeros((len(a), len(b)))
-    ix = np.clip(np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None)
-    iy = np.clip(np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None)
-    inter = ix * iy
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
 
 
 def match_image(dets: np.ndarray, scores: np.ndarray, gts: np.ndarray, gt_ignore: np.ndarray,
@@ -151,8 +119,8 @@ def time_frames(detector, images: list[Path], n_frames: int) -> float:
 
 def time_app_speed(args, images: list[Path]) -> dict:
     """ms per 640x480 frame for --speed-weights (default --weights) at --speed-imgsz (default the app's)."""
+    from core.config import AppConfig
     from detection import FaceDetector
-    from pipeline.config import AppConfig
     imgsz = args.speed_imgsz or AppConfig().detector_imgsz_px
     detector = FaceDetector(args.speed_weights or args.weights, imgsz_px=imgsz)
     return {"speed_weights": str(detector.weights), "ms_per_frame_imgsz": imgsz,
@@ -180,9 +148,9 @@ def plot_pr(curves: dict, out_png: Path, title: str) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    from core.config import AppConfig
+    from core.errors import WeightsError
     from detection import FaceDetector
-    from pipeline.config import AppConfig
-    from pipeline.errors import WeightsError
     data = Path(args.data)
     if not data.is_file():
         print(f"error: no data.yaml at {data}; pass --data", file=sys.stderr)
@@ -205,7 +173,7 @@ def main(argv=None) -> int:
         if image is None:
             continue
         h, w = image.shape[:2]
-        gts = read_boxes(label_path(image_path), w, h)
+        gts = read_yolo_boxes(label_path(image_path), w, h)
         faces = detector.detect(image)
         dets = np.array([f.box for f in faces], np.float64).reshape(-1, 4)
         scores = np.array([f.score for f in faces], np.float64)

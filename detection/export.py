@@ -12,7 +12,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from runtime import REPO_ROOT, import_ultralytics
+from core.paths import REPO_ROOT
+from runtime import import_ultralytics
 
 
 def export_onnx(checkpoint: str | Path, imgsz_px: int) -> Path:

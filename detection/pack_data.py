@@ -19,7 +19,8 @@ import cv2
 import yaml
 from tqdm import tqdm
 
-from detection.evaluate import folder_images, label_path, split_folders
+from core.label_files import folder_images, label_path
+from detection.evaluate import split_folders
 from detection.train import ensure_data
 
 

@@ -12,10 +12,11 @@ import os
 import sys
 from pathlib import Path
 
-from runtime import REPO_ROOT, import_ultralytics
+from core.paths import DATASETS_DIR, DATA_CACHE_DIR, RUNS_DIR
+from runtime import import_ultralytics
 
-DEFAULT_DATA = REPO_ROOT / "data_cache" / "detector" / "data.yaml"
-WIDER_ONLY_DATA = REPO_ROOT.parent / "shared" / "datasets" / "wider_face_subset" / "data.yaml"
+DEFAULT_DATA = DATA_CACHE_DIR / "detector" / "data.yaml"
+WIDER_ONLY_DATA = DATASETS_DIR / "wider_face_subset" / "data.yaml"
 
 
 def parse_args(argv=None):
@@ -51,7 +52,7 @@ def ensure_data(data: str | None) -> Path:
     if not DEFAULT_DATA.is_file():
         from detection.composites import build
         print("building composite training data (first run only)...", flush=True)
-        build(REPO_ROOT.parent / "shared" / "datasets", DEFAULT_DATA.parent)
+        build(DATASETS_DIR, DEFAULT_DATA.parent)
     return DEFAULT_DATA
 
 
@@ -61,7 +62,7 @@ def main(argv=None) -> int:
     import_ultralytics()
     from ultralytics import YOLO
 
-    project = REPO_ROOT / "runs" / "detector"
+    project = RUNS_DIR / "detector"
     last = project / args.name / "weights" / "last.pt"
     if args.resume:
         if not last.is_file():

@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import json
 
-from runtime import REPO_ROOT
-
-WEIGHTS = REPO_ROOT / "weights"
+from core.paths import WEIGHTS_DIR as WEIGHTS
 
 
 def _metrics(name: str) -> dict:

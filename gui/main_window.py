@@ -11,14 +11,13 @@ from PyQt6.QtGui import QAction, QImage, QKeySequence, QPixmap
 from PyQt6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
                              QPushButton, QSizePolicy, QSlider, QStackedWidget, QToolBar, QVBoxLayout, QWidget)
 
+from core.config import CROP_SCALE_RANGE, AppConfig
+from core.paths import DEMO_CLIP
 from gui.people_ui import PeopleFeatures
 from gui.settings import load_into, save_from
 from gui.worker import AnalysisWorker
-from pipeline.config import CROP_SCALE_RANGE, AppConfig
 from pipeline.outputs import unique_path
-from runtime import REPO_ROOT
 
-DEMO_CLIP = REPO_ROOT / "demo" / "demo_faces.mp4"
 VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.webm *.m4v *.mpg *.mpeg *.wmv);;Images (*.jpg *.jpeg *.png *.bmp);;All files (*)"
 SLIDER_STEPS_PER_UNIT = 20  # crop-scale slider resolution: 0.05x
 CAMERA_INDICES = (0, 1, 2, 3)

@@ -20,8 +20,8 @@ import cv2
 import numpy as np
 from PyQt6.QtGui import QImage
 
-from pipeline.crop import square_crop
-from pipeline.face import Face
+from core.crop import square_crop
+from core.face import Face
 from pipeline.privacy import FaceBlurrer, blur_faces
 from pipeline.sources import FrameSource, ImageFilesSource
 from pipeline.summary import SessionSummary
@@ -44,7 +44,7 @@ class PersonRow:
     age_probs: tuple[float, ...] | None
     apparent_age: float | None      # expected age read from the age-group distribution
     seconds_in_view: float | None   # None for photos
-    gender_unsure: bool = False     # below the tag's threshold: the tag shows "?" (pipeline.face)
+    gender_unsure: bool = False     # below the tag's threshold: the tag shows "?" (core.face)
     unjudgeable: str | None = None  # "too small" / "too dark": a marker, no classification
 
 

@@ -17,9 +17,9 @@ from PyQt6.QtGui import QColor, QFont, QPainter, QPixmap
 from PyQt6.QtWidgets import (QAbstractItemView, QDockWidget, QHeaderView, QLabel, QStyle, QStyledItemDelegate,
                              QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from classification.labels import AGE_GROUPS
+from core.face import GENDER_MIN_PROB, shown_percent
+from core.labels import AGE_GROUPS
 from gui.people_feed import THUMBNAIL_PX, PersonRow
-from pipeline.face import GENDER_MIN_PROB, shown_percent
 
 COLUMNS = ("Face", "ID", "Gender", "Age groups", "Age ≈", "In view")
 COL_FACE, COL_ID, COL_GENDER, COL_AGE_BARS, COL_APPARENT, COL_TIME = range(len(COLUMNS))

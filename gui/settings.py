@@ -5,7 +5,7 @@ import math
 
 from PyQt6.QtCore import QSettings
 
-from pipeline.config import AppConfig
+from core.config import AppConfig
 
 ORGANIZATION = "FaceAgeGender"
 APPLICATION = "FaceAgeGender"

@@ -10,7 +10,7 @@ from PyQt6.QtCore import QRectF, QSize, Qt
 from PyQt6.QtGui import QColor, QFont, QPainter
 from PyQt6.QtWidgets import QDockWidget, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from classification.labels import AGE_GROUPS, GENDERS
+from core.labels import AGE_GROUPS, GENDERS
 from gui.people_panel import COLOR_BAR, COLOR_FEMALE, COLOR_MALE
 from pipeline.summary import MIN_PERSON_FRAMES, MIN_PERSON_SEEN_S
 

@@ -13,11 +13,11 @@ import numpy as np
 from PyQt6.QtCore import QCoreApplication, QObject, pyqtSignal, pyqtSlot
 from PyQt6.QtGui import QImage
 
+from core.config import AppConfig
+from core.errors import SourceError, WeightsError
+from core.images import to_bgr
 from gui.people_feed import PeopleFeed
 from pipeline.annotate import FaceAnnotator
-from pipeline.config import AppConfig
-from pipeline.errors import SourceError, WeightsError
-from pipeline.images import to_bgr
 from pipeline.outputs import VideoRecorder
 from pipeline.sources import ImageFilesSource, open_source
 

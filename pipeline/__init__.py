@@ -1,7 +1,7 @@
 """The Qt-free frame pipeline: `FaceAnalyzer(crop_scale=1.2).analyze(frame) -> [Face]`."""
+from core.config import AppConfig
+from core.crop import square_crop
+from core.face import Face
 from pipeline.analyzer import FaceAnalyzer
-from pipeline.config import AppConfig
-from pipeline.crop import square_crop
-from pipeline.face import Face
 
 __all__ = ["AppConfig", "Face", "FaceAnalyzer", "square_crop"]

@@ -10,10 +10,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from pipeline.config import AppConfig
-from pipeline.crop import square_crop
-from pipeline.face import Face, unjudgeable_reason
-from pipeline.images import to_bgr
+from core.config import AppConfig
+from core.crop import square_crop
+from core.face import Face, unjudgeable_reason
+from core.images import to_bgr
 from pipeline.scenecut import SceneCutDetector
 from pipeline.tracker import IouTracker
 

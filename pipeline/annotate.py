@@ -9,7 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from pipeline.face import Face
+from core.face import Face
 
 COLOR_FEMALE_BGR = (180, 80, 240)
 COLOR_MALE_BGR = (240, 160, 40)

@@ -14,17 +14,18 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from core.config import AppConfig
+from core.errors import OutputError
+from core.images import IMAGE_SUFFIXES, to_bgr
 from pipeline.analyzer import FaceAnalyzer
 from pipeline.annotate import FaceAnnotator
-from pipeline.config import AppConfig
-from pipeline.errors import OutputError
 from pipeline.outputs import (VIDEO_CODECS, ResultsWriter, VideoRecorder, check_writable, make_parent,
                               results_format, unique_path)
 from pipeline.privacy import FaceBlurrer, blur_faces
 from pipeline.sources import ImageFilesSource, open_source
 from pipeline.summary import SessionSummary, check_summary_path, write_summary
 
-PHOTO_OUTPUT_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+PHOTO_OUTPUT_SUFFIXES = IMAGE_SUFFIXES  # an annotated photo is written in any format a photo is read in
 
 
 @dataclass
@@ -86,7 +87,6 @@ def _process(src, analyzer: FaceAnalyzer, out_path: Path | None, res_path: Path 
             elif people is not None:
                 people.update(frames / src.fps, faces)
             if out_path is not None:
-                from pipeline.images import to_bgr
                 scene = to_bgr(frame).copy()
                 if blur:  # privacy hook: faces blurred before labels are drawn
                     shown_and_pending = faces + analyzer.unconfirmed_faces   # not yet shown, but blurred

@@ -14,9 +14,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from classification.labels import AGE_GROUPS
-from pipeline.errors import OutputError
-from pipeline.face import Face
+from core.errors import OutputError
+from core.face import Face
+from core.labels import AGE_GROUPS
 
 RESULT_COLUMNS = ["frame", "time_s", "source", "track_id", "x1", "y1", "x2", "y2", "score",
                   "gender", "gender_prob", "age_group", *[f"p_{g}" for g in AGE_GROUPS], "label"]

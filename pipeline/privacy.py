@@ -16,7 +16,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from pipeline.face import Box, Face
+from core.face import Face
+from core.geometry import Box
 
 BLUR_MARGIN_FRACTION = 0.15   # grow each box by this fraction of its width/height on every side
 BLUR_CELLS_ACROSS = 6         # the face region keeps this many cells of colour across its longer side

@@ -12,10 +12,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from pipeline.errors import SourceError
+from core.errors import SourceError
+from core.images import IMAGE_SUFFIXES
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
-VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
 FALLBACK_FPS = 25.0
 
 

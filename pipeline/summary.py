@@ -32,9 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
-from classification.labels import AGE_GROUPS, GENDERS, expected_age_years
-from pipeline.errors import SourceError
-from pipeline.face import Face
+from core.errors import SourceError
+from core.face import Face
+from core.labels import AGE_GROUPS, GENDERS, expected_age_years
 
 MIN_PERSON_SEEN_S = 1.0    # a track must stay this long (first to last sighting) to be a person
 MIN_PERSON_FRAMES = 5      # ... and be seen on at least this many frames

@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from classification.labels import GENDERS
-from pipeline.face import AGE_MIN_PROB, GENDER_MIN_PROB, Box, Face
+from core.face import AGE_MIN_PROB, GENDER_MIN_PROB, Face
+from core.geometry import Box, iou
+from core.labels import GENDERS
 
 # An answered part turns to "?" only when its probability falls this far below the threshold (and an
 # unsure part is answered again once it reaches the threshold). Wide because within one track (one
@@ -33,14 +34,6 @@ from pipeline.face import AGE_MIN_PROB, GENDER_MIN_PROB, Box, Face
 # no band, 5 + 3 shown-label changes; 0.05 and 0.10, 2 + 3 (a turning head's age group blinks); 0.15-0.25,
 # 2 + 2, both evidence arriving rather than flicker (README, "Real footage").
 UNSURE_BAND_PROB = 0.15
-
-
-def iou(a: Box, b: Box) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 @dataclass

@@ -18,9 +18,9 @@ import runtime  # noqa: E402
 runtime.configure_environment()
 
 FIXTURES = ROOT / "tests" / "fixtures"
-DATASETS = ROOT.parent / "shared" / "datasets"
-SHIPPED_DETECTOR = ROOT / "weights" / "face_detector.onnx"
-SHIPPED_CLASSIFIER = ROOT / "weights" / "age_gender.tflite"
+from core.paths import DATASETS_DIR as DATASETS  # noqa: E402
+from core.paths import DEFAULT_CLASSIFIER_WEIGHTS as SHIPPED_CLASSIFIER  # noqa: E402
+from core.paths import DEFAULT_DETECTOR_WEIGHTS as SHIPPED_DETECTOR  # noqa: E402
 
 
 @pytest.fixture
@@ -34,8 +34,8 @@ def settings(tmp_path):
 def open_window(qtbot, settings):
     """`open_window(source, factory)`: the real window (offscreen) on `source` with the analyzer `factory`
     makes; every window opened is shut down after the test."""
+    from core.config import AppConfig
     from gui.main_window import MainWindow
-    from pipeline.config import AppConfig
     windows = []
 
     def make(source: str, factory):
@@ -111,7 +111,7 @@ class FakeDetector:
         self.confidence = 0.35
 
     def detect(self, frame):
-        from pipeline.face import Face
+        from core.face import Face
         boxes = self.boxes_per_call[min(self.calls, len(self.boxes_per_call) - 1)]
         self.calls += 1
         return [Face(box=tuple(map(float, b)), score=0.9) for b in boxes]

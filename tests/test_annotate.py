@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
+from core.face import TOO_DARK, Face
 from pipeline.annotate import BoxAnnotator, FaceAnnotator, LabelAnnotator, _overlaps, layout_tags
-from pipeline.face import TOO_DARK, Face
 
 
 def classified(box):

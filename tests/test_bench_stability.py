@@ -2,7 +2,7 @@
 import numpy as np
 
 from bench.bench import count_label_changes, jittered, label_changes_per_minute, shown_label
-from pipeline.face import TOO_SMALL, Face
+from core.face import TOO_SMALL, Face
 
 BOX = (10, 10, 60, 60)
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from classification.datasets import FaceSample
-from classification.labels import age_to_soft, range_to_soft
+from core.labels import age_to_soft, range_to_soft
 from tests.conftest import FakeDetector
 
 

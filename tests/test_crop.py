@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from pipeline.crop import square_crop
-from pipeline.images import FrameError, to_bgr
+from core.crop import square_crop
+from core.images import FrameError, to_bgr
 
 
 def frame(h=100, w=160):

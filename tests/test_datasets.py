@@ -63,7 +63,7 @@ def test_split_is_deterministic_and_about_ten_percent():
 
 @needs_datasets()
 def test_real_adience_label_files_parse():
-    from classification.labels import parse_adience_age
+    from core.labels import parse_adience_age
     import csv
     rows = list(csv.DictReader(open(DATASETS / "adience_labels" / "fold_1_data.txt"), delimiter="\t"))
     usable = sum(parse_adience_age(r["age"]) is not None for r in rows)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from classification.evaluate import age_metrics, overlaps_range
-from detection.evaluate import average_precision, at_confidence, match_image
+from detection.evaluate import at_confidence, average_precision, match_image
 
 GT = np.array([[0, 0, 50, 50], [100, 100, 110, 110]], float)  # a 50 px face and a 10 px face
 

@@ -5,9 +5,9 @@ import cv2
 import numpy as np
 import pytest
 
+from core.config import AppConfig
+from core.face import TOO_DARK, TOO_SMALL
 from pipeline.analyzer import FaceAnalyzer
-from pipeline.config import AppConfig
-from pipeline.face import TOO_DARK, TOO_SMALL
 from tests.conftest import FIXTURES, FakeClassifier, FakeDetector, needs_shipped_weights
 
 TAG = re.compile(r"^([FM] \d+%|\?) \| (\d+-\d+ \d+%|\?)$")

@@ -8,8 +8,8 @@ pytest.importorskip("PyQt6")
 from PyQt6.QtWidgets import QPushButton  # noqa: E402
 
 from pipeline.analyzer import FaceAnalyzer  # noqa: E402
-from pipeline.config import AppConfig  # noqa: E402
-from pipeline.errors import WeightsError  # noqa: E402
+from core.config import AppConfig  # noqa: E402
+from core.errors import WeightsError  # noqa: E402
 from tests.conftest import FIXTURES, FakeClassifier, FakeDetector  # noqa: E402
 
 CLIP = str(FIXTURES / "two_faces.mp4")

@@ -13,8 +13,8 @@ import cv2
 import numpy as np
 import pytest
 
-from pipeline.config import AppConfig
-from pipeline.face import TOO_DARK, TOO_SMALL
+from core.config import AppConfig
+from core.face import TOO_DARK, TOO_SMALL
 from tests.conftest import FIXTURES, ROOT, needs_shipped_weights
 
 CLIP = FIXTURES / "two_faces.mp4"
@@ -214,9 +214,9 @@ def test_unwritable_outputs_are_refused_up_front(tmp_path, where, source):
 
 
 def test_a_photo_that_cannot_be_written_is_an_error_not_success(tmp_path, monkeypatch):
+    from core.errors import OutputError
     from pipeline import headless
     from pipeline.analyzer import FaceAnalyzer
-    from pipeline.errors import OutputError
     from tests.conftest import FakeClassifier, FakeDetector
     monkeypatch.setattr(cv2, "imwrite", lambda *a, **k: False)  # a full disk, say
     analyzer = FaceAnalyzer(detector=FakeDetector([[(60, 80, 120, 150)]]), classifier=FakeClassifier())

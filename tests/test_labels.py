@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from classification.labels import (AGE_GROUPS, age_to_soft, expected_age_years, hard_group, nearest_group,
+from core.labels import (AGE_GROUPS, age_to_soft, expected_age_years, hard_group, nearest_group,
                                    parse_adience_age, parse_gender, range_to_soft)
 
 

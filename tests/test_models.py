@@ -2,25 +2,19 @@
 import numpy as np
 import pytest
 
-from pipeline.errors import WeightsError
+from core.errors import WeightsError
+from core.geometry import iou
 from tests.conftest import FIXTURES, SHIPPED_CLASSIFIER, SHIPPED_DETECTOR, needs_shipped_weights
 
 
 TWO_FACE_BOXES = [(59, 80, 133, 165), (196, 77, 272, 165)]  # shipped detector on two_faces.jpg, left to right
 
 
-def _iou(a, b) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - ix * iy
-    return ix * iy / union
-
-
 def assert_two_fixture_faces(faces, scale=1.0):
     boxes = sorted(tuple(v / scale for v in f.box) for f in faces)
     assert len(boxes) == 2, boxes
     for got, want in zip(boxes, TWO_FACE_BOXES):
-        assert _iou(got, want) > 0.7, (got, want)
+        assert iou(got, want) > 0.7, (got, want)
 
 
 def sixteen_bit(image_8bit: np.ndarray) -> np.ndarray:
@@ -114,7 +108,7 @@ def test_missing_shipped_onnx_is_an_error_not_a_pt_fallback(tmp_path, monkeypatc
 
     from detection import detector
     shutil.copyfile(tiny_detector_weights, tmp_path / "face_detector.pt")  # a .pt beside it must not be used
-    monkeypatch.setattr(detector, "DEFAULT_WEIGHTS", tmp_path / "face_detector.onnx")
+    monkeypatch.setattr(detector, "DEFAULT_DETECTOR_WEIGHTS", tmp_path / "face_detector.onnx")
     with pytest.raises(WeightsError, match="face_detector.onnx.*git checkout"):
         detector.FaceDetector()
 

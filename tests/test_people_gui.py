@@ -114,8 +114,8 @@ def test_blur_switch_blurs_the_view_and_switches_persist(make_window, qtbot, set
 
 
 def test_feed_counts_a_looped_photo_once_and_throttles_rows(tmp_path):
+    from core.face import Face
     from gui.people_feed import PANEL_REFRESH_HZ, PeopleFeed
-    from pipeline.face import Face
     from pipeline.sources import open_source
     from tests.conftest import FIXTURES
 

@@ -7,9 +7,9 @@ import cv2
 import numpy as np
 import pytest
 
+from core.config import AppConfig
+from core.errors import SourceError
 from pipeline.analyzer import FaceAnalyzer
-from pipeline.config import AppConfig
-from pipeline.errors import SourceError
 from pipeline.headless import run_headless
 from pipeline.privacy import blur_region
 from tests.conftest import FIXTURES, ROOT, FakeClassifier, FakeDetector

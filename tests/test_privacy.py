@@ -1,8 +1,8 @@
 """Face blurring: strong inside the (grown) boxes, byte-identical outside them, labels still drawn on top."""
 import numpy as np
 
+from core.face import Face
 from pipeline.annotate import FaceAnnotator
-from pipeline.face import Face
 from pipeline.privacy import BLUR_HOLD_FRAMES, FaceBlurrer, blur_boxes, blur_faces, blur_region
 
 

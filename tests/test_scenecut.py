@@ -3,8 +3,8 @@ import cv2
 import numpy as np
 import pytest
 
+from core.config import AppConfig
 from pipeline.analyzer import FaceAnalyzer
-from pipeline.config import AppConfig
 from pipeline.scenecut import CUT_DISTANCE, SceneCutDetector, frame_signature, signature_distance
 from tests.conftest import ROOT, FakeClassifier, FakeDetector, needs_shipped_weights
 

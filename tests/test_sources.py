@@ -4,10 +4,10 @@ import cv2
 import numpy as np
 import pytest
 
-from pipeline.errors import SourceError
+from core.errors import SourceError
+from core.face import Face
 from pipeline.outputs import RESULT_COLUMNS, ResultsWriter, VideoRecorder
 from pipeline.sources import ImageFilesSource, VideoFileSource, open_source
-from pipeline.face import Face
 from tests.conftest import FIXTURES
 
 CLIP = FIXTURES / "two_faces.mp4"
@@ -99,7 +99,7 @@ def test_unclassified_faces_are_null_in_json_and_empty_in_csv(tmp_path):
 
 @pytest.mark.parametrize("name", ["r.xyz", "r.json", "r.txt", "results"])
 def test_results_writer_refuses_formats_it_cannot_tell(tmp_path, name):
-    from pipeline.errors import OutputError
+    from core.errors import OutputError
     with pytest.raises(OutputError, match=r"\.csv or \.jsonl"):
         ResultsWriter(tmp_path / name)
     assert not (tmp_path / name).exists()
@@ -116,7 +116,7 @@ def test_unique_path_never_returns_a_taken_name(tmp_path):
 
 
 def test_recorder_refuses_a_name_it_cannot_encode(tmp_path):
-    from pipeline.errors import OutputError
+    from core.errors import OutputError
     with pytest.raises(OutputError, match=r"\.mp4 or \.avi"):
         VideoRecorder(tmp_path / "rec.mkv", 10)
 

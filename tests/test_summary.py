@@ -4,8 +4,8 @@ import json
 import numpy as np
 import pytest
 
-from classification.labels import AGE_GROUPS
-from pipeline.face import Face
+from core.face import Face
+from core.labels import AGE_GROUPS
 from pipeline.summary import MIN_PERSON_FRAMES, MIN_PERSON_SEEN_S, SessionSummary, summary_csv, write_summary
 
 FPS = 15.0

@@ -1,8 +1,9 @@
 import numpy as np
 
+from core.config import AppConfig
+from core.geometry import iou
 from pipeline.analyzer import FaceAnalyzer
-from pipeline.config import AppConfig
-from pipeline.tracker import IouTracker, iou
+from pipeline.tracker import IouTracker
 from tests.conftest import FakeClassifier, FakeDetector
 
 
@@ -14,7 +15,7 @@ def test_iou():
 
 def test_ids_persist_through_motion_and_short_dropouts():
     tracker = IouTracker(0.3, max_missed_frames=2)
-    from pipeline.face import Face
+    from core.face import Face
     a = tracker.update([Face((0, 0, 50, 50), 0.9), Face((100, 0, 150, 50), 0.9)])
     ids = [t.track_id for t in a]
     b = tracker.update([Face((104, 2, 154, 52), 0.9), Face((3, 1, 53, 51), 0.9)])
@@ -174,7 +175,7 @@ def test_files_get_a_label_on_every_shown_frame_despite_the_live_budget():
 
 
 def test_unsure_parts_show_a_question_mark_with_hysteresis():
-    from pipeline.face import AGE_MIN_PROB, GENDER_MIN_PROB
+    from core.face import AGE_MIN_PROB, GENDER_MIN_PROB
     sure_age = np.eye(8)[4] * 0.9 + 0.1 / 8
     answers = [("female", 0.6, sure_age)]  # a child-like gender guess: below the threshold
     an = _analyzer([[(10, 10, 60, 60)]], answers, classify_every_n_frames=1, settle_classifications=1)
@@ -192,7 +193,7 @@ def test_unsure_parts_show_a_question_mark_with_hysteresis():
 
 
 def test_too_small_and_too_dark_faces_get_a_marker_and_no_classification():
-    from pipeline.face import MIN_FACE_SIDE_PX, TOO_DARK, TOO_SMALL
+    from core.face import MIN_FACE_SIDE_PX, TOO_DARK, TOO_SMALL
     frame = grey((120, 320, 3))
     frame[:, 200:] = 5  # a dark corner
     tiny = (10, 10, 10 + MIN_FACE_SIDE_PX - 4, 10 + MIN_FACE_SIDE_PX - 4)
@@ -224,7 +225,7 @@ def test_smoothing_still_shows_a_real_change_within_a_track():
 
 
 def test_a_face_at_the_darkness_limit_does_not_blink_between_label_and_marker():
-    from pipeline.face import MIN_FACE_HIGHLIGHT_LUMA, TOO_DARK, unjudgeable_reason
+    from core.face import MIN_FACE_HIGHLIGHT_LUMA, TOO_DARK, unjudgeable_reason
     box = (10, 10, 60, 60)
     at = lambda level: np.full((80, 80, 3), level, np.uint8)  # noqa: E731
     just_above, just_below = MIN_FACE_HIGHLIGHT_LUMA + 2, MIN_FACE_HIGHLIGHT_LUMA - 2

@@ -4,6 +4,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+# still-image files the app reads (photo folders, `--source photo.jpg`) and writes (annotated photos);
+# .webp is also what detection.pack_data writes
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
+
 
 class FrameError(ValueError):
     """A frame that cannot be turned into a BGR image (wrong rank, empty, unknown channel count)."""

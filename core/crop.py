@@ -4,14 +4,17 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from pipeline.images import to_bgr
+from core.geometry import Box
+from core.images import to_bgr
 
-Box = tuple[float, float, float, float]
 PAD_VALUE_BGR = (0, 0, 0)
 
 
-def square_crop(image: np.ndarray, box: Box, scale: float = 1.5, size_px: int | None = None) -> np.ndarray:
+def square_crop(image: np.ndarray, box: Box, scale: float, size_px: int | None = None) -> np.ndarray:
     """Cut a square of side `scale` x the box's longer side, centred on the box.
+
+    `scale` has no default on purpose: the app's is `AppConfig.crop_scale` (core.config), and training,
+    caching and evaluation name theirs, so no third value can drift away from both.
 
     Where the square leaves the image it is padded with black rather than shifted or stretched, so a
     face at the border keeps its proportions and sits where the classifier expects it. `size_px` resizes

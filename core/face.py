@@ -5,9 +5,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from classification.labels import AGE_GROUPS, expected_age_years
-
-Box = tuple[float, float, float, float]
+from core.geometry import Box
+from core.labels import AGE_GROUPS, expected_age_years
 
 # Honest labels: below these probabilities the tag shows "?" for that part instead of a guess. Measured
 # with `python -m bench.label_thresholds` on 2,959 held-out UTKFace + FairFace faces (single crops), for

@@ -4,9 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from runtime import REPO_ROOT
-
-WEIGHTS_DIR = REPO_ROOT / "weights"
 CROP_SCALE_RANGE = (1.0, 2.0)  # the face-extraction slider, multiples of the detected box's longer side
 CONFIDENCE_RANGE = (0.01, 0.99)  # detection confidence the app accepts
 

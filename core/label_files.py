@@ -1,0 +1,48 @@
+"""YOLO label files: one `class xc yc w h` line per box, normalised to the image size.
+
+Read by the detector's evaluation and its composite builder, written by the composite builder; `label_path`
+finds an image's label file the way ultralytics does (the last `images` folder becomes `labels`).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from core.images import IMAGE_SUFFIXES
+
+
+def label_path(image: Path) -> Path:
+    parts = list(image.parts)
+    idx = len(parts) - 1 - parts[::-1].index("images")
+    parts[idx] = "labels"
+    return Path(*parts).with_suffix(".txt")
+
+
+def folder_images(folder: Path) -> list[Path]:
+    """Every image under `folder` (recursively), in name order."""
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def read_yolo_boxes(path: Path, width: int, height: int) -> np.ndarray:
+    """The boxes of a label file in pixels (N x 4, x1 y1 x2 y2); no file or no valid line: 0 x 4."""
+    boxes = []
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            v = line.split()
+            if len(v) == 5:
+                xc, yc, w, h = (float(x) for x in v[1:])
+                boxes.append([(xc - w / 2) * width, (yc - h / 2) * height, (xc + w / 2) * width, (yc + h / 2) * height])
+    return np.array(boxes, np.float64).reshape(-1, 4)
+
+
+def write_yolo_boxes(path: Path, boxes, width: int, height: int) -> None:
+    """Write pixel boxes as class-0 lines, clipped to the image; boxes under 2 px after clipping are left out."""
+    lines = []
+    for x1, y1, x2, y2 in boxes:
+        x1, x2 = max(0.0, x1), min(float(width), x2)
+        y1, y2 = max(0.0, y1), min(float(height), y2)
+        if x2 - x1 >= 2 and y2 - y1 >= 2:
+            lines.append(f"0 {(x1 + x2) / 2 / width:.6f} {(y1 + y2) / 2 / height:.6f} "
+                         f"{(x2 - x1) / width:.6f} {(y2 - y1) / height:.6f}")
+    path.write_text("\n".join(lines) + ("\n" if lines else ""))
