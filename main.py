@@ -64,18 +64,17 @@ def config_from_args(args):
     from pathlib import Path
 
     from core.config import AppConfig
-    config = AppConfig()
+    overrides = {"trust_checkpoints": args.trust_checkpoints}
     if args.crop_scale is not None:
-        config.crop_scale = args.crop_scale
+        overrides["crop_scale"] = args.crop_scale
     if args.confidence is not None:
-        config.detection_confidence = args.confidence
+        overrides["detection_confidence"] = args.confidence
     if args.detector:
-        config.detector_weights = Path(args.detector)
+        overrides["detector_weights"] = Path(args.detector)
     if args.classifier:
-        config.classifier_weights = Path(args.classifier)
+        overrides["classifier_weights"] = Path(args.classifier)
     if args.no_smoothing:
-        config.smoothing = False
-    config.trust_checkpoints = args.trust_checkpoints
+        overrides["smoothing"] = False
     from classification.classifier import CHECKPOINT_SUFFIX as CLASSIFIER_CHECKPOINT
     from detection.detector import CHECKPOINT_SUFFIX as DETECTOR_CHECKPOINT
     checkpoints = [p for p, suffix in ((args.detector, DETECTOR_CHECKPOINT), (args.classifier, CLASSIFIER_CHECKPOINT))
@@ -83,7 +82,7 @@ def config_from_args(args):
     if args.trust_checkpoints and checkpoints:
         print(f"warning: loading {', '.join(checkpoints)} runs code stored in the file (--trust-checkpoints); "
               f"use only checkpoints you made yourself.", file=sys.stderr)
-    return config.clamp()
+    return AppConfig().changed(**overrides)
 
 
 def stop_on_signals(stop, received: list) -> dict:

@@ -112,8 +112,10 @@ def jittered(frames: list[np.ndarray], seed: int = 0, shake_px: int = 4, gain: f
 
 def stream_stability(analyzer, frames: list[np.ndarray], fps: float, cut_frames=()) -> dict:
     """Run the tracked pipeline over a stream; shown-label changes and what the tags answered."""
-    analyzer.reset()
-    outputs = [analyzer.track(frame) for frame in frames]
+    from pipeline.session import Session
+    session = Session(analyzer, fps=fps, draw=False)
+    session.restart()
+    outputs = [result.faces for result in session.run(frames)]
     shown = [f for faces in outputs for f in faces]
     labelled = [f for f in shown if shown_label(f) is not None]
     judged = [f for f in labelled if not f.unjudgeable]
@@ -142,25 +144,23 @@ def read_clip(spec: str) -> tuple[str, list[np.ndarray], float, list[int]]:
 
 
 def run_mode(analyzer, segment: dict, mode: str, annotator, warmup: int = 3) -> dict:
-    analyzer.reset()
+    """The app's own frame loop (`pipeline.session.Session`) over one segment: tracked, or every frame
+    analysed as a photo (the baseline); per-stage times as the session reports them, plus decoding."""
+    from pipeline.session import Session
+    session = Session(analyzer, tracked=mode == "tracked", fps=segment["fps"], annotator=annotator)
+    session.restart()
     timings = {s: [] for s in STAGES}
     outputs = []
-    frames = segment["frames"]
-    for i, frame in enumerate(frames):
-        t0 = time.perf_counter()
-        faces = analyzer.track(frame) if mode == "tracked" else analyzer.analyze(frame)
-        t1 = time.perf_counter()
-        annotator.annotate(frame.copy(), faces)
-        t2 = time.perf_counter()
-        outputs.append(faces)
+    for i, result in enumerate(session.run(segment["frames"])):
+        outputs.append(result.faces)
         if i < warmup:
             continue
-        stage = analyzer.last_timings_ms
+        stage = result.timings.stages
         for key in ("detect", "crop", "classify", "track"):
-            timings[key].append(stage[key])
+            timings[key].append(getattr(stage, f"{key}_ms"))
         timings["decode"].append(segment["decode_ms"][i])
-        timings["draw"].append((t2 - t1) * 1e3)
-        timings["total"].append((t2 - t0) * 1e3 + segment["decode_ms"][i])
+        timings["draw"].append(result.timings.draw_ms)
+        timings["total"].append(result.timings.total_ms + segment["decode_ms"][i])
     total = sum(timings["total"])
     return {"fps": len(timings["total"]) / (total / 1e3) if total else float("nan"),
             "faces_per_frame": float(np.mean([len(f) for f in outputs])),

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import statistics
 import sys
-import time
 
 
 class ReplayDetector:
@@ -33,6 +32,7 @@ def main(passes: int = 3, warmup_frames: int = 3) -> int:
     from detection import FaceDetector
     from pipeline.analyzer import FaceAnalyzer
     from pipeline.annotate import FaceAnnotator
+    from pipeline.session import Session
 
     detector = FaceDetector()
     classifier = FaceAnalyzer(AppConfig(), detector=detector).classifier
@@ -40,15 +40,12 @@ def main(passes: int = 3, warmup_frames: int = 3) -> int:
     for seg in load_segments(CLIP):
         replay = ReplayDetector([detector.detect(f) for f in seg["frames"]])
         analyzer = FaceAnalyzer(AppConfig(), detector=replay, classifier=classifier)
+        session = Session(analyzer, annotator=annotator)  # the app's frame loop: track, then draw
         means = []
         for _ in range(passes):
-            analyzer.reset()
+            session.restart()
             replay.index = 0
-            times = []
-            for frame in seg["frames"]:
-                t0 = time.perf_counter()
-                annotator.annotate(frame.copy(), analyzer.track(frame))
-                times.append((time.perf_counter() - t0) * 1e3)
+            times = [result.timings.total_ms for result in session.run(seg["frames"])]
             means.append(statistics.mean(times[warmup_frames:]))
         print(f"{seg['faces']} faces: ms per frame without detection {[round(m, 2) for m in means]}, "
               f"best {min(means):.2f}")

@@ -19,10 +19,11 @@ import numpy as np
 from tqdm import tqdm
 
 from classification.datasets import FaceSample, read_training_sources, split_of
+from core.config import CROP_SCALE_RANGE
 from core.crop import square_crop
 from core.geometry import iou
 
-CACHE_SCALE = 2.0
+CACHE_SCALE = CROP_SCALE_RANGE[1]   # the largest face-extraction size the app offers: smaller ones are cut from it
 CACHE_SIZE_PX = 160
 SOURCES = ("utkface", "fairface", "aaf")
 # A detection counts as the labelled face when it overlaps the dataset's own box this much (IoU).

@@ -6,7 +6,6 @@ memory); a `.keras` checkpoint also works, through TensorFlow, for evaluating tr
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -14,8 +13,8 @@ import numpy as np
 
 from core.errors import WeightsError, refuse_unsafe_weights
 from core.images import to_bgr
-from core.labels import AGE_GROUPS, GENDERS, expected_age_years
 from core.paths import DEFAULT_CLASSIFIER_WEIGHTS
+from core.protocols import AgeGender
 from runtime import import_tensorflow
 
 SAFE_SUFFIX = ".tflite"        # a flatbuffer of tensors and built-in ops: loading it runs no code from the file
@@ -33,28 +32,6 @@ def check_classifier_suffix(path: Path, trust_checkpoint: bool) -> None:
         f"or pass --trust-checkpoints if you made the file yourself.",
         f"{path.name} is not an age/gender classifier file: pass a .tflite file "
         f"(`python -m classification.export` makes one).")
-
-
-@dataclass(frozen=True)
-class AgeGender:
-    gender: str             # "male" or "female"
-    gender_prob: float      # probability of `gender`
-    age_probs: np.ndarray   # 8 floats summing to 1, AGE_GROUPS order
-
-    @property
-    def age_group(self) -> str:
-        return AGE_GROUPS[int(np.argmax(self.age_probs))]
-
-    @property
-    def apparent_age_years(self) -> float:
-        return expected_age_years(self.age_probs)
-
-    @classmethod
-    def from_probs(cls, gender_probs: np.ndarray, age_probs: np.ndarray) -> "AgeGender":
-        g = int(np.argmax(gender_probs))
-        age = np.asarray(age_probs, np.float64)
-        age = (age / max(age.sum(), 1e-9)).astype(np.float32)
-        return cls(GENDERS[g], float(gender_probs[g] / max(float(np.sum(gender_probs)), 1e-9)), age)
 
 
 class _LiteRTBackend:

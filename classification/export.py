@@ -96,7 +96,7 @@ def calibration_batches(cache_dir: Path, input_size_px: int, n_batches: int = 60
     import numpy as np
 
     from classification.cache import load_cache
-    from classification.train import APP_SCALE_RANGE
+    from core.config import CROP_SCALE_RANGE
     tf = import_tensorflow()
     images, labels = load_cache(cache_dir)
     cache_scale = float(json.loads((Path(cache_dir) / "meta.json").read_text())["scale"])
@@ -104,7 +104,7 @@ def calibration_batches(cache_dir: Path, input_size_px: int, n_batches: int = 60
     train = np.flatnonzero(labels["keep"] & (labels["split"] == "train"))
     for _ in range(n_batches):
         idx = np.sort(rng.choice(train, batch, replace=False))
-        half = rng.uniform(*APP_SCALE_RANGE, size=batch) / cache_scale / 2.0
+        half = rng.uniform(*CROP_SCALE_RANGE, size=batch) / cache_scale / 2.0
         boxes = np.stack([0.5 - half, 0.5 - half, 0.5 + half, 0.5 + half], axis=1).astype(np.float32)
         yield tf.image.crop_and_resize(tf.cast(images[idx], tf.float32), boxes, tf.range(batch),
                                        (input_size_px, input_size_px), extrapolation_value=0.0)

@@ -17,15 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
+from core.config import CROP_SCALE_RANGE, DEFAULT_CROP_SCALE
 from core.paths import DATASETS_DIR, EXTRA_DATA_DIR, REPO_ROOT
 from runtime import import_tensorflow
 
-APP_SCALE_RANGE = (1.0, 2.0)   # the face-extraction slider's range; cache holds scale 2.0
-EVAL_SCALE = 1.2               # the app's default slider position (core.config)
 # Largest training scale per source: UTKFace's aligned chips hold little beyond the face, so beyond
 # 1.5x the detector's box a crop would be mostly black padding the app never shows; the sources with
 # real context (FairFace's loose crops, All-Age-Faces' original images) train over the whole slider.
-MAX_TRAIN_SCALE_BY_SOURCE = {"utkface": 1.5, "fairface": APP_SCALE_RANGE[1], "aaf": APP_SCALE_RANGE[1]}
+MAX_TRAIN_SCALE_BY_SOURCE = {"utkface": 1.5, "fairface": CROP_SCALE_RANGE[1], "aaf": CROP_SCALE_RANGE[1]}
 VALIDATION_FACES = 1500        # a fixed subsample of the validation split, to keep epochs cheap
 
 
@@ -72,7 +71,7 @@ def make_augment(tf, input_size_px: int, cache_scale: float):
         x = tf.where(tf.random.uniform([n, 1, 1, 1]) < 0.1, grey, x)
         x = tf.clip_by_value(x, 0.0, 255.0)
         # the square crop at a random slider scale, padded with black beyond the cached square
-        lo = APP_SCALE_RANGE[0]
+        lo = CROP_SCALE_RANGE[0]
         scale = lo + tf.random.uniform([n]) * (max_scale - lo)
         half = scale / cache_scale / 2.0
         jitter = tf.random.uniform([n, 2], -0.08, 0.08) * half[:, None]
@@ -89,7 +88,7 @@ def make_augment(tf, input_size_px: int, cache_scale: float):
     return augment
 
 
-def center_crops(tf, images: np.ndarray, input_size_px: int, cache_scale: float, scale: float = EVAL_SCALE):
+def center_crops(tf, images: np.ndarray, input_size_px: int, cache_scale: float, scale: float = DEFAULT_CROP_SCALE):
     """Deterministic evaluation crops at one slider scale (no augmentation)."""
     half = scale / cache_scale / 2.0
     n = len(images)
@@ -119,7 +118,7 @@ def main(argv=None) -> int:
     train_idx = np.flatnonzero(labels["keep"] & (labels["split"] == "train"))
     val_idx = np.flatnonzero(labels["keep"] & (labels["split"] == "val"))
     val_idx = np.sort(np.random.default_rng(0).permutation(val_idx)[:VALIDATION_FACES])
-    max_scale = np.array([MAX_TRAIN_SCALE_BY_SOURCE.get(SOURCES[k], APP_SCALE_RANGE[1])
+    max_scale = np.array([MAX_TRAIN_SCALE_BY_SOURCE.get(SOURCES[k], CROP_SCALE_RANGE[1])
                           for k in labels["source"]], np.float32)
     print(f"train faces {len(train_idx)}, validation faces {len(val_idx)}", flush=True)
     images = np.ascontiguousarray(images_mm[np.concatenate([train_idx, val_idx])])

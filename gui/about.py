@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+from core.config import DEFAULT_CROP_SCALE
 from core.paths import WEIGHTS_DIR as WEIGHTS
 
 
@@ -22,7 +23,7 @@ def _classifier_line(cls: dict) -> str:
     if not cls:
         return "not evaluated yet"
     per_scale = cls.get("by_scale", {})
-    default = per_scale.get(f"{cls.get('default_crop_scale', 1.2):.1f}", {})
+    default = per_scale.get(f"{cls.get('default_crop_scale', DEFAULT_CROP_SCALE):.1f}", {})
     sources = ", ".join(f"{name} {_pct(m.get('gender_acc'))}" for name, m in default.items() if name != "overall")
     return (f"gender {_pct(cls.get('gender_acc'))} ({sources}), age group within one group "
             f"{_pct(cls.get('one_off_acc'))}, children's age group exact {_pct(cls.get('children_exact_acc'))} "

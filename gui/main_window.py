@@ -3,23 +3,23 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from PyQt6.QtCore import QSettings, Qt, QThread, pyqtSignal
 from PyQt6.QtGui import QAction, QImage, QKeySequence, QPixmap
-from PyQt6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
+from PyQt6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
                              QPushButton, QSizePolicy, QSlider, QStackedWidget, QToolBar, QVBoxLayout, QWidget)
 
-from core.config import CROP_SCALE_RANGE, AppConfig
+from core.config import AppConfig, slider_range
 from core.paths import DEMO_CLIP
 from gui.people_ui import PeopleFeatures
-from gui.settings import load_into, save_from
-from gui.worker import AnalysisWorker
+from gui.settings import KEY_LAST_DIR, KEY_LOOP, KEY_RECORD_DIR, KEY_SNAPSHOT_DIR, Preferences
+from gui.worker import AnalysisWorker, FrameStats
 from pipeline.outputs import unique_path
 
 VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.webm *.m4v *.mpg *.mpeg *.wmv);;Images (*.jpg *.jpeg *.png *.bmp);;All files (*)"
-SLIDER_STEPS_PER_UNIT = 20  # crop-scale slider resolution: 0.05x
+CROP_SLIDER_STEPS_PER_UNIT = 20   # face-extraction slider resolution: 0.05x
+CONF_SLIDER_STEPS_PER_UNIT = 100  # confidence slider resolution: 1%
 CAMERA_INDICES = (0, 1, 2, 3)
 
 
@@ -83,8 +83,7 @@ class MainWindow(QMainWindow):
     requestStopSource = pyqtSignal()
     requestPause = pyqtSignal(bool)
     requestLoop = pyqtSignal(bool)
-    requestCropScale = pyqtSignal(float)
-    requestConfidence = pyqtSignal(float)
+    requestSettings = pyqtSignal(dict)       # {AppConfig field: new value}
     requestRecord = pyqtSignal(str)
     requestStopRecord = pyqtSignal()
     requestQuit = pyqtSignal()
@@ -92,8 +91,8 @@ class MainWindow(QMainWindow):
     def __init__(self, config: AppConfig, settings: QSettings, initial_source: str | None = None,
                  analyzer_factory=None, overridden: set[str] = frozenset(), exit_after_frames: int = 0):
         super().__init__()
-        self.settings = settings
-        self.config = load_into(settings, config, overridden)
+        self.prefs = Preferences(settings)
+        self.config = self.prefs.load_config(config, overridden)  # the window's config; the worker gets changes
         self.initial_source = initial_source
         self.current_source: str | None = None
         self.camera_index: int | None = None  # the camera last asked for, opened or not
@@ -101,7 +100,7 @@ class MainWindow(QMainWindow):
         self.paused = False
         self.recording = False
         self.models_message = ""
-        self.last_stats: dict = {}
+        self.last_stats: FrameStats | None = None
         self.frames_shown = 0
         self.first_frame_time: float | None = None
         self.exit_after_frames = exit_after_frames  # >0: quit after that many frames (startup benchmark)
@@ -109,8 +108,8 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self._build_ui()
         self._start_worker(analyzer_factory)
-        self.people_ui = PeopleFeatures(self, settings, self.worker)  # people panel, session summary, blur
-        geometry = settings.value("geometry")
+        self.people_ui = PeopleFeatures(self, self.prefs, self.worker)  # people panel, session summary, blur
+        geometry = self.prefs.geometry()
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
@@ -151,7 +150,7 @@ class MainWindow(QMainWindow):
         self.act_stop = self._action("S&top", "Stop playback", self.stop_source)
         self.act_loop = self._action("&Loop", "Loop video files", self.toggle_loop)
         self.act_loop.setCheckable(True)
-        self.act_loop.setChecked(str(self.settings.value("loop", "false")).lower() == "true")
+        self.act_loop.setChecked(self.prefs.flag(KEY_LOOP))
         self.act_snapshot = self._action("&Snapshot", "Save the annotated frame (S)", self.snapshot, [QKeySequence("S")])
         self.act_record = self._action("&Record", "Record the annotated video (R)", self.toggle_record, [QKeySequence("R")])
         self.act_record.setCheckable(True)
@@ -162,8 +161,9 @@ class MainWindow(QMainWindow):
 
         bar.addWidget(QLabel(" Face extraction "))
         self.crop_slider = QSlider(Qt.Orientation.Horizontal)
-        self.crop_slider.setRange(int(CROP_SCALE_RANGE[0] * SLIDER_STEPS_PER_UNIT), int(CROP_SCALE_RANGE[1] * SLIDER_STEPS_PER_UNIT))
-        self.crop_slider.setValue(int(round(self.config.crop_scale * SLIDER_STEPS_PER_UNIT)))
+        low, high = slider_range("crop_scale")
+        self.crop_slider.setRange(int(round(low * CROP_SLIDER_STEPS_PER_UNIT)), int(round(high * CROP_SLIDER_STEPS_PER_UNIT)))
+        self.crop_slider.setValue(int(round(self.config.crop_scale * CROP_SLIDER_STEPS_PER_UNIT)))
         self.crop_slider.setFixedWidth(140)
         self.crop_slider.setToolTip("How much of the head around each detected box goes to the classifier")
         self.crop_value = QLabel()
@@ -173,8 +173,9 @@ class MainWindow(QMainWindow):
         bar.addSeparator()
         bar.addWidget(QLabel(" Confidence "))
         self.conf_slider = QSlider(Qt.Orientation.Horizontal)
-        self.conf_slider.setRange(5, 95)
-        self.conf_slider.setValue(int(round(self.config.detection_confidence * 100)))
+        low, high = slider_range("detection_confidence")
+        self.conf_slider.setRange(int(round(low * CONF_SLIDER_STEPS_PER_UNIT)), int(round(high * CONF_SLIDER_STEPS_PER_UNIT)))
+        self.conf_slider.setValue(int(round(self.config.detection_confidence * CONF_SLIDER_STEPS_PER_UNIT)))
         self.conf_slider.setFixedWidth(110)
         self.conf_slider.setToolTip("Minimum detector confidence for a face to be shown")
         self.conf_value = QLabel()
@@ -209,7 +210,7 @@ class MainWindow(QMainWindow):
 
     def _start_worker(self, analyzer_factory):
         self.thread = QThread(self)
-        self.worker = AnalysisWorker(replace(self.config), analyzer_factory)  # its own copy: no shared state
+        self.worker = AnalysisWorker(self.config, analyzer_factory)  # configs are replaced, never changed in place
         self.worker.moveToThread(self.thread)
         self.thread.started.connect(self.worker.run)
         # QThread.quit is thread-safe; a direct call lets the thread end while the window waits for it
@@ -227,8 +228,7 @@ class MainWindow(QMainWindow):
         self.requestStopSource.connect(self.worker.stop_source)
         self.requestPause.connect(self.worker.set_paused)
         self.requestLoop.connect(self.worker.set_loop)
-        self.requestCropScale.connect(self.worker.set_crop_scale)
-        self.requestConfidence.connect(self.worker.set_confidence)
+        self.requestSettings.connect(self.worker.configure)
         self.requestRecord.connect(self.worker.start_recording)
         self.requestStopRecord.connect(self.worker.stop_recording)
         self.requestQuit.connect(self.worker.stop)
@@ -243,10 +243,10 @@ class MainWindow(QMainWindow):
         self.requestOpen.emit(spec)
 
     def open_video_dialog(self):
-        start_dir = str(self.settings.value("last_dir", str(Path.home())))
+        start_dir = str(self.prefs.folder(KEY_LAST_DIR))
         path, _ = QFileDialog.getOpenFileName(self, "Open video", start_dir, VIDEO_FILTER)
         if path:
-            self.settings.setValue("last_dir", str(Path(path).parent))
+            self.prefs.set_folder(KEY_LAST_DIR, Path(path).parent)
             self.open_source(path)
 
     def play_demo(self):
@@ -259,7 +259,7 @@ class MainWindow(QMainWindow):
 
     def retry_camera(self):
         """Retry the camera last asked for (`--camera 7` retries 7), else the remembered one."""
-        index = self.camera_index if self.camera_index is not None else self.settings.value("camera", 0)
+        index = self.camera_index if self.camera_index is not None else self.prefs.camera()
         self.open_source(str(index))
 
     def toggle_pause(self):
@@ -274,14 +274,14 @@ class MainWindow(QMainWindow):
         self.requestStopSource.emit()
 
     def toggle_loop(self):
-        self.settings.setValue("loop", "true" if self.act_loop.isChecked() else "false")
+        self.prefs.set_flag(KEY_LOOP, self.act_loop.isChecked())
         self.requestLoop.emit(self.act_loop.isChecked())
 
     def snapshot(self):
         if self.view.image is None:
             self.statusBar().showMessage("Nothing to save yet.", 3000)
             return
-        folder = Path(str(self.settings.value("snapshot_dir", str(Path.home() / "Pictures"))))
+        folder = self.prefs.folder(KEY_SNAPSHOT_DIR)
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -299,20 +299,21 @@ class MainWindow(QMainWindow):
             self.act_record.setChecked(False)
             self.statusBar().showMessage("Open a camera or video first.", 3000)
             return
-        folder = Path(str(self.settings.value("record_dir", str(Path.home() / "Videos"))))
+        folder = self.prefs.folder(KEY_RECORD_DIR)
         self.requestRecord.emit(str(unique_path(folder / time.strftime("faces_%Y%m%d_%H%M%S.mp4"))))
 
     def on_crop_slider(self, value: int):
-        self.config.crop_scale = value / SLIDER_STEPS_PER_UNIT
-        self._update_slider_labels()
-        save_from(self.settings, self.config)
-        self.requestCropScale.emit(self.config.crop_scale)
+        self.change_settings(crop_scale=value / CROP_SLIDER_STEPS_PER_UNIT)
 
     def on_conf_slider(self, value: int):
-        self.config.detection_confidence = value / 100.0
+        self.change_settings(detection_confidence=value / CONF_SLIDER_STEPS_PER_UNIT)
+
+    def change_settings(self, **values):
+        """The user changed settings: take the new config, remember it, and send the change to the worker."""
+        self.config = self.config.changed(**values)
         self._update_slider_labels()
-        save_from(self.settings, self.config)
-        self.requestConfidence.emit(self.config.detection_confidence)
+        self.prefs.save_config(self.config)
+        self.requestSettings.emit({name: getattr(self.config, name) for name in values})
 
     def show_about(self):
         from gui.about import about_text
@@ -330,12 +331,13 @@ class MainWindow(QMainWindow):
         if self.exit_after_frames and self.frames_shown >= self.exit_after_frames:
             self.close()
 
-    def on_stats(self, stats: dict):
+    def on_stats(self, stats: FrameStats):
         self.last_stats = stats
-        parts = [f"{stats.get('fps', 0):.1f} FPS", f"{stats.get('faces', 0)} faces"]
-        for key in ("detect", "classify", "draw"):
-            if key in stats:
-                parts.append(f"{key} {stats[key]:.0f} ms")
+        parts = [f"{stats.fps:.1f} FPS", f"{stats.faces} faces"]
+        stages = stats.timings.stages
+        if stages is not None:
+            parts += [f"detect {stages.detect_ms:.0f} ms", f"classify {stages.classify_ms:.0f} ms"]
+        parts.append(f"draw {stats.timings.draw_ms:.0f} ms")
         if self.models_message:
             parts.append("no models: video only")
         self.status_label.setText("  ·  ".join(parts))
@@ -351,7 +353,7 @@ class MainWindow(QMainWindow):
         self._open_initial_source()
 
     def _open_initial_source(self):
-        spec = self.initial_source if self.initial_source is not None else str(self.settings.value("camera", 0))
+        spec = self.initial_source if self.initial_source is not None else str(self.prefs.camera())
         self.open_source(spec)
 
     def on_source_opened(self, name: str, is_live: bool):
@@ -360,7 +362,7 @@ class MainWindow(QMainWindow):
         self.act_pause.setChecked(False)
         self.act_pause.setText("&Pause")
         if is_live and self.current_source and self.current_source.isdigit():
-            self.settings.setValue("camera", int(self.current_source))
+            self.prefs.set_camera(int(self.current_source))
         self.setWindowTitle(f"Face age & gender — {name}")
         self._update_actions(True)
 
@@ -414,9 +416,9 @@ class MainWindow(QMainWindow):
 
     # ---------- shutdown ----------
     def closeEvent(self, event):
-        self.settings.setValue("geometry", self.saveGeometry())
-        save_from(self.settings, self.config)
-        self.settings.sync()
+        self.prefs.set_geometry(self.saveGeometry())
+        self.prefs.save_config(self.config)
+        self.prefs.sync()
         self.shutdown()
         super().closeEvent(event)
 

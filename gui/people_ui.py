@@ -9,18 +9,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PyQt6.QtCore import QObject, QSettings, Qt, pyqtSignal
+from PyQt6.QtCore import QObject, Qt, pyqtSignal
 from PyQt6.QtGui import QAction, QKeySequence
 from PyQt6.QtWidgets import QFileDialog, QMainWindow, QMenu
 
 from gui.people_panel import PeoplePanel
-from gui.settings import load_flag, save_flag
+from gui.settings import KEY_BLUR_FACES, KEY_PEOPLE_PANEL, KEY_SUMMARY_DIR, KEY_SUMMARY_PANEL, Preferences
 from gui.summary_view import SummaryDock
 from pipeline.summary import write_summary
 
-KEY_PEOPLE_PANEL = "people_panel"
-KEY_SUMMARY_PANEL = "summary_panel"
-KEY_BLUR_FACES = "blur_faces"
 SUMMARY_FILTER = "JSON (*.json);;CSV, one row per person (*.csv)"
 
 
@@ -31,9 +28,9 @@ class PeopleFeatures(QObject):
     requestPeopleRows = pyqtSignal(bool)
     requestHighlight = pyqtSignal(int)
 
-    def __init__(self, window: QMainWindow, settings: QSettings, worker):
+    def __init__(self, window: QMainWindow, prefs: Preferences, worker):
         super().__init__(window)
-        self.window, self.settings = window, settings
+        self.window, self.prefs = window, prefs
         self.act_export = self._action("&Export summary…", "Save the session summary as JSON or CSV (Ctrl+E)",
                                        lambda: self.export_summary(), QKeySequence("Ctrl+E"))
         self.people = PeoplePanel(window)
@@ -60,13 +57,13 @@ class PeopleFeatures(QObject):
         self.requestHighlight.connect(worker.set_highlight)
         self.people.trackSelected.connect(self.requestHighlight)
 
-        self.people.setVisible(load_flag(settings, KEY_PEOPLE_PANEL))
-        self.summary.setVisible(load_flag(settings, KEY_SUMMARY_PANEL))
-        self.act_blur.setChecked(load_flag(settings, KEY_BLUR_FACES))
+        self.people.setVisible(prefs.flag(KEY_PEOPLE_PANEL))
+        self.summary.setVisible(prefs.flag(KEY_SUMMARY_PANEL))
+        self.act_blur.setChecked(prefs.flag(KEY_BLUR_FACES))
         self.act_people.toggled.connect(self.on_people_toggled)
         self.act_summary.toggled.connect(self.on_summary_toggled)
         self.requestBlur.emit(self.act_blur.isChecked())
-        self.requestPeopleRows.emit(load_flag(settings, KEY_PEOPLE_PANEL))
+        self.requestPeopleRows.emit(prefs.flag(KEY_PEOPLE_PANEL))
 
     def _action(self, text, tip, slot, shortcut) -> QAction:
         act = QAction(text, self.window)
@@ -101,7 +98,7 @@ class PeopleFeatures(QObject):
         # closing the window hides its docks too (the toggle actions then report False); only a show or
         # hide while the window is up is the user's choice
         if self.window.isVisible():
-            save_flag(self.settings, key, visible)
+            self.prefs.set_flag(key, visible)
 
     def on_people_toggled(self, visible: bool) -> None:
         self._save_dock_flag(KEY_PEOPLE_PANEL, visible)
@@ -114,7 +111,7 @@ class PeopleFeatures(QObject):
 
     def on_blur_toggled(self) -> None:
         blur = self.act_blur.isChecked()
-        save_flag(self.settings, KEY_BLUR_FACES, blur)
+        self.prefs.set_flag(KEY_BLUR_FACES, blur)
         self.requestBlur.emit(blur)
         self.window.statusBar().showMessage(
             "Faces are blurred in the view, snapshots and recordings." if blur else "Faces are no longer blurred.", 4000)
@@ -122,7 +119,7 @@ class PeopleFeatures(QObject):
     def export_summary(self, path: str | None = None) -> Path | None:
         """Write the latest session summary (JSON, or CSV for a .csv name); asks for a name when none is given."""
         if not path:
-            start = Path(str(self.settings.value("summary_dir", str(Path.home())))) / "people_summary.json"
+            start = self.prefs.folder(KEY_SUMMARY_DIR) / "people_summary.json"
             path, _ = QFileDialog.getSaveFileName(self.window, "Export session summary", str(start), SUMMARY_FILTER)
             if not path:
                 return None
@@ -131,6 +128,6 @@ class PeopleFeatures(QObject):
         except (OSError, ValueError) as exc:
             self.window.statusBar().showMessage(f"Could not save the summary: {exc}", 6000)
             return None
-        self.settings.setValue("summary_dir", str(written.parent))
+        self.prefs.set_folder(KEY_SUMMARY_DIR, written.parent)
         self.window.statusBar().showMessage(f"Summary saved: {written}", 5000)
         return written

@@ -1,15 +1,35 @@
-"""Persist the user's choices (QSettings) and map them onto `AppConfig`."""
+"""Everything the GUI remembers between runs, in one module: the only place that knows QSettings keys.
+
+`Preferences` wraps a QSettings store: the `AppConfig` settings marked `persist` in `core.config`
+(face-extraction size, detection confidence, smoothing), and the window's own choices (loop, camera,
+folders, geometry, the people-panel switches). Values read back are checked: QSettings' INI files give
+strings, and a hand-edited or damaged file must not break the app.
+"""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
-from PyQt6.QtCore import QSettings
+from PyQt6.QtCore import QByteArray, QSettings
 
-from core.config import AppConfig
+from core.config import PERSISTED_SETTINGS, AppConfig
 
 ORGANIZATION = "FaceAgeGender"
 APPLICATION = "FaceAgeGender"
-PERSISTED_FIELDS = ("crop_scale", "detection_confidence", "smoothing")
+
+# the window's own choices (the AppConfig ones are stored under their field names)
+KEY_LOOP = "loop"
+KEY_CAMERA = "camera"
+KEY_GEOMETRY = "geometry"
+KEY_LAST_DIR = "last_dir"            # File > Open video… starts here
+KEY_SNAPSHOT_DIR = "snapshot_dir"
+KEY_RECORD_DIR = "record_dir"
+KEY_SUMMARY_DIR = "summary_dir"
+KEY_PEOPLE_PANEL = "people_panel"
+KEY_SUMMARY_PANEL = "summary_panel"
+KEY_BLUR_FACES = "blur_faces"
+DEFAULT_FOLDERS = {KEY_LAST_DIR: Path.home(), KEY_SNAPSHOT_DIR: Path.home() / "Pictures",
+                   KEY_RECORD_DIR: Path.home() / "Videos", KEY_SUMMARY_DIR: Path.home()}
 
 
 def open_settings() -> QSettings:
@@ -17,8 +37,9 @@ def open_settings() -> QSettings:
 
 
 def load_into(settings: QSettings, config: AppConfig, overridden: set[str] = frozenset()) -> AppConfig:
-    """Fill `config` from stored values, except fields the command line set explicitly."""
-    for name in PERSISTED_FIELDS:
+    """`config` with the stored settings applied (clamped), except those the command line set explicitly."""
+    stored = {}
+    for name in PERSISTED_SETTINGS:
         if name in overridden or not settings.contains(name):
             continue
         current = getattr(config, name)
@@ -32,12 +53,12 @@ def load_into(settings: QSettings, config: AppConfig, overridden: set[str] = fro
             continue
         if isinstance(value, float) and not math.isfinite(value):  # a hand-edited or damaged settings file
             continue
-        setattr(config, name, value)
-    return config.clamp()
+        stored[name] = value
+    return config.changed(**stored)
 
 
 def save_from(settings: QSettings, config: AppConfig) -> None:
-    for name in PERSISTED_FIELDS:
+    for name in PERSISTED_SETTINGS:
         settings.setValue(name, getattr(config, name))
 
 
@@ -48,3 +69,51 @@ def load_flag(settings: QSettings, name: str, default: bool = False) -> bool:
 
 def save_flag(settings: QSettings, name: str, value: bool) -> None:
     settings.setValue(name, "true" if value else "false")
+
+
+class Preferences:
+    """The GUI's remembered choices over one QSettings store (the user's, or a test's own file)."""
+
+    def __init__(self, settings: QSettings):
+        self.store = settings
+
+    # the AppConfig settings
+    def load_config(self, config: AppConfig, overridden: set[str] = frozenset()) -> AppConfig:
+        return load_into(self.store, config, overridden)
+
+    def save_config(self, config: AppConfig) -> None:
+        save_from(self.store, config)
+
+    # on/off switches
+    def flag(self, key: str, default: bool = False) -> bool:
+        return load_flag(self.store, key, default)
+
+    def set_flag(self, key: str, value: bool) -> None:
+        save_flag(self.store, key, value)
+
+    # folders
+    def folder(self, key: str) -> Path:
+        return Path(str(self.store.value(key, str(DEFAULT_FOLDERS[key]))))
+
+    def set_folder(self, key: str, folder: str | Path) -> None:
+        self.store.setValue(key, str(folder))
+
+    # the camera and the window
+    def camera(self) -> int:
+        """The camera last opened (0 when none was, or the stored value is not a number)."""
+        try:
+            return int(self.store.value(KEY_CAMERA, 0))
+        except (TypeError, ValueError):
+            return 0
+
+    def set_camera(self, index: int) -> None:
+        self.store.setValue(KEY_CAMERA, int(index))
+
+    def geometry(self) -> QByteArray | None:
+        return self.store.value(KEY_GEOMETRY)
+
+    def set_geometry(self, geometry: QByteArray) -> None:
+        self.store.setValue(KEY_GEOMETRY, geometry)
+
+    def sync(self) -> None:
+        self.store.sync()

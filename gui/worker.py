@@ -1,12 +1,17 @@
 """The analysis worker: a QObject living on its own QThread, talking to the window only via signals.
 
 It owns the models and the open source; the window never touches either. Its loop pumps its own
-thread's event queue between frames so the window's commands (open, pause, slider moves) arrive as
-queued slot calls, and it always works on the newest camera frame (see `CameraSource`).
+thread's event queue between frames so the window's commands (open, pause, setting changes) arrive as
+queued slot calls, and it always works on the newest camera frame (see `CameraSource`). Each frame goes
+through a `pipeline.session.Session`, the loop headless runs and the benchmark run too.
+
+It keeps no copy of the settings: the config it starts with goes to the analyzer, and the window's
+changes go to `FaceAnalyzer.configure`, which holds the one config the models run on.
 """
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -15,14 +20,26 @@ from PyQt6.QtGui import QImage
 
 from core.config import AppConfig
 from core.errors import SourceError, WeightsError
-from core.images import to_bgr
 from gui.people_feed import PeopleFeed
 from pipeline.annotate import FaceAnnotator
 from pipeline.outputs import VideoRecorder
+from pipeline.session import FrameTimings, Session
 from pipeline.sources import ImageFilesSource, open_source
 
 IDLE_WAIT_S = 0.02
 FPS_WINDOW_FRAMES = 20
+FALLBACK_RECORD_FPS = 25.0
+
+
+@dataclass(frozen=True)
+class FrameStats:
+    """What the status bar shows about the newest frame."""
+
+    timings: FrameTimings
+    fps: float            # frames shown per second over the last FPS_WINDOW_FRAMES
+    faces: int
+    width: int
+    height: int
 
 
 def to_qimage(frame_bgr: np.ndarray) -> QImage:
@@ -33,7 +50,7 @@ def to_qimage(frame_bgr: np.ndarray) -> QImage:
 
 class AnalysisWorker(QObject):
     frameReady = pyqtSignal(QImage)
-    statsReady = pyqtSignal(dict)
+    statsReady = pyqtSignal(object)          # FrameStats
     modelsReady = pyqtSignal()
     modelsFailed = pyqtSignal(str)
     sourceOpened = pyqtSignal(str, bool)     # name, is_live
@@ -47,15 +64,15 @@ class AnalysisWorker(QObject):
 
     def __init__(self, config: AppConfig, analyzer_factory=None):
         super().__init__()
-        self.config = config
+        self._start_config = config   # handed to the analyzer once; changes go to analyzer.configure
         self._analyzer_factory = analyzer_factory
         self.analyzer = None
         self.annotator = FaceAnnotator(show_track_id=False)
         self.source = None
+        self.session: Session | None = None
         self.paused = False
         self.loop = False
         self._quit = False
-        self._recorder: VideoRecorder | None = None
         self._next_frame_due = 0.0
         self._frame_times: list[float] = []
         self.people = PeopleFeed()  # blur, session summary, people-panel rows
@@ -90,9 +107,12 @@ class AnalysisWorker(QObject):
             self.sourceFailed.emit(str(exc))
             return
         if self.analyzer is not None:
-            self.analyzer.reset()
             # files: every shown face labelled at once (a frame may run late); live: the frame budget rules
-            self.analyzer.config.realtime = self.source.is_live
+            self.analyzer.configure(realtime=self.source.is_live)
+        self.session = Session(self.analyzer, tracked=not isinstance(self.source, ImageFilesSource),
+                               fps=self.source.fps, annotator=self.annotator, prepare=self.people.observe,
+                               on_record_error=self._stop_recording)
+        self.session.restart()
         self.paused = False
         self._next_frame_due = time.perf_counter()
         self._frame_times.clear()
@@ -114,24 +134,20 @@ class AnalysisWorker(QObject):
     def set_loop(self, loop: bool):
         self.loop = loop
 
-    @pyqtSlot(float)
-    def set_crop_scale(self, scale: float):
-        self.config.crop_scale = scale
+    @pyqtSlot(dict)
+    def configure(self, settings: dict):
+        """Setting changes from the window ({name: value}, names of `AppConfig`), from the next frame on."""
         if self.analyzer is not None:
-            self.analyzer.crop_scale = scale
-
-    @pyqtSlot(float)
-    def set_confidence(self, confidence: float):
-        self.config.detection_confidence = confidence
-        if self.analyzer is not None:
-            self.analyzer.set_confidence(confidence)
+            self.analyzer.configure(**settings)
 
     @pyqtSlot(str)
     def start_recording(self, path: str):
         self._stop_recording()
-        fps = self.source.fps if self.source is not None else 25.0
+        if self.session is None:
+            self.recordingFailed.emit("Nothing to record: open a camera or video first.")
+            return
         try:
-            self._recorder = VideoRecorder(path, fps)
+            self.session.recorder = VideoRecorder(path, self.source.fps if self.source else FALLBACK_RECORD_FPS)
         except SourceError as exc:
             self.recordingFailed.emit(str(exc))
             return
@@ -162,10 +178,10 @@ class AnalysisWorker(QObject):
     def _load_models(self):
         try:
             if self._analyzer_factory is not None:
-                self.analyzer = self._analyzer_factory(self.config)
+                self.analyzer = self._analyzer_factory(self._start_config)
             else:
                 from pipeline.analyzer import FaceAnalyzer
-                self.analyzer = FaceAnalyzer(self.config)
+                self.analyzer = FaceAnalyzer(self._start_config)
         except WeightsError as exc:
             self.modelsFailed.emit(str(exc))
             return
@@ -190,29 +206,14 @@ class AnalysisWorker(QObject):
             return
         if frame is None:
             if self.loop and src.rewind():
-                if self.analyzer is not None:
-                    self.analyzer.reset()
+                self.session.restart()
                 self.people.new_segment()
                 return
             self._close_source()
             self.sourceEnded.emit()
             return
-        t0 = time.perf_counter()
-        frame = to_bgr(frame)
-        faces = []
-        if self.analyzer is not None:
-            faces = self.analyzer.analyze(frame) if isinstance(src, ImageFilesSource) else self.analyzer.track(frame)
-        t1 = time.perf_counter()
-        unconfirmed = getattr(self.analyzer, "unconfirmed_faces", [])  # blurred, not drawn (pipeline.analyzer)
-        scene = self.people.observe(frame, faces, unconfirmed)  # a copy: faces blurred if asked, summary updated
-        annotated = self.annotator.annotate(scene, faces)
-        t2 = time.perf_counter()
-        if self._recorder is not None:
-            try:
-                self._recorder.write(annotated)
-            except SourceError as exc:
-                self._stop_recording(str(exc))
-        self.frameReady.emit(to_qimage(self.people.highlight(annotated, faces)))
+        result = self.session.step(frame)  # analysed, blurred if asked, summary fed, annotated, recorded
+        self.frameReady.emit(to_qimage(self.people.highlight(result.annotated, result.faces)))
         rows, summary = self.people.take_updates()
         if rows is not None:
             self.peopleReady.emit(rows)
@@ -221,23 +222,24 @@ class AnalysisWorker(QObject):
         self._frame_times.append(time.perf_counter())
         self._frame_times = self._frame_times[-FPS_WINDOW_FRAMES:]
         span = self._frame_times[-1] - self._frame_times[0]
-        timings = dict(self.analyzer.last_timings_ms) if self.analyzer is not None else {}
-        timings.update({"draw": (t2 - t1) * 1e3, "total": (t2 - t0) * 1e3,
-                        "fps": (len(self._frame_times) - 1) / span if span > 0 else 0.0,
-                        "faces": len(faces), "width": frame.shape[1], "height": frame.shape[0]})
-        self.statsReady.emit(timings)
+        self.statsReady.emit(FrameStats(result.timings, (len(self._frame_times) - 1) / span if span > 0 else 0.0,
+                                        len(result.faces), result.frame.shape[1], result.frame.shape[0]))
 
     def _stop_recording(self, error: str = ""):
-        """Close the file (an .mp4 plays only once closed) and say what became of it."""
-        if self._recorder is not None:
-            self._recorder.close()
-            recorder, self._recorder = self._recorder, None
-            if error:
-                self.recordingFailed.emit(f"Recording stopped: {error}")
-            elif recorder.frames_written == 0:
-                self.recordingFailed.emit("Nothing was recorded: no frame arrived while recording.")
-            else:
-                self.recordingChanged.emit(False, str(recorder.path))
+        """Close the file (an .mp4 plays only once closed) and say what became of it. After a write error the
+        session has closed the file already and passes the error here."""
+        recorder = self.session.recorder if self.session is not None else None
+        if recorder is not None:
+            self.session.recorder = None
+            recorder.close()
+        if error:
+            self.recordingFailed.emit(f"Recording stopped: {error}")
+        elif recorder is None:
+            return
+        elif recorder.frames_written == 0:
+            self.recordingFailed.emit("Nothing was recorded: no frame arrived while recording.")
+        else:
+            self.recordingChanged.emit(False, str(recorder.path))
 
     def _close_source(self):
         self._stop_recording()
@@ -246,3 +248,4 @@ class AnalysisWorker(QObject):
             self.peopleReady.emit([])                             # no one is in view any more
             self.source.close()
             self.source = None
+            self.session = None

@@ -6,7 +6,7 @@ the same `analyze` / `track` methods.
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -14,10 +14,21 @@ from core.config import AppConfig
 from core.crop import square_crop
 from core.face import Face, unjudgeable_reason
 from core.images import to_bgr
+from core.protocols import Classifier, Detector
 from pipeline.scenecut import SceneCutDetector
 from pipeline.tracker import IouTracker
 
-STAGES = ("detect", "crop", "classify", "track")
+
+@dataclass(frozen=True)
+class StageTimings:
+    """Milliseconds one frame spent in each named stage of the analyzer, timed the same way in both modes,
+    and how many faces the classifier saw (fewer than shown when tracks reuse their labels)."""
+
+    detect_ms: float = 0.0
+    crop_ms: float = 0.0
+    classify_ms: float = 0.0
+    track_ms: float = 0.0      # matching, smoothing and scene cuts; 0 for photos
+    classified: int = 0
 
 
 class FaceAnalyzer:
@@ -26,16 +37,19 @@ class FaceAnalyzer:
     `analyze(frame)` treats each call as an unrelated photo. `track(frame)` treats calls as consecutive
     video frames: faces keep a track id, each track is re-classified only every few frames and its
     labels are smoothed; a face is returned only once its track is confirmed (`confirm_hits` frames in a
-    row), and a scene cut starts new tracks. `reset()` starts a new stream. `crop_scale` can change
-    between frames. Faces too small or too dark to judge are returned unclassified, with `unjudgeable` set.
+    row), and a scene cut starts new tracks. `reset()` starts a new stream. `configure(**settings)` changes
+    settings between frames. Faces too small or too dark to judge are returned unclassified, with
+    `unjudgeable` set. After each call, `last_timings` holds the frame's `StageTimings` and
+    `unconfirmed_faces` the faces detected but not shown yet (tracked mode: waiting for confirmation), which
+    a privacy blur must cover too.
+
+    `detector` and `classifier`: anything that fits `core.protocols.Detector` / `Classifier`; None loads
+    the shipped models (or the weights the config names).
     """
 
     def __init__(self, config: AppConfig | None = None, *, crop_scale: float | None = None,
-                 detector=None, classifier=None):
-        self.config = replace(config) if config else AppConfig()
-        if crop_scale is not None:
-            self.config.crop_scale = crop_scale
-        self.config.clamp()
+                 detector: Detector | None = None, classifier: Classifier | None = None):
+        self.config = (config or AppConfig()).changed(**({} if crop_scale is None else {"crop_scale": crop_scale}))
         if detector is None:
             from detection import FaceDetector  # torch first: see runtime.py
             detector = FaceDetector(self.config.detector_weights, self.config.detection_confidence,
@@ -47,24 +61,20 @@ class FaceAnalyzer:
             from classification import AgeGenderClassifier
             classifier = AgeGenderClassifier(self.config.classifier_weights, self.config.threads,
                                              trust_checkpoint=self.config.trust_checkpoints)
+        for part, protocol in ((detector, Detector), (classifier, Classifier)):
+            if not isinstance(part, protocol):
+                raise TypeError(f"{type(part).__name__} is not a {protocol.__name__}: give it the members "
+                                f"core.protocols.{protocol.__name__} lists")
         self.detector, self.classifier = detector, classifier
-        self.last_timings_ms: dict[str, float] = {}
+        self.last_timings = StageTimings()
         self.reset()
 
-    @property
-    def crop_scale(self) -> float:
-        return self.config.crop_scale
-
-    @crop_scale.setter
-    def crop_scale(self, value: float) -> None:
-        self.config.crop_scale = value
-        self.config.clamp()
-
-    def set_confidence(self, value: float) -> None:
-        self.config.detection_confidence = value
-        self.config.clamp()
-        if hasattr(self.detector, "confidence"):
-            self.detector.confidence = self.config.detection_confidence
+    def configure(self, **settings) -> None:
+        """Change settings (names of `AppConfig`, clamped) from the next frame on; the detector follows the
+        confidence. The one place a running analyzer's settings change: the GUI's worker forwards the
+        window's changes here, headless runs set `realtime` here."""
+        self.config = self.config.changed(**settings)
+        self.detector.confidence = self.config.detection_confidence
 
     def reset(self) -> None:
         self.tracker = IouTracker(self.config.track_iou_threshold, self.config.track_max_missed_frames,
@@ -74,8 +84,7 @@ class FaceAnalyzer:
         self.unconfirmed_faces: list[Face] = []
 
     def crops(self, frame_bgr: np.ndarray, faces: list[Face]) -> list[np.ndarray]:
-        size = getattr(self.classifier, "input_size_px", None)
-        return [square_crop(frame_bgr, f.box, self.config.crop_scale, size) for f in faces]
+        return [square_crop(frame_bgr, f.box, self.config.crop_scale, self.classifier.input_size_px) for f in faces]
 
     def analyze(self, frame: np.ndarray) -> list[Face]:
         """Faces of one still image, every face classified; keeps no state between calls."""
@@ -90,8 +99,8 @@ class FaceAnalyzer:
         t2 = time.perf_counter()
         results = iter(self.classifier.predict(crops))
         t3 = time.perf_counter()
-        self.last_timings_ms = {"detect": (t1 - t0) * 1e3, "crop": (t2 - t1) * 1e3,
-                                "classify": (t3 - t2) * 1e3, "track": 0.0, "classified": len(judgeable)}
+        self.last_timings = StageTimings(detect_ms=(t1 - t0) * 1e3, crop_ms=(t2 - t1) * 1e3,
+                                         classify_ms=(t3 - t2) * 1e3, classified=len(judgeable))
         out = []
         for face in faces:
             if not face.unjudgeable:
@@ -131,6 +140,7 @@ class FaceAnalyzer:
         # or a face would be sharp on its first frames
         self.unconfirmed_faces = [Face(box=t.box, score=t.score, track_id=t.track_id) for t in seen if not t.confirmed]
         t5 = time.perf_counter()
-        self.last_timings_ms = {"detect": (t1 - t0) * 1e3, "crop": (t3 - t2) * 1e3, "classify": (t4 - t3) * 1e3,
-                                "track": ((t2 - t1) + (t5 - t4)) * 1e3, "classified": len(due)}
+        self.last_timings = StageTimings(detect_ms=(t1 - t0) * 1e3, crop_ms=(t3 - t2) * 1e3,
+                                         classify_ms=(t4 - t3) * 1e3, track_ms=((t2 - t1) + (t5 - t4)) * 1e3,
+                                         classified=len(due))
         return faces

@@ -16,12 +16,13 @@ from tqdm import tqdm
 
 from core.config import AppConfig
 from core.errors import OutputError
-from core.images import IMAGE_SUFFIXES, to_bgr
+from core.images import IMAGE_SUFFIXES
 from pipeline.analyzer import FaceAnalyzer
 from pipeline.annotate import FaceAnnotator
 from pipeline.outputs import (VIDEO_CODECS, ResultsWriter, VideoRecorder, check_writable, make_parent,
                               results_format, unique_path)
 from pipeline.privacy import FaceBlurrer, blur_faces
+from pipeline.session import Session
 from pipeline.sources import ImageFilesSource, open_source
 from pipeline.summary import SessionSummary, check_summary_path, write_summary
 
@@ -62,7 +63,7 @@ def run_headless(source: str, output: str | None, results: str | None, config: A
         res_path = Path(results).expanduser() if results else None
         check_outputs(src, out_path, res_path)
         analyzer = analyzer or FaceAnalyzer(config)
-        analyzer.config.realtime = src.is_live  # a file has no frame budget: every shown face is labelled
+        analyzer.configure(realtime=src.is_live)  # a file has no frame budget: every shown face is labelled
         return _process(src, analyzer, out_path, res_path, progress, stop or threading.Event(), summary, blur)
     finally:
         src.close()
@@ -71,50 +72,45 @@ def run_headless(source: str, output: str | None, results: str | None, config: A
 def _process(src, analyzer: FaceAnalyzer, out_path: Path | None, res_path: Path | None, progress: bool,
              stop: threading.Event, summary: str | None = None, blur: bool = False) -> RunSummary:
     photos = isinstance(src, ImageFilesSource)
-    annotator = FaceAnnotator(show_track_id=not photos)
-    recorder = None if (out_path is None or photos) else VideoRecorder(out_path, src.fps)
     writer = ResultsWriter(res_path) if res_path else None
     people = SessionSummary() if summary else None
     blurrer = FaceBlurrer()
-    frames = faces_total = 0
+
+    def prepare(frame, faces, pending):  # privacy hook: faces blurred before labels are drawn
+        scene = frame.copy()
+        if blur:  # pending faces are not shown yet, but blurred
+            scene = blur_faces(scene, faces) if photos else blurrer.apply(scene, faces + pending)
+        return scene
+
+    sinks = []
+    if people is not None:  # session summary hook
+        sinks.append(lambda r: people.add_stills(r.faces) if photos else people.update(r.time_s, r.faces))
+    if out_path is not None and photos:
+        sinks.append(lambda r: _write_photo(out_path, src, r.annotated))
+    if writer:
+        sinks.append(lambda r: writer.write(r.index, r.time_s, src.current_path.name if photos else src.name, r.faces))
+    session = Session(analyzer, tracked=not photos, fps=src.fps, draw=out_path is not None,
+                      annotator=FaceAnnotator(show_track_id=not photos), prepare=prepare,
+                      recorder=None if (out_path is None or photos) else VideoRecorder(out_path, src.fps),
+                      sinks=sinks)
     start = time.perf_counter()
     bar = tqdm(total=src.frame_count or None, unit="frame", disable=not progress, desc=src.name)
     try:
-        while not stop.is_set() and (frame := src.read()) is not None:
-            faces = analyzer.analyze(frame) if photos else analyzer.track(frame)
-            if people is not None and photos:  # session summary hook
-                people.add_stills(faces)
-            elif people is not None:
-                people.update(frames / src.fps, faces)
-            if out_path is not None:
-                scene = to_bgr(frame).copy()
-                if blur:  # privacy hook: faces blurred before labels are drawn
-                    shown_and_pending = faces + analyzer.unconfirmed_faces   # not yet shown, but blurred
-                    scene = blur_faces(scene, faces) if photos else blurrer.apply(scene, shown_and_pending)
-                annotated = annotator.annotate(scene, faces)
-                if recorder:
-                    recorder.write(annotated)
-                else:
-                    _write_photo(out_path, src, annotated)
-            if writer:
-                name = src.current_path.name if photos else src.name
-                writer.write(frames, frames / src.fps if not photos else 0.0, name, faces)
-            frames += 1
-            faces_total += len(faces)
+        for result in session.run(src.frames(stop)):
             bar.update(1)
-            bar.set_postfix(faces=len(faces))
+            bar.set_postfix(faces=len(result.faces))
     finally:
         bar.close()
-        if recorder:
-            recorder.close()
+        if session.recorder:
+            session.recorder.close()
         if writer:
             writer.close()
     skipped = [*src.ignored, *src.skipped] if photos else []
-    session = people.to_dict() if people is not None else None
-    summary_path = _write_session(session, summary) if session is not None else None
-    return RunSummary(frames, faces_total, time.perf_counter() - start, out_path, res_path, skipped,
+    session_summary = people.to_dict() if people is not None else None
+    summary_path = _write_session(session_summary, summary) if session_summary is not None else None
+    return RunSummary(session.frames, session.faces_total, time.perf_counter() - start, out_path, res_path, skipped,
                       interrupted=stop.is_set(), summary=summary_path,
-                      people=session["people"] if session is not None else None)
+                      people=session_summary["people"] if session_summary is not None else None)
 
 
 def _write_session(session: dict, path: str) -> Path:

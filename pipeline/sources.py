@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -34,6 +35,14 @@ class FrameSource:
 
     def rewind(self) -> bool:
         return False
+
+    def frames(self, stop: threading.Event | None = None) -> Iterator[np.ndarray]:
+        """Every frame until the end of the stream, or until `stop` is set (checked before each read)."""
+        while stop is None or not stop.is_set():
+            frame = self.read()
+            if frame is None:
+                return
+            yield frame
 
     def __enter__(self):
         return self

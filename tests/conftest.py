@@ -128,7 +128,7 @@ class FakeClassifier:
         self.crop_shapes = []
 
     def predict(self, crops):
-        from classification.classifier import AgeGender
+        from core.protocols import AgeGender
         out = []
         for crop in crops:
             gender, prob, age = self.answers[self.seen % len(self.answers)]

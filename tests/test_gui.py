@@ -31,13 +31,13 @@ def test_window_plays_clip_moves_slider_and_closes(make_window, qtbot, settings)
     window = make_window()
     qtbot.waitUntil(lambda: window.frames_shown >= 5, timeout=20000)
     assert window.view.image is not None and window.view.image.width() == 320
-    qtbot.waitUntil(lambda: window.last_stats.get("faces") == 2, timeout=5000)
+    qtbot.waitUntil(lambda: window.last_stats is not None and window.last_stats.faces == 2, timeout=5000)
     assert "FPS" in window.status_label.text()
 
     window.crop_slider.setValue(window.crop_slider.maximum())
     assert window.config.crop_scale == 2.0
     assert float(settings.value("crop_scale")) == 2.0
-    qtbot.waitUntil(lambda: window.worker.config.crop_scale == 2.0, timeout=5000)
+    qtbot.waitUntil(lambda: window.worker.analyzer.config.crop_scale == 2.0, timeout=5000)
 
     shown = window.frames_shown
     window.toggle_pause()

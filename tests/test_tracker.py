@@ -60,7 +60,7 @@ def test_classification_budget_spreads_work_over_frames():
     counts = []
     for _ in range(3):
         an.track(frame)
-        counts.append(an.last_timings_ms["classified"])
+        counts.append(an.last_timings.classified)
     assert counts == [4, 4, 2]
 
 
@@ -123,8 +123,8 @@ def test_crop_scale_acts_on_next_frame_and_is_clamped():
     an = _analyzer([[(10, 10, 60, 60)]], None)
     frame = grey((100, 100, 3))
     an.analyze(frame)
-    an.crop_scale = 5.0
-    assert an.crop_scale == 2.0
+    an.configure(crop_scale=5.0)
+    assert an.config.crop_scale == 2.0
     assert an.classifier.crop_shapes[-1] == (32, 32, 3)
 
 
