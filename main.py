@@ -1,8 +1,10 @@
-"""Face age & gender: live webcam/video analysis (`python main.py`) or headless processing (`--headless`)."""
+"""Face age & gender: live webcam/video analysis (`face-age-gender`, or `python main.py`) or headless
+processing (`--headless`)."""
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import signal
 import sys
 
@@ -145,10 +147,22 @@ def run_headless(args) -> int:
     return 0
 
 
+def display_missing() -> bool:
+    """True on a Linux machine with no screen to open the window on (no X11 or Wayland display, and no
+    QT_QPA_PLATFORM such as `offscreen` chosen): Qt would abort there with a cryptic message."""
+    return sys.platform.startswith("linux") and not any(
+        os.environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.headless:
         return run_headless(args)
+    if display_missing():
+        print("error: there is no display to open the window on: run without a window, e.g. "
+              "`face-age-gender --headless --source clip.mp4 --output annotated.mp4` (a camera: --source 0, "
+              "stop with Ctrl-C), or log in to a desktop session", file=sys.stderr)
+        return 2
     from gui.app import run_gui
     return run_gui(args, config_from_args(args))
 

@@ -128,6 +128,16 @@ def test_missing_weights_exit_with_the_training_command(tmp_path):
     assert_one_line_refusal(result, "python -m detection.train")
 
 
+def test_no_display_says_to_use_headless(monkeypatch, capsys):
+    import main
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(main.sys, "platform", "linux")
+    assert main.main(["--source", str(CLIP)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "--headless" in err and err.count("\n") == 1
+
+
 def test_headless_needs_a_source():
     result = run_main()
     assert result.returncode == 2 and "--source" in result.stderr
