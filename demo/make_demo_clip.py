@@ -37,8 +37,6 @@ def background(width: int, height: int, seed: int) -> np.ndarray:
 
 
 def held_out_fairface(n: int, seed: int) -> list[dict]:
-    import csv
-
     from classification.cache import split_name
     from classification.datasets import read_fairface
     samples = [s for s in read_fairface(DATASETS / "fairface") if split_name(s) == "test"]

@@ -48,7 +48,8 @@ class PersonRow:
     unjudgeable: str | None = None  # "too small" / "too dark": a marker, no classification
 
 
-def to_qimage_rgb(image_bgr: np.ndarray) -> QImage:
+def bgr_to_qimage(image_bgr: np.ndarray) -> QImage:
+    """A QImage that owns a copy of the pixels (safe to hand to the window's thread)."""
     rgb = np.ascontiguousarray(cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB))
     h, w = rgb.shape[:2]
     return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
@@ -149,7 +150,7 @@ class PeopleFeed:
         return annotated
 
     def _row(self, scene: np.ndarray, face: Face, now_s: float) -> PersonRow:
-        thumb = to_qimage_rgb(square_crop(scene, face.box, THUMBNAIL_SCALE, THUMBNAIL_PX))
+        thumb = bgr_to_qimage(square_crop(scene, face.box, THUMBNAIL_SCALE, THUMBNAIL_PX))
         record = self.summary.record(face.track_id) if face.track_id is not None else None
         return PersonRow(
             track_id=face.track_id, thumbnail=thumb, gender=face.gender, gender_prob=face.gender_prob,

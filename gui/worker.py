@@ -13,14 +13,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import cv2
-import numpy as np
 from PyQt6.QtCore import QCoreApplication, QObject, pyqtSignal, pyqtSlot
 from PyQt6.QtGui import QImage
 
 from core.config import AppConfig
 from core.errors import SourceError, WeightsError
-from gui.people_feed import PeopleFeed
+from gui.people_feed import PeopleFeed, bgr_to_qimage
 from pipeline.annotate import FaceAnnotator
 from pipeline.outputs import VideoRecorder
 from pipeline.session import FrameTimings, Session
@@ -40,12 +38,6 @@ class FrameStats:
     faces: int
     width: int
     height: int
-
-
-def to_qimage(frame_bgr: np.ndarray) -> QImage:
-    rgb = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB)
-    h, w = rgb.shape[:2]
-    return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
 class AnalysisWorker(QObject):
@@ -213,7 +205,7 @@ class AnalysisWorker(QObject):
             self.sourceEnded.emit()
             return
         result = self.session.step(frame)  # analysed, blurred if asked, summary fed, annotated, recorded
-        self.frameReady.emit(to_qimage(self.people.highlight(result.annotated, result.faces)))
+        self.frameReady.emit(bgr_to_qimage(self.people.highlight(result.annotated, result.faces)))
         rows, summary = self.people.take_updates()
         if rows is not None:
             self.peopleReady.emit(rows)

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.errors import SourceError
+from core.errors import OutputError
 from core.face import Face
 from core.labels import AGE_GROUPS, GENDERS, expected_age_years
 
@@ -201,9 +201,9 @@ def check_summary_path(path: str | Path) -> Path:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise SourceError(f"Cannot write the summary to {path}: {exc.strerror or exc}.") from None
+        raise OutputError(f"Cannot write the summary to {path}: {exc.strerror or exc}.") from None
     if path.is_dir() or not os.access(path.parent, os.W_OK):
-        raise SourceError(f"Cannot write the summary to {path}: not a writable file name.")
+        raise OutputError(f"Cannot write the summary to {path}: not a writable file name.")
     return path
 
 

@@ -1,7 +1,7 @@
 """The real window, offscreen: plays the fixture clip, moves the slider, survives bad input, closes cleanly."""
 import time
 
-import numpy as np
+import cv2
 import pytest
 
 pytest.importorskip("PyQt6")
@@ -25,6 +25,25 @@ def make_window(open_window):
     def make(source=CLIP, factory=fake_factory):
         return open_window(source, factory)
     return make
+
+
+def record_while_looping(window, qtbot):
+    """Loop the clip, wait for its first frame, start recording and let half a second be recorded."""
+    window.act_loop.setChecked(True)
+    window.toggle_loop()
+    qtbot.waitUntil(lambda: window.frames_shown >= 1, timeout=20000)
+    window.toggle_record()
+    qtbot.waitUntil(lambda: window.recording, timeout=5000)
+    qtbot.wait(500)
+
+
+def the_one_recording(folder):
+    """The only .mp4 in `folder`, opened; asserts it is there alone, opens, and holds at least two frames."""
+    files = list(folder.glob("*.mp4"))
+    assert len(files) == 1
+    cap = cv2.VideoCapture(str(files[0]))
+    assert cap.isOpened() and int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) >= 2
+    return cap
 
 
 def test_window_plays_clip_moves_slider_and_closes(make_window, qtbot, settings):
@@ -106,18 +125,9 @@ def test_try_camera_again_retries_the_camera_asked_for(make_window, qtbot):
 def test_recording_is_closed_cleanly_on_quit(make_window, qtbot, settings, tmp_path):
     settings.setValue("record_dir", str(tmp_path))
     window = make_window()
-    window.act_loop.setChecked(True)
-    window.toggle_loop()
-    qtbot.waitUntil(lambda: window.frames_shown >= 1, timeout=20000)
-    window.toggle_record()
-    qtbot.waitUntil(lambda: window.recording, timeout=5000)
-    qtbot.wait(500)
+    record_while_looping(window, qtbot)
     window.close()
-    files = list(tmp_path.glob("*.mp4"))
-    assert len(files) == 1
-    import cv2
-    cap = cv2.VideoCapture(str(files[0]))
-    assert cap.isOpened() and int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) >= 2
+    the_one_recording(tmp_path)
 
 
 def test_snapshot_saves_the_annotated_frame(make_window, qtbot, settings, tmp_path):
@@ -142,8 +152,6 @@ def test_settings_persist_between_windows(make_window, qtbot, settings):
 def test_opencv_qt_plugin_path_is_dropped_before_the_window(monkeypatch):
     import os
 
-    import cv2
-
     from gui.app import free_qt_from_opencv
     monkeypatch.setenv("QT_QPA_PLATFORM_PLUGIN_PATH", os.path.join(os.path.dirname(cv2.__file__), "qt", "plugins"))
     free_qt_from_opencv()
@@ -158,19 +166,12 @@ def test_ctrl_c_closes_the_window_saving_the_recording_and_settings(make_window,
     import os
     import signal
 
-    import cv2
-
     from gui.app import quit_on_signals
     settings.setValue("record_dir", str(tmp_path))
     window = make_window()
-    window.act_loop.setChecked(True)
-    window.toggle_loop()
-    qtbot.waitUntil(lambda: window.frames_shown >= 1, timeout=20000)
     window.crop_slider.setValue(int(1.85 * 20))
     settings.remove("crop_scale")  # must be written again on the way out
-    window.toggle_record()
-    qtbot.waitUntil(lambda: window.recording, timeout=5000)
-    qtbot.wait(500)
+    record_while_looping(window, qtbot)
     previous = quit_on_signals(window)
     try:
         os.kill(os.getpid(), signal.SIGINT)
@@ -179,10 +180,7 @@ def test_ctrl_c_closes_the_window_saving_the_recording_and_settings(make_window,
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     assert not window.thread.isRunning()
-    files = list(tmp_path.glob("*.mp4"))
-    assert len(files) == 1
-    cap = cv2.VideoCapture(str(files[0]))
-    assert cap.isOpened() and int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) >= 2 and cap.read()[0]
+    assert the_one_recording(tmp_path).read()[0]
     assert float(settings.value("crop_scale")) == pytest.approx(1.85) and settings.contains("geometry")
 
 
@@ -211,7 +209,6 @@ def test_sigint_to_the_app_exits_cleanly_without_a_traceback(tmp_path):
 
 def test_a_failing_frame_stops_playback_with_a_message_and_keeps_the_recording(make_window, qtbot, settings, tmp_path):
     """An exception escaping the worker's slot used to abort the whole app, recording lost."""
-    import cv2
 
     class Breaks:
         def __init__(self, config):
