@@ -97,15 +97,15 @@ def stop_on_signals(stop, received: list) -> dict:
     return {sig: signal.signal(sig, handler) for sig in EXIT_SIGNALS}
 
 
-def print_summary(summary) -> None:
-    fps = summary.frames / summary.seconds if summary.seconds > 0 else 0.0
-    print(f"{summary.frames} frames, {summary.faces} faces, {fps:.1f} frames/s"
-          + (f"; output: {summary.output}" if summary.output else "")
-          + (f"; results: {summary.results}" if summary.results else "")
-          + (f"; {summary.people} people: {summary.summary}" if summary.summary else ""))
-    if summary.skipped:
-        names = ", ".join(p.name for p in summary.skipped[:3]) + (", ..." if len(summary.skipped) > 3 else "")
-        print(f"warning: skipped {len(summary.skipped)} file(s) that are not readable images: {names}",
+def print_run(run) -> None:
+    fps = run.frames / run.seconds if run.seconds > 0 else 0.0
+    print(f"{run.frames} frames, {run.faces} faces, {fps:.1f} frames/s"
+          + (f"; output: {run.output}" if run.output else "")
+          + (f"; results: {run.results}" if run.results else "")
+          + (f"; {run.people} people: {run.summary}" if run.summary else ""))
+    if run.skipped:
+        names = ", ".join(p.name for p in run.skipped[:3]) + (", ..." if len(run.skipped) > 3 else "")
+        print(f"warning: skipped {len(run.skipped)} file(s) that are not readable images: {names}",
               file=sys.stderr)
 
 
@@ -116,15 +116,15 @@ def run_headless(args) -> int:
     from core.images import FrameError
     from pipeline.headless import run_headless as run
     if not args.source:
-        print("error: --headless needs --source VIDEO|IMAGE|FOLDER", file=sys.stderr)
+        print("error: --headless needs --source VIDEO|IMAGE|FOLDER|CAMERA (a camera is its index, e.g. 0)", file=sys.stderr)
         return 2
     if args.blur and not args.output:
         print("note: --blur only changes --output; no --output was given", file=sys.stderr)
     stop, received = threading.Event(), []
     previous = stop_on_signals(stop, received)
     try:
-        summary = run(args.source, args.output, args.results, config_from_args(args),
-                      progress=not args.no_progress, stop=stop, summary=args.summary, blur=args.blur)
+        result = run(args.source, args.output, args.results, config_from_args(args),
+                     progress=not args.no_progress, stop=stop, summary=args.summary, blur=args.blur)
     except (SourceError, WeightsError, FrameError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -139,9 +139,9 @@ def run_headless(args) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    print_summary(summary)
-    if summary.interrupted:
-        print(f"interrupted after {summary.frames} frames: what was written so far is complete and kept",
+    print_run(result)
+    if result.interrupted:
+        print(f"interrupted after {result.frames} frames: what was written so far is complete and kept",
               file=sys.stderr)
         return 128 + (received[0] if received else signal.SIGINT)
     return 0

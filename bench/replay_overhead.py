@@ -11,11 +11,13 @@ from __future__ import annotations
 import statistics
 import sys
 
+from core.config import DEFAULT_CONFIDENCE
+
 
 class ReplayDetector:
     """Hands back recorded detections in order, so every pass sees exactly the same boxes."""
 
-    confidence = 0.35
+    confidence = DEFAULT_CONFIDENCE
 
     def __init__(self, detections):
         self.detections, self.index = detections, 0

@@ -7,6 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from core.config import AppConfig
 from core.errors import WeightsError, refuse_unsafe_weights
 from core.face import Face
 from core.images import to_bgr
@@ -52,9 +53,10 @@ class FaceDetector:
     the tiles 49-50 (see `_predict_tiled`). Smaller frames run once, as before.
     """
 
-    def __init__(self, weights: str | Path | None = None, confidence: float = 0.35, iou: float = 0.5,
-                 imgsz_px: int = 320, max_faces: int = 100, threads: int = 0, trust_checkpoint: bool = False,
-                 tile_above_px: int = 1280):
+    def __init__(self, weights: str | Path | None = None, confidence: float = AppConfig.detection_confidence,
+                 iou: float = AppConfig.detection_iou, imgsz_px: int = AppConfig.detector_imgsz_px,
+                 max_faces: int = AppConfig.max_faces, threads: int = 0, trust_checkpoint: bool = False,
+                 tile_above_px: int = AppConfig.detector_tile_above_px):
         self.weights = Path(weights) if weights else default_detector_weights()
         self.confidence, self.iou, self.imgsz_px, self.max_faces = confidence, iou, imgsz_px, max_faces
         self.tile_above_px = tile_above_px

@@ -30,7 +30,9 @@ PHOTO_OUTPUT_SUFFIXES = IMAGE_SUFFIXES  # an annotated photo is written in any f
 
 
 @dataclass
-class RunSummary:
+class HeadlessRun:
+    """What a headless run did: counts, the files it wrote, and whether it was stopped early."""
+
     frames: int
     faces: int
     seconds: float
@@ -44,7 +46,7 @@ class RunSummary:
 
 def run_headless(source: str, output: str | None, results: str | None, config: AppConfig | None = None,
                  progress: bool = True, analyzer: FaceAnalyzer | None = None,
-                 stop: threading.Event | None = None, summary: str | None = None, blur: bool = False) -> RunSummary:
+                 stop: threading.Event | None = None, summary: str | None = None, blur: bool = False) -> HeadlessRun:
     """Analyse every frame of `source`; raises SourceError/OutputError/WeightsError with a message for the user.
 
     Videos are tracked (stable ids, smoothed labels; a face gets rows from the frame its track is
@@ -70,7 +72,7 @@ def run_headless(source: str, output: str | None, results: str | None, config: A
 
 
 def _process(src, analyzer: FaceAnalyzer, out_path: Path | None, res_path: Path | None, progress: bool,
-             stop: threading.Event, summary: str | None = None, blur: bool = False) -> RunSummary:
+             stop: threading.Event, summary: str | None = None, blur: bool = False) -> HeadlessRun:
     photos = isinstance(src, ImageFilesSource)
     writer = ResultsWriter(res_path) if res_path else None
     people = SessionSummary() if summary else None
@@ -108,7 +110,7 @@ def _process(src, analyzer: FaceAnalyzer, out_path: Path | None, res_path: Path 
     skipped = [*src.ignored, *src.skipped] if photos else []
     session_summary = people.to_dict() if people is not None else None
     summary_path = _write_session(session_summary, summary) if session_summary is not None else None
-    return RunSummary(session.frames, session.faces_total, time.perf_counter() - start, out_path, res_path, skipped,
+    return HeadlessRun(session.frames, session.faces_total, time.perf_counter() - start, out_path, res_path, skipped,
                       interrupted=stop.is_set(), summary=summary_path,
                       people=session_summary["people"] if session_summary is not None else None)
 

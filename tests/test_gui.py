@@ -212,7 +212,7 @@ def test_a_failing_frame_stops_playback_with_a_message_and_keeps_the_recording(m
 
     class Breaks:
         def __init__(self, config):
-            self.inner, self.frames, self.last_timings_ms = fake_factory(config), 0, {}
+            self.inner, self.frames = fake_factory(config), 0
 
         def track(self, frame):
             self.frames += 1
