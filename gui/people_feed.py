@@ -117,7 +117,7 @@ class PeopleFeed:
         if self.blur:
             scene = blur_faces(scene, faces) if stills else self._blurrer.apply(scene, [*faces, *unconfirmed])
         if stills:
-            photo = getattr(self._source, "current_path", None)
+            photo = self._source.current_path
             if photo not in self._photos_counted:
                 self._photos_counted.add(photo)
                 self.summary.add_stills(faces)

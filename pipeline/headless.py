@@ -137,7 +137,7 @@ def _single_photo_output(src: ImageFilesSource, out_path: Path) -> bool:
 def check_outputs(src, out_path: Path | None, res_path: Path | None) -> None:
     """Refuse, before any work, outputs that would replace an input or cannot be written."""
     photos = isinstance(src, ImageFilesSource)
-    inputs = list(src.paths) if photos else [src.path] if hasattr(src, "path") else []
+    inputs = src.input_paths
     for path, what in ((out_path, "--output"), (res_path, "--results")):
         if path is not None and any(same_file(path, p) for p in inputs):
             raise OutputError(f"{what} {path} is the input itself and would overwrite it: "

@@ -36,6 +36,11 @@ class FrameSource:
     def rewind(self) -> bool:
         return False
 
+    @property
+    def input_paths(self) -> list[Path]:
+        """The files this source reads (none for a camera): an output must never replace one of them."""
+        return []
+
     def frames(self, stop: threading.Event | None = None) -> Iterator[np.ndarray]:
         """Every frame until the end of the stream, or until `stop` is set (checked before each read)."""
         while stop is None or not stop.is_set():
@@ -82,6 +87,10 @@ class VideoFileSource(FrameSource):
             frame, self._first = self._first, None
             return frame
         return self._read_raw()
+
+    @property
+    def input_paths(self) -> list[Path]:
+        return [self.path]
 
     def rewind(self) -> bool:
         self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
@@ -182,6 +191,10 @@ class ImageFilesSource(FrameSource):
                 return frame
             self.skipped.append(self.current_path)
         return None
+
+    @property
+    def input_paths(self) -> list[Path]:
+        return list(self.paths)
 
     def rewind(self) -> bool:
         self._next = 0
