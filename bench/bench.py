@@ -28,7 +28,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from core.paths import REPO_ROOT, DEMO_CLIP as CLIP
+from core.paths import DEMO_CLIP as CLIP, REPO_ROOT
 
 STAGES = ("decode", "detect", "crop", "classify", "track", "draw", "total")
 STABILITY_MODES = ("app", "no_smoothing", "no_cuts_no_confirmation")

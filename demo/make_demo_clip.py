@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from core.paths import REPO_ROOT, DATASETS_DIR as DATASETS
+from core.paths import DATASETS_DIR as DATASETS, REPO_ROOT
 from detection.composites import CHIP_FACE_BOX, feathered_ellipse
 
 FPS = 15

@@ -15,12 +15,13 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import runtime  # noqa: E402
 
-runtime.configure_environment()
-
-FIXTURES = ROOT / "tests" / "fixtures"
 from core.paths import DATASETS_DIR as DATASETS  # noqa: E402
 from core.paths import DEFAULT_CLASSIFIER_WEIGHTS as SHIPPED_CLASSIFIER  # noqa: E402
 from core.paths import DEFAULT_DETECTOR_WEIGHTS as SHIPPED_DETECTOR  # noqa: E402
+
+runtime.configure_environment()
+
+FIXTURES = ROOT / "tests" / "fixtures"
 
 
 @pytest.fixture
