@@ -72,6 +72,15 @@ def training_images(wider_root: Path) -> list[Path]:
 
 def held_out_faces(datasets_root: Path, extra_root: Path) -> list:
     """FaceSamples never seen by a detector evaluation or the classifier's training (see module doc)."""
+    return fetched_faces(datasets_root, extra_root, "test")
+
+
+def fetched_faces(datasets_root: Path, extra_root: Path, split: str) -> list:
+    """All-Age-Faces and fetched FairFace train faces in one classifier split ('test' or 'train').
+
+    'test' also drops every FairFace file of the shared 7,000-image sample: its held-out faces were pasted
+    into the old composite validation set, which judged stages. Reserved sha1s (byte copies of FairFace
+    validation images) and All-Age-Faces duplicates are always dropped."""
     from classification.cache import split_name
     from classification.datasets import AAF_FOLDER, read_aaf, read_fairface, read_lines, sha1_of_file
     fairface_root, aaf_root = extra_root / "fairface", extra_root / "aaf"
@@ -82,13 +91,15 @@ def held_out_faces(datasets_root: Path, extra_root: Path) -> list:
     faces = []
     if (fairface_root / "fairface_label_train.csv").is_file():
         shared_csv = datasets_root / "fairface" / "fairface_label_train.csv"
-        shared = {line.split(",")[0] for line in shared_csv.read_text().splitlines()[1:]} if shared_csv.is_file() else set()
+        shared = set()
+        if split == "test" and shared_csv.is_file():
+            shared = {line.split(",")[0] for line in shared_csv.read_text().splitlines()[1:]}
         reserved = read_lines(datasets_root / "reserved_sha1.txt")
         faces += [s for s in read_fairface(fairface_root, image_dir="fair_face")
-                  if split_name(s) == "test" and s.subject not in shared and sha1_of_file(s.path) not in reserved]
+                  if split_name(s) == split and s.subject not in shared and sha1_of_file(s.path) not in reserved]
     if (aaf_root / AAF_FOLDER).is_dir():
         duplicates = read_lines(datasets_root / "aaf_duplicate_images.txt")
-        faces += [s for s in read_aaf(aaf_root, duplicates) if split_name(s) == "test" and s.box is not None]
+        faces += [s for s in read_aaf(aaf_root, duplicates) if split_name(s) == split and s.box is not None]
     return faces
 
 
@@ -204,21 +215,21 @@ def build_wider_setaside(wider: Path, out: Path) -> Path:
     return yaml_path
 
 
-def build_composites(wider: Path, faces: list, out: Path, seed: int, counts: dict[str, int]) -> Path:
+def write_composites(wider: Path, scenes: list[Path], faces: list, images: Path, labels: Path, seed: int,
+                     counts: dict[str, int]) -> int:
+    """One "scene" image per WIDER train scene plus counts[kind] webcam/dim/crowd images; returns how many."""
     from detection.composites import read_yolo_labels, write_yolo_labels
-    images, labels = out / "composite" / "images" / "val", out / "composite" / "labels" / "val"
     for folder in (images, labels):
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
-    scenes = set_aside_images(wider)
     if not scenes or not faces:
-        raise FileNotFoundError(f"need set-aside WIDER train scenes ({len(scenes)}) and held-out faces "
-                                f"({len(faces)}): check --datasets and --extra")
+        raise FileNotFoundError(f"need WIDER train scenes ({len(scenes)}) and faces ({len(faces)}): "
+                                f"check --datasets and --extra")
     jobs = [("scene", k, s) for k, s in enumerate(scenes)]
     for kind, n in counts.items():
         kind_rng = random.Random(f"{seed}:{kind}:scenes")
         jobs += [(kind, k, kind_rng.choice(scenes)) for k in range(n)]
-    for kind, k, scene_path in tqdm(jobs, desc="held-out composites", unit="img"):
+    for kind, k, scene_path in tqdm(jobs, desc=f"composites {images.parent.parent.name}", unit="img", mininterval=5):
         rng = random.Random(f"{seed}:{kind}:{k}")  # one stream per image: a change to one kind moves no other
         scene = cv2.imread(str(scene_path))
         h, w = scene.shape[:2]
@@ -237,9 +248,16 @@ def build_composites(wider: Path, faces: list, out: Path, seed: int, counts: dic
         name = f"{kind}_{k:03d}_{scene_path.stem}"
         cv2.imwrite(str(images / f"{name}.jpg"), image, [cv2.IMWRITE_JPEG_QUALITY, 92])
         write_yolo_labels(labels / f"{name}.txt", boxes, image.shape[1], image.shape[0])
+    return len(jobs)
+
+
+def build_composites(wider: Path, faces: list, out: Path, seed: int, counts: dict[str, int]) -> Path:
+    write_composites(wider, set_aside_images(wider), faces, out / "composite" / "images" / "val",
+                     out / "composite" / "labels" / "val", seed, counts)
     yaml_path = out / "composite_holdout.yaml"
-    write_yaml(yaml_path, images, "held-out classifier-test faces (All-Age-Faces, fetched FairFace) pasted into "
-                                  "set-aside WIDER train scenes: scene, webcam, dim, crowd")
+    write_yaml(yaml_path, out / "composite" / "images" / "val",
+               "held-out classifier-test faces (All-Age-Faces, fetched FairFace) pasted into set-aside WIDER "
+               "train scenes: scene, webcam, dim, crowd")
     return yaml_path
 
 
