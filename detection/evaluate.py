@@ -54,8 +54,9 @@ def parse_args(argv=None):
     p.add_argument("--split", default="val")
     p.add_argument("--weights", default=None, help="detector weights (default: shipped)")
     p.add_argument("--rows", default=None,
-                   help=f"comma-separated rows: '{APP_ROW}' (the app's own setting) or a fixed input size in px "
-                        f"(default: {DEFAULT_ROWS}); the first row is the headline")
+                   help=f"comma-separated rows: '{APP_ROW}' (the app's own setting), '{APP_ROW}@N' (the app's "
+                        f"setting at input size N: what raising AppConfig.detector_imgsz_px would give) or a fixed "
+                        f"input size in px without tiles (default: {DEFAULT_ROWS}); the first row is the headline")
     p.add_argument("--imgsz", type=int, default=None,
                    help="one fixed-size row at this input size, no tiles (the command's old behaviour)")
     p.add_argument("--min-px", type=float, default=20.0,
@@ -81,7 +82,7 @@ def parse_args(argv=None):
     rows = [str(args.imgsz)] if args.imgsz is not None else (args.rows or DEFAULT_ROWS).split(",")
     args.rows = [r.strip() for r in rows if r.strip()]
     for row in args.rows:
-        if row != APP_ROW and not row.isdigit():
+        if not (row.isdigit() or row == APP_ROW or (row.startswith(APP_ROW + "@") and row[len(APP_ROW) + 1:].isdigit())):
             p.error(f"--rows: '{row}' is neither '{APP_ROW}' nor an input size in px (e.g. {DEFAULT_ROWS})")
     return args
 
@@ -220,6 +221,13 @@ def plot_pr(curves: dict, out_png: Path, title: str) -> None:
     plt.close(fig)
 
 
+def row_imgsz(row: str, config) -> int:
+    """The input size of a row: 'app' -> the app's, 'app@416' -> 416, '640' -> 640."""
+    if row == APP_ROW:
+        return config.detector_imgsz_px
+    return int(row.split("@")[-1])
+
+
 def build_row_detector(row: str, weights, config):
     """The detector of one row, keeping CURVE_CONFIDENCE so that one run gives the whole PR curve.
 
@@ -228,9 +236,9 @@ def build_row_detector(row: str, weights, config):
     trust_checkpoint: this command also evaluates the .pt files of our own training runs.
     """
     from detection import FaceDetector
-    if row == APP_ROW:
+    if row.startswith(APP_ROW):
         return FaceDetector(weights, confidence=CURVE_CONFIDENCE, iou=config.detection_iou,
-                            imgsz_px=config.detector_imgsz_px, max_faces=AP_MAX_FACES, threads=config.threads,
+                            imgsz_px=row_imgsz(row, config), max_faces=AP_MAX_FACES, threads=config.threads,
                             trust_checkpoint=True, tile_above_px=config.detector_tile_above_px)
     return FaceDetector(weights, confidence=CURVE_CONFIDENCE, imgsz_px=int(row), max_faces=AP_MAX_FACES,
                         trust_checkpoint=True, tile_above_px=0)
@@ -355,9 +363,9 @@ def main(argv=None) -> int:
         return 2
     rows, all_curves = {}, {}
     for row, detector in detectors.items():
-        imgsz = config.detector_imgsz_px if row == APP_ROW else int(row)
-        result = {"setting": ("app: AppConfig input size, NMS overlap and tiling above "
-                              f"{config.detector_tile_above_px} px" if row == APP_ROW else "fixed input, no tiles"),
+        imgsz = row_imgsz(row, config)
+        result = {"setting": (f"app: AppConfig NMS overlap and tiling above {config.detector_tile_above_px} px, "
+                              f"input {imgsz} px" if row.startswith(APP_ROW) else "fixed input, no tiles"),
                   "imgsz": imgsz, "weights": str(detector.weights), "confidence_for_recall": app_conf,
                   "min_px_measured_in": "input" if args.min_px_at_input else "original image"}
         if images:

@@ -78,8 +78,8 @@ def test_negatives_count_boxes_the_app_would_show(tmp_path):
 def test_rows_default_to_the_app_then_640_and_imgsz_keeps_the_old_single_row():
     assert evaluate.parse_args([]).rows == ["app", "640"]
     assert evaluate.parse_args(["--imgsz", "320"]).rows == ["320"]
-    assert evaluate.parse_args(["--rows", "app,480"]).rows == ["app", "480"]
-    for bad in (["--rows", "app,big"], ["--rows", "app", "--imgsz", "640"]):
+    assert evaluate.parse_args(["--rows", "app,480,app@416"]).rows == ["app", "480", "app@416"]
+    for bad in (["--rows", "app,big"], ["--rows", "app", "--imgsz", "640"], ["--rows", "app@"], ["--rows", "ap@3"]):
         with pytest.raises(SystemExit):
             evaluate.parse_args(bad)
 
@@ -90,6 +90,8 @@ def test_app_row_is_built_as_the_app_builds_its_detector(tiny_onnx_detector_weig
     app = evaluate.build_row_detector("app", tiny_onnx_detector_weights, config)
     assert (app.imgsz_px, app.iou, app.tile_above_px) == (config.detector_imgsz_px, config.detection_iou,
                                                           config.detector_tile_above_px)
+    bigger = evaluate.build_row_detector("app@416", tiny_onnx_detector_weights, config)
+    assert (bigger.imgsz_px, bigger.tile_above_px) == (416, config.detector_tile_above_px)
     fixed = evaluate.build_row_detector("640", tiny_onnx_detector_weights, config)
     assert fixed.imgsz_px == 640 and fixed.tile_above_px == 0
     assert app.confidence == fixed.confidence == evaluate.CURVE_CONFIDENCE
