@@ -47,6 +47,8 @@ def test_training_data_leaves_out_set_aside_scenes_and_evaluation_hands(tmp_path
     assert [p.rsplit("/", 1)[-1] for p in (out / "old_composites.txt").read_text().split()] == [f"webcam_3_{kept}.jpg"]
     negatives = sorted(p.name for p in (out / "negatives" / "images" / "train").iterdir())
     assert "hand_train_frame_0.jpg" in negatives and not any("eval_frame" in n for n in negatives)
+    crop = cv2.imread(str(out / "negatives" / "images" / "train" / "hand_train_frame_0.jpg"))
+    assert crop.shape[:2] == (80, 70)  # exactly the annotated box: no margin that could take in a face
     assert sum(n.startswith("texture_") for n in negatives) == 3
     assert all((out / "negatives" / "labels" / "train" / f"{n[:-4]}.txt").read_text() == "" for n in negatives)
     composites = list((out / "composites" / "images" / "train").iterdir())
