@@ -141,3 +141,12 @@ def test_one_low_confidence_run_gives_the_apps_boxes():
         got = sorted(f.box for f in low.detect(frame) if f.score >= 0.35)
         assert len(got) == len(want)
         np.testing.assert_allclose(np.array(got), np.array(want), atol=1e-6)
+
+
+@needs_shipped_weights()
+def test_whole_crowd_frame_keeps_every_face_without_tiles():
+    """Before the NMS fix one 320 px pass over the 50-face grid found 30: OpenCV's top_k dropped candidates
+    before suppression. The model itself finds all of them."""
+    from detection import FaceDetector
+    from tests.test_models import fifty_face_grid
+    assert len(FaceDetector(tile_above_px=0).detect(fifty_face_grid())) >= 48
