@@ -39,8 +39,12 @@ def feathered_ellipse(size_px: int) -> np.ndarray:
     return cv2.GaussianBlur(mask, (k, k), 0)[:, :, None]
 
 
-def paste_chip(scene: np.ndarray, chip: np.ndarray, kind: str, x: int, y: int, size_px: int):
-    """Blend `chip` (resized to size_px) into scene at (x, y); returns the face box in scene pixels."""
+def paste_chip(scene: np.ndarray, chip: np.ndarray, kind: str, x: int, y: int, size_px: int,
+               face_box: tuple[float, float, float, float] | None = None):
+    """Blend `chip` (resized to size_px) into scene at (x, y); returns the face box in scene pixels.
+
+    face_box: the face as fractions of the chip, for chips cut around a known box (All-Age-Faces);
+    None uses the fixed fraction of the chip kind (CHIP_FACE_BOX)."""
     h, w = scene.shape[:2]
     chip = cv2.resize(chip, (size_px, size_px), interpolation=cv2.INTER_AREA)
     alpha = feathered_ellipse(size_px)
@@ -52,7 +56,7 @@ def paste_chip(scene: np.ndarray, chip: np.ndarray, kind: str, x: int, y: int, s
     a = alpha[cy1:cy1 + sy2 - sy1, cx1:cx1 + sx2 - sx1]
     c = chip[cy1:cy1 + sy2 - sy1, cx1:cx1 + sx2 - sx1].astype(np.float32)
     scene[sy1:sy2, sx1:sx2] = (a * c + (1 - a) * region).astype(np.uint8)
-    fx1, fy1, fx2, fy2 = CHIP_FACE_BOX[kind]
+    fx1, fy1, fx2, fy2 = face_box or CHIP_FACE_BOX[kind]
     return [x + fx1 * size_px, y + fy1 * size_px, x + fx2 * size_px, y + fy2 * size_px]
 
 

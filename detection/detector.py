@@ -50,7 +50,9 @@ class FaceDetector:
 
     Frames whose longer side exceeds `tile_above_px` are also searched in overlapping square tiles: on a
     1920x960 grid of 50 faces the whole frame gave 25-33 faces at any input size from 320 to 1920 px,
-    the tiles 49-50 (see `_predict_tiled`). Smaller frames run once, as before.
+    the tiles 49-50 (see `_predict_tiled`). Smaller frames run once, as before. Issue 19 found most of
+    that loss in the ONNX path's NMS (candidates capped before suppression, `onnx_yolo.nms_keep`): since
+    the fix the whole frame alone finds all 50 at 320 px; the tiles stay until a bench weighs their cost.
     """
 
     def __init__(self, weights: str | Path | None = None, confidence: float = AppConfig.detection_confidence,

@@ -1,9 +1,27 @@
 """Evaluate a face detector on a YOLO-layout set: `python -m detection.evaluate --help`.
 
-Reports AP at IoU 0.5 over all faces and over faces whose longer side is at least `--min-px` at the
-evaluated size (smaller faces become ignore regions: a detection on one is neither right nor wrong,
-and, as in COCO's size ranges, an unmatched detection smaller than the limit is ignored too), recall and
-precision at the app's default confidence, a precision-recall plot, and ms per 640x480 frame.
+Rows: by default two. The headline row `app` runs the detector exactly as the app builds it
+(`core.config.AppConfig`: the shipped ONNX file through `detection.FaceDetector`, the app's input size
+as a stride-multiple rectangle, its NMS overlap, and its tiling of frames over `detector_tile_above_px`);
+the second row runs the same file at a fixed 640 px input without tiles, the size earlier figures used.
+`--imgsz N` alone gives one fixed-size row, as this command did before.
+
+Reports AP at IoU 0.5 over all faces and over faces whose longer side is at least `--min-px` pixels in the
+ORIGINAL image (smaller faces become ignore regions: a detection on one is neither right nor wrong, and,
+as in COCO's size ranges, an unmatched detection smaller than the limit is ignored too), recall and
+precision at the app's confidence, a precision-recall plot, ms per 640x480 frame, and, with
+`--negatives FOLDER`, how many boxes the app would show on face-free images (hands, textures).
+
+Why the size limit is in original pixels: until this session it was measured at the evaluated input
+size, so "faces >= 20 px" at 320 meant faces >= 40 px in a 640 px image, and the app's own row looked as
+good as the 640 px one while it missed many 20-40 px faces (issue 19). `--min-px-at-input` restores the
+old measure to reproduce old figures.
+
+Why one low-confidence run serves both AP and the app's confidence: the ONNX path keeps scores >= the
+confidence and then runs greedy NMS, so every box scoring >= 0.35 is suppressed only by higher-scoring
+boxes; the boxes >= 0.35 of a run at 0.001 are therefore the boxes a run at 0.35 returns (the tiled merge
+works the same way), as long as fewer than `AP_MAX_FACES` boxes pass (the app caps at `max_faces`).
+`tests/test_detection_evaluate.py` checks this on a real image.
 """
 from __future__ import annotations
 
@@ -12,6 +30,7 @@ import json
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -24,16 +43,31 @@ from core.paths import DATASETS_DIR, REPO_ROOT
 
 DEFAULT_DATA = DATASETS_DIR / "wider_face_subset" / "data.yaml"
 IOU_MATCH = 0.5
+APP_ROW = "app"                  # the row that runs the detector as the app builds it
+DEFAULT_ROWS = f"{APP_ROW},640"  # headline first: the About box and --write-metrics show the first row
+CURVE_CONFIDENCE = 0.001         # detections kept for the precision-recall curve
+AP_MAX_FACES = 300               # boxes kept per image for the curve (WIDER val has up to ~250 faces)
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", default=str(DEFAULT_DATA), help="YOLO data.yaml")
+    p.add_argument("--data", default=str(DEFAULT_DATA), help="YOLO data.yaml ('none': only --negatives)")
     p.add_argument("--split", default="val")
     p.add_argument("--weights", default=None, help="detector weights (default: shipped)")
-    p.add_argument("--imgsz", type=int, default=640, help="detector input size for this evaluation")
-    p.add_argument("--min-px", type=float, default=20.0, help="smallest face (longer side, px at --imgsz) that counts")
+    p.add_argument("--rows", default=None,
+                   help=f"comma-separated rows: '{APP_ROW}' (the app's own setting), '{APP_ROW}@N' (the app's "
+                        f"setting at input size N: what raising AppConfig.detector_imgsz_px would give) or a fixed "
+                        f"input size in px without tiles (default: {DEFAULT_ROWS}); the first row is the headline")
+    p.add_argument("--imgsz", type=int, default=None,
+                   help="one fixed-size row at this input size, no tiles (the command's old behaviour)")
+    p.add_argument("--min-px", type=float, default=20.0,
+                   help="smallest face that counts: longer side in px of the ORIGINAL image")
+    p.add_argument("--min-px-at-input", action="store_true",
+                   help="measure --min-px at the evaluated input size instead (figures before issue 19)")
     p.add_argument("--conf", type=float, default=None, help="confidence for recall/precision (default: the app's)")
+    p.add_argument("--negatives", action="append", default=[],
+                   help="folder of face-free images (hands, textures): count the boxes the app would show; "
+                        "may be given more than once")
     p.add_argument("--speed-weights", default=None,
                    help="weights to time at the app's input size (default: --weights), e.g. the shipped .onnx "
                         "while --weights is the .pt evaluated at 640")
@@ -41,8 +75,17 @@ def parse_args(argv=None):
                    help="input size for the timing (default: the app's; a static ONNX file keeps its own)")
     p.add_argument("--speed-frames", type=int, default=30, help="timed 640x480 frames (0: skip)")
     p.add_argument("--out", default=str(REPO_ROOT / "runs" / "eval" / "detector"))
-    p.add_argument("--write-metrics", default=None, help="also write the metrics JSON here (e.g. weights/face_detector.metrics.json)")
-    return p.parse_args(argv)
+    p.add_argument("--write-metrics", default=None,
+                   help="also write the metrics JSON here (e.g. weights/face_detector.metrics.json)")
+    args = p.parse_args(argv)
+    if args.imgsz is not None and args.rows is not None:
+        p.error("give --rows or --imgsz, not both")
+    rows = [str(args.imgsz)] if args.imgsz is not None else (args.rows or DEFAULT_ROWS).split(",")
+    args.rows = [r.strip() for r in rows if r.strip()]
+    for row in args.rows:
+        if not (row.isdigit() or row == APP_ROW or (row.startswith(APP_ROW + "@") and row[len(APP_ROW) + 1:].isdigit())):
+            p.error(f"--rows: '{row}' is neither '{APP_ROW}' nor an input size in px (e.g. {DEFAULT_ROWS})")
+    return args
 
 
 def split_folders(data_yaml: Path, split: str) -> list[Path]:
@@ -52,6 +95,7 @@ def split_folders(data_yaml: Path, split: str) -> list[Path]:
     base = Path(cfg.get("path") or data_yaml.parent)
     entries = cfg[split] if isinstance(cfg[split], list) else [cfg[split]]
     return [Path(entry) if Path(entry).is_absolute() else base / entry for entry in entries]
+
 
 
 def image_list(data_yaml: Path, split: str) -> list[Path]:
@@ -119,8 +163,8 @@ def time_frames(detector, images: list[Path], n_frames: int) -> float:
 
 def time_app_speed(args, images: list[Path]) -> dict:
     """ms per 640x480 frame for --speed-weights (default --weights) at --speed-imgsz (default the app's)."""
-    from core.config import AppConfig
     from detection import FaceDetector
+    from core.config import AppConfig
     imgsz = args.speed_imgsz or AppConfig().detector_imgsz_px
     detector = FaceDetector(args.speed_weights or args.weights, imgsz_px=imgsz)
     return {"speed_weights": str(detector.weights), "ms_per_frame_imgsz": imgsz,
@@ -146,65 +190,178 @@ def plot_pr(curves: dict, out_png: Path, title: str) -> None:
     plt.close(fig)
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
-    from core.config import AppConfig
-    from core.errors import WeightsError
+def row_imgsz(row: str, config) -> int:
+    """The input size of a row: 'app' -> the app's, 'app@416' -> 416, '640' -> 640."""
+    if row == APP_ROW:
+        return config.detector_imgsz_px
+    return int(row.split("@")[-1])
+
+
+def build_row_detector(row: str, weights, config):
+    """The detector of one row, keeping CURVE_CONFIDENCE so that one run gives the whole PR curve.
+
+    `app`: every other setting as `pipeline.analyzer.FaceAnalyzer` builds it from `config` (input size,
+    NMS overlap, threads, tiling of large frames). A number: that fixed input size, no tiles.
+    trust_checkpoint: this command also evaluates the .pt files of our own training runs.
+    """
     from detection import FaceDetector
-    data = Path(args.data)
-    if not data.is_file():
-        print(f"error: no data.yaml at {data}; pass --data", file=sys.stderr)
-        return 2
-    app_conf = args.conf if args.conf is not None else AppConfig().detection_confidence
-    images = image_list(data, args.split)
-    try:
-        # timed before the accuracy model loads: after a .pt model has run in this process, ONNX Runtime
-        # was measured a third slower; the app never runs torch beside its ONNX detector
-        speed = time_app_speed(args, images) if args.speed_frames else {}
-        # trust_checkpoint: this command evaluates the .pt files of our own training runs
-        detector = FaceDetector(args.weights, confidence=0.001, imgsz_px=args.imgsz, max_faces=300,
-                                trust_checkpoint=True, tile_above_px=0)
-    except WeightsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    per_set = {"all": ([], [], 0), f"min{int(args.min_px)}px": ([], [], 0)}
-    for image_path in tqdm(images, desc="evaluating", unit="img", mininterval=5):
+    if row.startswith(APP_ROW):
+        return FaceDetector(weights, confidence=CURVE_CONFIDENCE, iou=config.detection_iou,
+                            imgsz_px=row_imgsz(row, config), max_faces=AP_MAX_FACES, threads=config.threads,
+                            trust_checkpoint=True, tile_above_px=config.detector_tile_above_px)
+    return FaceDetector(weights, confidence=CURVE_CONFIDENCE, imgsz_px=int(row), max_faces=AP_MAX_FACES,
+                        trust_checkpoint=True, tile_above_px=0)
+
+
+@dataclass
+class RowTally:
+    """Per-detection labels and scores of one row over a set, for one size limit."""
+    labels: list
+    scores: list
+    n_positive: int = 0
+
+
+def long_sides(boxes: np.ndarray) -> np.ndarray:
+    return np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]) if len(boxes) else np.zeros(0)
+
+
+def evaluate_row(detector, images: list[Path], min_px: float, min_px_at_input_px: int | None,
+                 desc: str = "evaluating") -> dict[str, RowTally]:
+    """Match one detector's boxes to the labels of every image; returns tallies for 'all' and 'min'.
+
+    min_px_at_input_px: None measures face sizes in original-image pixels; a number measures them at
+    that input size (the longer image side scaled to it), the measure used before issue 19.
+    """
+    tallies = {"all": RowTally([], []), "min": RowTally([], [])}
+    for image_path in tqdm(images, desc=desc, unit="img", mininterval=5):
         image = cv2.imread(str(image_path))
         if image is None:
+            print(f"skipping unreadable {image_path}", file=sys.stderr)
             continue
         h, w = image.shape[:2]
         gts = read_yolo_boxes(label_path(image_path), w, h)
         faces = detector.detect(image)
         dets = np.array([f.box for f in faces], np.float64).reshape(-1, 4)
         scores = np.array([f.score for f in faces], np.float64)
-        to_eval = args.imgsz / max(h, w)  # pixels at the evaluated size
-        gt_long = np.maximum(gts[:, 2] - gts[:, 0], gts[:, 3] - gts[:, 1]) * to_eval
-        det_long = np.maximum(dets[:, 2] - dets[:, 0], dets[:, 3] - dets[:, 1]) * to_eval
-        for name, min_px in (("all", 0.0), (f"min{int(args.min_px)}px", args.min_px)):
-            ignore = gt_long < min_px
-            labels, sc = match_image(dets, scores, gts, ignore, det_long < min_px)
-            lab_list, sc_list, npos = per_set[name]
-            lab_list.append(labels)
-            sc_list.append(sc)
-            per_set[name] = (lab_list, sc_list, npos + int((~ignore).sum()))
-    metrics = {"data": str(data), "split": args.split, "images": len(images), "imgsz": args.imgsz,
-               "weights": str(detector.weights), "confidence_for_recall": app_conf}
-    curves = {}
-    for name, (lab_list, sc_list, npos) in per_set.items():
-        labels, scores = np.concatenate(lab_list), np.concatenate(sc_list)
-        ap, rec, prec, _ = average_precision(labels, scores, npos)
-        recall_at, precision_at = at_confidence(labels, scores, npos, app_conf)
-        key = "all" if name == "all" else "min20px" if args.min_px == 20 else name
-        metrics.update({f"ap50_{key}": ap, f"faces_{key}": npos, f"recall_{key}": recall_at,
+        scale = 1.0 if min_px_at_input_px is None else min_px_at_input_px / max(h, w)
+        gt_long, det_long = long_sides(gts) * scale, long_sides(dets) * scale
+        for name, limit in (("all", 0.0), ("min", min_px)):
+            ignore = gt_long < limit
+            labels, sc = match_image(dets, scores, gts, ignore, det_long < limit)
+            tally = tallies[name]
+            tally.labels.append(labels)
+            tally.scores.append(sc)
+            tally.n_positive += int((~ignore).sum())
+    return tallies
+
+
+def summarise(tallies: dict[str, RowTally], min_key: str, conf: float) -> tuple[dict, dict]:
+    """AP, face count, recall and precision at `conf` per size limit; and the PR curves for the plot."""
+    metrics, curves = {}, {}
+    for name, tally in tallies.items():
+        labels = np.concatenate(tally.labels) if tally.labels else np.zeros(0, np.int8)
+        scores = np.concatenate(tally.scores) if tally.scores else np.zeros(0)
+        ap, rec, prec, _ = average_precision(labels, scores, tally.n_positive)
+        recall_at, precision_at = at_confidence(labels, scores, tally.n_positive, conf)
+        key = "all" if name == "all" else min_key
+        metrics.update({f"ap50_{key}": ap, f"faces_{key}": tally.n_positive, f"recall_{key}": recall_at,
                         f"precision_{key}": precision_at})
-        curves[name] = (rec, prec, ap)
+        curves[key] = (rec, prec, ap)
+    return metrics, curves
+
+
+def count_negatives(detector, folder: Path, conf: float, desc: str = "negatives") -> dict:
+    """Boxes scoring >= conf on images that hold no face: every one is a box the app would draw.
+
+    Why per image as well as in total: a phantom that shows on many frames is worse than many phantoms
+    on one frame, and the target is no box on any image.
+    """
+    images = folder_images(folder)
+    if not images:
+        raise FileNotFoundError(f"no images in {folder}: build the set with `python -m detection.holdout` "
+                                f"or pass a folder of face-free images")
+    boxes, with_box, worst = 0, [], []
+    for path in tqdm(images, desc=desc, unit="img", mininterval=5):
+        image = cv2.imread(str(path))
+        if image is None:
+            print(f"skipping unreadable {path}", file=sys.stderr)
+            continue
+        scores = [f.score for f in detector.detect(image) if f.score >= conf]
+        boxes += len(scores)
+        if scores:
+            with_box.append(path.name)
+            worst.append((max(scores), path.name))
+    worst.sort(reverse=True)
+    return {"folder": str(folder), "images": len(images), "images_with_box": len(with_box),
+            "boxes": boxes, "boxes_per_image": boxes / len(images),
+            "highest_scores": [[name, round(score, 3)] for score, name in worst[:10]]}
+
+
+def dataset_name(data: Path) -> str:
+    return data.parent.name if data.stem == "data" else data.stem
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    from core.config import AppConfig
+    from core.errors import WeightsError
+    config = AppConfig()
+    use_data = args.data.lower() != "none"
+    data = Path(args.data)
+    if use_data and not data.is_file():
+        print(f"error: no data.yaml at {data}; pass --data (or --data none with --negatives)", file=sys.stderr)
+        return 2
+    if not use_data and not args.negatives:
+        print("error: --data none leaves nothing to evaluate; add --negatives FOLDER", file=sys.stderr)
+        return 2
+    for folder in args.negatives:
+        if not Path(folder).is_dir():
+            print(f"error: no negatives folder at {folder}; build it with `python -m detection.holdout`",
+                  file=sys.stderr)
+            return 2
+    app_conf = args.conf if args.conf is not None else config.detection_confidence
+    images = image_list(data, args.split) if use_data else []
+    min_key = "min20px" if args.min_px == 20 else f"min{args.min_px:g}px"
+    try:
+        # timed before the accuracy model loads: after a .pt model has run in this process, ONNX Runtime
+        # was measured a third slower; the app never runs torch beside its ONNX detector
+        speed = time_app_speed(args, images) if args.speed_frames and images else {}
+        detectors = {row: build_row_detector(row, args.weights, config) for row in args.rows}
+    except WeightsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    rows, all_curves = {}, {}
+    for row, detector in detectors.items():
+        imgsz = row_imgsz(row, config)
+        result = {"setting": (f"app: AppConfig NMS overlap and tiling above {config.detector_tile_above_px} px, "
+                              f"input {imgsz} px" if row.startswith(APP_ROW) else "fixed input, no tiles"),
+                  "imgsz": imgsz, "weights": str(detector.weights), "confidence_for_recall": app_conf,
+                  "min_px_measured_in": "input" if args.min_px_at_input else "original image"}
+        if images:
+            tallies = evaluate_row(detector, images, args.min_px, imgsz if args.min_px_at_input else None,
+                                   desc=f"row {row}")
+            metrics, curves = summarise(tallies, min_key, app_conf)
+            result.update(metrics)
+            all_curves.update({f"{row} {key}": curve for key, curve in curves.items()})
+        if args.negatives:
+            result["negatives"] = {Path(folder).name: count_negatives(detector, Path(folder), app_conf,
+                                                                      desc=f"negatives {row}")
+                                   for folder in args.negatives}
+        rows[row] = result
+    headline = rows[args.rows[0]]
+    metrics = {"data": str(data) if use_data else None, "split": args.split, "images": len(images),
+               "headline_row": args.rows[0], **{k: v for k, v in headline.items() if k != "negatives"},
+               "rows": rows}
     metrics.update(speed)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    plot_pr(curves, out / f"pr_{data.parent.name}_{args.imgsz}.png",
-            f"{data.parent.name} {args.split}, {len(images)} images, imgsz {args.imgsz}")
+    name = dataset_name(data) if use_data else "negatives"
+    suffix = "_".join(args.rows)
+    if all_curves:
+        plot_pr(all_curves, out / f"pr_{name}_{suffix}.png",
+                f"{name} {args.split}, {len(images)} images, rows {', '.join(args.rows)}")
     text = json.dumps(metrics, indent=1)
-    (out / f"metrics_{data.parent.name}_{args.imgsz}.json").write_text(text)
+    (out / f"metrics_{name}_{suffix}.json").write_text(text)
     if args.write_metrics:
         Path(args.write_metrics).write_text(text)
     print(text)

@@ -24,6 +24,14 @@ from detection.evaluate import split_folders
 from detection.train import ensure_data
 
 
+def listed_images(entry: Path) -> list[Path]:
+    """The images of one data.yaml entry: a folder, or a .txt list of image paths (ultralytics reads both;
+    `detection.train_data` writes lists so that set-aside WIDER images stay out of training)."""
+    if entry.suffix == ".txt":
+        return [Path(line.strip()) for line in entry.read_text().splitlines() if line.strip()]
+    return folder_images(entry)
+
+
 def pack(data_yaml: Path, out: Path, quality: int) -> dict[str, float]:
     """Write every source folder as WebP under `out`; returns megabytes written per source."""
     sizes_mb = {}
@@ -35,7 +43,7 @@ def pack(data_yaml: Path, out: Path, quality: int) -> dict[str, float]:
             dst = out / name
             shutil.rmtree(dst, ignore_errors=True)
             written = 0
-            for path in tqdm(folder_images(folder), desc=name, unit="img"):
+            for path in tqdm(listed_images(folder), desc=name, unit="img"):
                 image = cv2.imread(str(path))
                 if image is None:
                     print(f"skipping unreadable {path}", file=sys.stderr)
@@ -43,7 +51,8 @@ def pack(data_yaml: Path, out: Path, quality: int) -> dict[str, float]:
                 ok, encoded = cv2.imencode(".webp", image, [cv2.IMWRITE_WEBP_QUALITY, quality])
                 if not ok:
                     raise RuntimeError(f"WebP encoding failed for {path}")
-                target = dst / "images" / path.relative_to(folder).with_suffix(".webp")
+                rel = Path(path.name) if folder.suffix == ".txt" else path.relative_to(folder)
+                target = dst / "images" / rel.with_suffix(".webp")
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(encoded.tobytes())
                 written += len(encoded)

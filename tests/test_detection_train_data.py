@@ -1,0 +1,63 @@
+"""`detection.train_data`: the next stage's training data keeps the set-aside and evaluation images out."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import yaml
+
+from detection import holdout, pack_data, train_data
+from tests.test_detection_holdout import _write_fixture
+
+HAND_XML = """<annotation><size><width>160</width><height>120</height></size>
+<object><name>hand</name><bndbox><xmin>{x1}</xmin><ymin>20</ymin><xmax>{x2}</xmax><ymax>100</ymax></bndbox></object>
+</annotation>"""
+
+
+def _hands(folder, names):
+    folder.mkdir()
+    for k, name in enumerate(names):
+        cv2.imwrite(str(folder / f"{name}.jpg"), np.full((120, 160, 3), 60 + k, np.uint8))
+        (folder / f"{name}.xml").write_text(HAND_XML.format(x1=40, x2=110))
+
+
+def test_training_data_leaves_out_set_aside_scenes_and_evaluation_hands(tmp_path, monkeypatch):
+    datasets, extra = _write_fixture(tmp_path)
+    wider = datasets / "wider_face_subset"
+    hands = tmp_path / "hands_src"
+    _hands(hands, ["eval_frame", "train_frame"])
+    hands_list = tmp_path / "hands.txt"
+    hands_list.write_text("eval_frame.jpg\n")
+    monkeypatch.setattr(holdout, "HANDS_LIST", hands_list)
+    monkeypatch.setattr(holdout, "KIND_COUNTS", {"webcam": 1, "dim": 1, "crowd": 1})
+    holdout_out = tmp_path / "holdout"
+    assert holdout.main(["--datasets", str(datasets), "--extra", str(extra), "--hands-src", str(hands),
+                         "--out", str(holdout_out)]) == 0
+    old = tmp_path / "old" / "images" / "train"
+    old.mkdir(parents=True)
+    aside, kept = holdout.set_aside_images(wider)[0].stem, holdout.training_images(wider)[0].stem
+    for name in (f"mix_0_{aside}", f"webcam_3_{kept}"):
+        cv2.imwrite(str(old / f"{name}.jpg"), np.zeros((32, 32, 3), np.uint8))
+    out = tmp_path / "v2"
+    data = train_data.build(datasets, extra, hands, out, holdout_out, old, {"webcam": 2, "dim": 1, "crowd": 1},
+                            textures=3)
+    config = yaml.safe_load(data.read_text())
+    listed = (out / "wider_train.txt").read_text().split()
+    assert listed and not any(holdout.is_set_aside(p) for p in listed)
+    assert len(listed) + len(holdout.set_aside_images(wider)) == len(holdout.wider_train_images(wider))
+    assert [p.rsplit("/", 1)[-1] for p in (out / "old_composites.txt").read_text().split()] == [f"webcam_3_{kept}.jpg"]
+    negatives = sorted(p.name for p in (out / "negatives" / "images" / "train").iterdir())
+    assert "hand_train_frame_0.jpg" in negatives and not any("eval_frame" in n for n in negatives)
+    crop = cv2.imread(str(out / "negatives" / "images" / "train" / "hand_train_frame_0.jpg"))
+    assert crop.shape[:2] == (80, 70)  # exactly the annotated box: no margin that could take in a face
+    assert sum(n.startswith("texture_") for n in negatives) == 3
+    assert all((out / "negatives" / "labels" / "train" / f"{n[:-4]}.txt").read_text() == "" for n in negatives)
+    composites = list((out / "composites" / "images" / "train").iterdir())
+    assert not any(holdout.is_set_aside(p.stem.split("_", 2)[-1]) for p in composites)
+    assert all("wider_face_subset/images/val" not in v for v in config["val"])  # never WIDER val
+    assert train_data.main(["--datasets", str(datasets), "--holdout", str(tmp_path / "none"), "--out", str(out)]) == 2
+
+    packed = tmp_path / "packed"
+    sizes = pack_data.pack(data, packed, quality=80)
+    assert len(list((packed / "train0" / "images").iterdir())) == len(listed)  # the .txt list travels
+    assert (packed / "train3" / "labels" / "hand_train_frame_0.txt").read_text() == ""
+    assert set(sizes) >= {"train0", "train1", "train2", "train3", "val0", "val1"}
