@@ -193,8 +193,13 @@ def main(argv=None) -> int:
     p.add_argument("--detector-imgsz", type=int, default=None, help="detector input size (default: the app's)")
     p.add_argument("--real-clip", action="append", default=[], metavar="PATH[:CUT,CUT]",
                    help="also measure label stability on this clip (its hard cuts' frame indices after ':')")
+    p.add_argument("--real-clips", metavar="DIR", default=None,
+                   help="also measure every clip of bench/real_clips.py found in DIR (python -m bench.real_clips DIR)")
     p.add_argument("--stability-only", action="store_true", help="skip the frame-budget runs")
     args = p.parse_args(argv)
+    if args.real_clips:
+        from bench.real_clips import specs
+        args.real_clip += specs(Path(args.real_clips))
     from pipeline.analyzer import FaceAnalyzer
     from pipeline.annotate import FaceAnnotator
     from pipeline.config import AppConfig
