@@ -250,6 +250,12 @@ def main(argv=None) -> int:
             results["real_clips_total"][mode] = {"label_changes": changes, "person_minutes": minutes,
                                                  "label_changes_per_min": changes / minutes if minutes else None}
     results["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
+    if args.stability_only and Path(args.out).exists():  # keep the last full run's frame-budget rows
+        kept = json.loads(Path(args.out).read_text())
+        kept.pop("real_clips_total", None)
+        kept.update(stability=results["stability"], stability_config=results["config"],
+                    **{k: results[k] for k in ("real_clips_total",) if k in results})
+        results = kept
     Path(args.out).write_text(json.dumps(results, indent=1))
     print_table(results)
     return 0

@@ -49,17 +49,17 @@ CLIPS: tuple[RealClip, ...] = (
         "classroom")),
     RealClip("one-by-one-person-detection.mp4", INTEL, "one-by-one-person-detection.mp4",
              what="139 s, walkers whose faces the detector finds on at most 2 frames in a row"),
-    # session 9: mid-shots with hands moving in front of the body; faces 30-45 px, at the too-small limit
+    # mid-shots of one person signing, hands moving in front of the body; faces 50-65 px
     *(RealClip(f"asl_{w}.mkv", INTEL, f"asl_gestures/{w}.mkv", what="one person signing, 1.6-3.6 s")
       for w in _ASL_WORDS),
-    # close-up talking heads (news addresses and interviews, 512-844 px squares), one person each
+    # close-up talking heads (addresses and interviews, 512-844 px squares, faces 190-270 px), one each
     *(RealClip(f"{n}.mp4", SADTALKER_TEST, f"test/examples/source_image/{n}.mp4", what="8 s talking head")
       for n in ("RD_Radio2_000", "RD_Radio34_000", "WDA_BobMenendez_000", "WDA_EdMarkey0_000")),
     *(RealClip(f"{n}.mp4", SADTALKER, f"examples/ref_video/{n}.mp4", what="8 s talking head")
       for n in ("WDA_AlexandriaOcasioCortez_000", "WDA_KatieHill_000")),
     *(RealClip(f"retalking_{i}.mp4", RETALKING, f"examples/face/{i}.mp4", what="5-6.6 s talking head")
       for i in range(1, 6)),
-    # several people walking towards the camera, a teenager among them, 1080p, faces 40-120 px
+    # several people walking towards the camera, a teenager among them, 1080p, faces 20-120 px
     RealClip("facenet_video.mp4", FACENET, "examples/video.mp4", what="4.2 s street, 5-8 people"),
     # an edited fashion reel: 14 hard cuts and flash transitions, one or two people per shot, portrait 1080p
     RealClip("sample_video_for_scene_cut.mp4", PEXELS, "videos/sample_video_for_scene_cut.mp4",

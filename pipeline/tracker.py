@@ -35,17 +35,17 @@ from classification.labels import GENDERS
 from pipeline.face import AGE_MIN_PROB, GENDER_MIN_PROB, Box, Face
 
 # An answered part turns to "?" only when its probability falls this far below the threshold (and an
-# unsure part is answered again once it reaches the threshold). Wide because within one track (one
+# unsure part is answered again from ANSWER_BAND_PROB above it). Wide because within one track (one
 # person, one shot) the evidence for an answer already given does not go away with one bad angle. 0.15 is
 # the narrowest band at which no "?" blinks on the demo clip (shaken, cuts) and the Intel sample clips:
 # no band, 5 + 3 shown-label changes; 0.05 and 0.10, 2 + 3 (a turning head's age group blinks); 0.15-0.25,
 # 2 + 2, both evidence arriving rather than flicker (README, "Real footage").
 UNSURE_BAND_PROB = 0.15
-# A "?" is answered only this far above the threshold: the '?' the user reads is replaced only when the
-# evidence has clearly passed it (gender 0.95, age group 0.45). On the real clips of bench.real_clips the
-# last changes left after the long memory were a mean crossing 0.40 upwards for good; 0.03 and 0.05 both
-# took 11 changes to 8 (python -m bench.bench --real-clips, README "Real footage"). Only makes answers
-# surer: an answer still needs the plain threshold, a first label too.
+# A "?" is answered only this far above the threshold: the "?" the user reads is replaced only when the
+# evidence has clearly passed it (gender 0.95, age group 0.45). On the real clips of bench.real_clips, with
+# the long memory, 3 of the 11 changes left were an age group's mean crossing 0.40 and back or for good
+# a little later; 0.03 and 0.05 both left 8 (README, "Real footage"). It only makes answers surer: a
+# first label and an answer replacing another still need the plain threshold.
 ANSWER_BAND_PROB = 0.05
 # A real change within a track: each of its last CHANGE_WINDOW_CLASSIFICATIONS classifications is at least
 # CHANGE_DISTANCE_PROB from the track's mean, in gender (difference of P(female)) or age group (total
