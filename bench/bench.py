@@ -192,8 +192,13 @@ def main(argv=None) -> int:
     p.add_argument("--detector-imgsz", type=int, default=None, help="detector input size (default: the app's)")
     p.add_argument("--real-clip", action="append", default=[], metavar="PATH[:CUT,CUT]",
                    help="also measure label stability on this clip (its hard cuts' frame indices after ':')")
+    p.add_argument("--real-clips", metavar="DIR", default=None,
+                   help="also measure every clip of bench/real_clips.py found in DIR (python -m bench.real_clips DIR)")
     p.add_argument("--stability-only", action="store_true", help="skip the frame-budget runs")
     args = p.parse_args(argv)
+    if args.real_clips:
+        from bench.real_clips import specs
+        args.real_clip += specs(Path(args.real_clips))
     from core.config import AppConfig
     from pipeline.analyzer import FaceAnalyzer
     from pipeline.annotate import FaceAnnotator
@@ -244,6 +249,12 @@ def main(argv=None) -> int:
             results["real_clips_total"][mode] = {"label_changes": changes, "person_minutes": minutes,
                                                  "label_changes_per_min": changes / minutes if minutes else None}
     results["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
+    if args.stability_only and Path(args.out).exists():  # keep the last full run's frame-budget rows
+        kept = json.loads(Path(args.out).read_text())
+        kept.pop("real_clips_total", None)
+        kept.update(stability=results["stability"], stability_config=results["config"],
+                    **{k: results[k] for k in ("real_clips_total",) if k in results})
+        results = kept
     Path(args.out).write_text(json.dumps(results, indent=1))
     print_table(results)
     return 0

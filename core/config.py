@@ -41,7 +41,7 @@ class AppConfig:
     classify_every_n_frames: int = _setting(6, 1)            # a tracked face is re-classified this often
     max_classifications_per_frame: int = _setting(4, 1)      # spreads the classifier's work over frames
     smoothing: bool = _setting(True, persist=True)           # per-track probability smoothing + label hysteresis
-    smoothing_alpha: float = 0.15               # weight of a new classification in the running mean (plain mean before)
+    smoothing_alpha: float = 0.05               # weight of a new classification in the running mean (plain mean of the first 1/alpha before)
     label_switch_margin: float = 0.15           # a new label must beat the shown one by this much
     settle_classifications: int = _setting(3, 1)  # a new face's first label: mean of this many back-to-back runs
     track_iou_threshold: float = 0.3

@@ -16,9 +16,17 @@ its class probabilities are then an exponential running mean of the classificati
 *shown* gender/age group only switches when a new one beats the shown one by a margin (hysteresis).
 The "?" shown for an unsure part has its own hysteresis band (`UNSURE_BAND_PROB`), so a probability
 hovering at the threshold does not blink between "?" and an answer.
+
+The running mean has a long memory (`AppConfig.smoothing_alpha`), because on real footage (README, "Real
+footage") the shown-label changes left were a short memory's mean following one person's crops as they
+turned, talked and blinked. A long memory alone would make a real change (two people swapped without a
+cut) take many classifications to show, so the track also watches its last `CHANGE_WINDOW_CLASSIFICATIONS`
+classifications: when each of them disagrees with the track's mean by `CHANGE_DISTANCE_PROB` or more, the
+track's evidence restarts from them and is labelled as a new track's first label would be.
 """
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,12 +36,25 @@ from core.geometry import Box, iou
 from core.labels import GENDERS
 
 # An answered part turns to "?" only when its probability falls this far below the threshold (and an
-# unsure part is answered again once it reaches the threshold). Wide because within one track (one
+# unsure part is answered again from ANSWER_BAND_PROB above it). Wide because within one track (one
 # person, one shot) the evidence for an answer already given does not go away with one bad angle. 0.15 is
 # the narrowest band at which no "?" blinks on the demo clip (shaken, cuts) and the Intel sample clips:
 # no band, 5 + 3 shown-label changes; 0.05 and 0.10, 2 + 3 (a turning head's age group blinks); 0.15-0.25,
 # 2 + 2, both evidence arriving rather than flicker (README, "Real footage").
 UNSURE_BAND_PROB = 0.15
+# A "?" is answered only this far above the threshold: the "?" the user reads is replaced only when the
+# evidence has clearly passed it (gender 0.95, age group 0.45). On the real clips of bench.real_clips, with
+# the long memory, 3 of the 11 changes left were an age group's mean crossing 0.40 and back or for good
+# a little later; 0.03 and 0.05 both left 8 (README, "Real footage"). It only makes answers surer: a
+# first label and an answer replacing another still need the plain threshold.
+ANSWER_BAND_PROB = 0.05
+# A real change within a track: each of its last CHANGE_WINDOW_CLASSIFICATIONS classifications is at least
+# CHANGE_DISTANCE_PROB from the track's mean, in gender (difference of P(female)) or age group (total
+# variation distance); two different people's sure crops differ by about 1. One person's crops never all
+# did: over the 1,322 full windows of the real clips the closest of the four was at most 0.35 (gender) and
+# 0.25 (age) away. 4 classifications: 24 frames (1.0 s at 25 fps, 1.6 s at 15 fps) from swap to new label.
+CHANGE_WINDOW_CLASSIFICATIONS = 4
+CHANGE_DISTANCE_PROB = 0.5
 
 
 @dataclass
@@ -48,6 +69,8 @@ class Track:
     shown_gender: int | None = None
     shown_age: int | None = None
     classifications: int = 0
+    evidence_count: int = 0                   # classifications the running means hold (restarts on a change)
+    recent: deque = field(default_factory=lambda: deque(maxlen=CHANGE_WINDOW_CLASSIFICATIONS), repr=False)
     hits: int = 1                             # consecutive frames detected, counted up to confirmation
     confirmed: bool = False                   # shown at all (stays True through short drop-outs)
     gender_unsure: bool = False
@@ -69,10 +92,12 @@ class Track:
         female = gender_prob if gender == "female" else 1.0 - gender_prob
         age_probs = np.asarray(age_probs, np.float32)
         self.classifications += 1
+        self.evidence_count += 1
         self.frames_since_classified = 0
+        self.recent.append((female, age_probs))
         # the plain mean of all classifications until 1/n falls to alpha, then a running mean of weight alpha:
         # one person within one shot, so early evidence counts as much as late until the window is full
-        weight = max(1.0 / self.classifications, alpha)
+        weight = max(1.0 / self.evidence_count, alpha)
         if self.age_probs is None:
             self.female_prob, self.age_probs = female, age_probs.copy()
         else:
@@ -80,14 +105,36 @@ class Track:
             self.age_probs = (1 - weight) * self.age_probs + weight * age_probs
         if self.is_settling(settle_classifications):
             return
+        # a real change: the evidence restarts, and its label is judged as a new track's first label
+        restarted = self._recent_disagrees()
+        if restarted:
+            self._restart_evidence_from_recent()
         gender_probs = np.array([1.0 - self.female_prob, self.female_prob])
-        first = self.shown_gender is None
-        self.shown_gender = _with_hysteresis(gender_probs, self.shown_gender, margin)
-        self.shown_age = _with_hysteresis(self.age_probs, self.shown_age, margin)
+        first = self.shown_gender is None or restarted
+        shown_gender, shown_age = self.shown_gender, self.shown_age
+        self.shown_gender = _with_hysteresis(gender_probs, None if first else self.shown_gender, margin)
+        self.shown_age = _with_hysteresis(self.age_probs, None if first else self.shown_age, margin)
         self.gender_unsure = _unsure(float(gender_probs[self.shown_gender]), GENDER_MIN_PROB,
-                                     None if first else self.gender_unsure)
+                                     None if first else self.gender_unsure, self.shown_gender == shown_gender)
         self.age_unsure = _unsure(float(self.age_probs[self.shown_age]), AGE_MIN_PROB,
-                                  None if first else self.age_unsure)
+                                  None if first else self.age_unsure, self.shown_age == shown_age)
+
+    def _recent_distance(self) -> tuple[float, float]:
+        """(gender, age): how far the closest of the last classifications is from the track's mean."""
+        gender = min(abs(f - self.female_prob) for f, _ in self.recent)
+        age = min(0.5 * float(np.abs(a - self.age_probs).sum()) for _, a in self.recent)
+        return gender, age
+
+    def _recent_disagrees(self) -> bool:
+        """Each of the last classifications disagrees with the track's mean (gender or age): a real change."""
+        return len(self.recent) == self.recent.maxlen and max(self._recent_distance()) >= CHANGE_DISTANCE_PROB
+
+    def _restart_evidence_from_recent(self) -> None:
+        """The track's evidence becomes the mean of its last classifications (a real change)."""
+        self.female_prob = float(np.mean([f for f, _ in self.recent]))
+        self.age_probs = np.mean([a for _, a in self.recent], axis=0).astype(np.float32)
+        self.evidence_count = len(self.recent)
+        self.recent.clear()
 
     def to_face(self, partial: bool = False) -> Face:
         """The track as this frame's `Face`. `partial`: label a still-settling track from the classifications
@@ -110,10 +157,13 @@ class Track:
                                         self.gender_unsure, self.age_unsure)
 
 
-def _unsure(prob: float, threshold: float, was_unsure: bool | None) -> bool:
-    """A first label (None) and an unsure part use the plain threshold; an answered part keeps its answer
-    down to `UNSURE_BAND_PROB` below it."""
-    return prob < (threshold - UNSURE_BAND_PROB if was_unsure is False else threshold)
+def _unsure(prob: float, threshold: float, was_unsure: bool | None, same_answer: bool = True) -> bool:
+    """Whether a part shows "?", with hysteresis around `threshold`: a first label (`was_unsure` None) and a
+    different answer replacing a shown one use the plain threshold; an answer kept keeps it down to
+    `UNSURE_BAND_PROB` below it, and a "?" is answered only from `ANSWER_BAND_PROB` above it."""
+    if was_unsure is None or (not was_unsure and not same_answer):
+        return prob < threshold
+    return prob < (threshold + ANSWER_BAND_PROB if was_unsure else threshold - UNSURE_BAND_PROB)
 
 
 def _with_hysteresis(probs: np.ndarray, shown: int | None, margin: float) -> int:

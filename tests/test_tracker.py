@@ -209,19 +209,46 @@ def test_too_small_and_too_dark_faces_get_a_marker_and_no_classification():
 
 
 def test_smoothing_still_shows_a_real_change_within_a_track():
-    # the tracker mixed two people up (no cut between them): the classifier's answer changes for good
+    # the tracker mixed two people up (no cut between them): the classifier's answer changes for good, after
+    # a track long enough for the long-memory mean (smoothing_alpha 0.05: 20 classifications) to be full
+    from pipeline.tracker import CHANGE_WINDOW_CLASSIFICATIONS
     old, new = ("male", 0.95, np.eye(8)[5]), ("female", 0.95, np.eye(8)[4])
-    an = _analyzer([[(10, 10, 60, 60)]], [old] * 10 + [new] * 100, classify_every_n_frames=1)
+    an = _analyzer([[(10, 10, 60, 60)]], [old] * 40 + [new] * 100, classify_every_n_frames=1)
     frame = grey((100, 100, 3))
-    faces = [an.track(frame)[0] for _ in range(40)]
-    assert (faces[9].shown_gender, faces[9].age_group) == ("male", "38-43")
-    first_not_male = next(i for i in range(10, 40) if faces[i].shown_gender != "male")
-    first_female = next(i for i in range(10, 40) if faces[i].shown_gender == "female")
-    # the old answer is withdrawn ("?") on the 3rd new classification (18 frames, 1.2 s at 15 fps, every 6th)
-    assert first_not_male - 10 < 3
-    # and the new one is shown after 18 (108 frames, 7.2 s): only a confident mean is shown as an answer
-    assert first_female - 10 < 19
-    assert faces[-1].age_group == "25-32" and not faces[-1].age_unsure
+    faces = [an.track(frame)[0] for _ in range(60)]
+    assert (faces[39].shown_gender, faces[39].age_group) == ("male", "38-43")
+    first_not_male = next(i for i in range(40, 60) if faces[i].shown_gender != "male")
+    first_female = next(i for i in range(40, 60) if faces[i].shown_gender == "female")
+    # the new answer shows on the 4th new classification (24 frames: 1.0 s at 25 fps, 1.6 s at 15 fps,
+    # with every 6th frame classified), and the old one is never shown after it
+    assert first_not_male - 40 < CHANGE_WINDOW_CLASSIFICATIONS
+    assert first_female - 40 == CHANGE_WINDOW_CLASSIFICATIONS - 1
+    assert all(f.shown_gender == "female" and f.age_group == "25-32" and not f.age_unsure for f in faces[first_female:])
+
+
+def test_one_persons_varying_crops_do_not_restart_the_evidence():
+    # one person turning and talking: single crops swing between sure and unsure, and between neighbouring
+    # age groups, but they do not all leave the track's mean at once
+    ages = [np.array([0, 0, 0, 0, 0.7, 0.3, 0, 0]), np.array([0, 0, 0, 0, 0.3, 0.6, 0.1, 0])]
+    answers = [("female", p, ages[i % 2]) for i, p in enumerate([0.99, 0.6, 0.97, 0.55, 0.99, 0.8] * 10)]
+    an = _analyzer([[(10, 10, 60, 60)]], answers, classify_every_n_frames=1)
+    frame = grey((100, 100, 3))
+    labels = [an.track(frame)[0].label().split(" ")[0] for _ in range(60)]
+    assert an.tracker.tracks[0].evidence_count == 60  # never restarted
+    assert _flips([lab for lab in labels if lab != "face"]) == 0
+
+
+def test_an_unsure_part_is_answered_only_clearly_above_its_threshold():
+    from core.face import GENDER_MIN_PROB
+    from pipeline.tracker import ANSWER_BAND_PROB
+    age = np.eye(8)[4] * 0.9 + 0.1 / 8
+    # settles below the threshold ("?"), then the evidence rises just past it, then clearly past it
+    answers = ([("female", GENDER_MIN_PROB - 0.1, age)] * 3 + [("female", GENDER_MIN_PROB + ANSWER_BAND_PROB / 2, age)] * 6
+               + [("female", 0.999, age)] * 6)
+    an = _analyzer([[(10, 10, 60, 60)]], answers, classify_every_n_frames=1, smoothing_alpha=1.0)
+    frame = grey((100, 100, 3))
+    labels = [an.track(frame)[0].label()[0] for _ in range(15)]
+    assert labels[2:9] == ["?"] * 7 and labels[9:] == ["F"] * 6
 
 
 def test_a_face_at_the_darkness_limit_does_not_blink_between_label_and_marker():
