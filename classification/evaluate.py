@@ -48,6 +48,8 @@ def parse_args(argv=None):
     p.add_argument("--scales", default=",".join(str(s) for s in EVAL_SCALES),
                    help="comma-separated face-extraction sizes to evaluate")
     p.add_argument("--limit", type=int, default=0, help="evaluate at most N faces per source (0: all)")
+    p.add_argument("--no-mirror", action="store_true",
+                   help="classify each crop once, without the mirrored copy the app averages in")
     p.add_argument("--speed-runs", type=int, default=100)
     p.add_argument("--out", default=str(REPO_ROOT / "runs" / "eval" / "classifier"))
     p.add_argument("--write-metrics", default=None, help="also write the metrics JSON here")
@@ -223,13 +225,15 @@ def main(argv=None) -> int:
     if default_scale not in scales:
         scales = tuple(sorted(scales + (default_scale,)))
     try:
-        clf = AgeGenderClassifier(args.weights, trust_checkpoint=True)  # our own training runs' .keras files
+        # trust_checkpoint: our own training runs' .keras files
+        clf = AgeGenderClassifier(args.weights, trust_checkpoint=True, mirror_average=not args.no_mirror)
     except WeightsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     metrics = {"weights": str(clf.weights), "input_size_px": clf.input_size_px, "default_crop_scale": default_scale,
+               "mirror_average": clf.mirror_average,
                "split": "classification.cache.split_name == 'test' (sha1 of source:file name or person, 10%)",
                "crops": "square_crop around the app detector's box (classification.cache.face_box)"}
 
@@ -278,7 +282,8 @@ def main(argv=None) -> int:
         plot_confusion(np.array(res["confusion"]), AGE_GROUPS, out / "confusion_adience.png", "Adience")
 
     if args.speed_runs:
-        fast = AgeGenderClassifier(args.weights, threads=0, trust_checkpoint=True)
+        fast = AgeGenderClassifier(args.weights, threads=0, trust_checkpoint=True,
+                                   mirror_average=not args.no_mirror)
         metrics["ms_per_face"] = time_batch1(fast, args.speed_runs)
     text = json.dumps(_json_safe(metrics), indent=1, allow_nan=False)
     (out / "metrics.json").write_text(text)

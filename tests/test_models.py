@@ -151,6 +151,29 @@ def test_shipped_models_find_and_label_the_fixture_faces():
 
 
 @needs_shipped_weights()
+def test_shipped_classifier_averages_each_crop_with_its_mirror():
+    """A face and its mirror image are the same person: with mirror averaging (the default) they get the
+    same probabilities; without it the network answers them differently, which is what the average smooths."""
+    import cv2
+
+    from classification import AgeGenderClassifier
+    from core.crop import square_crop
+    frame = cv2.imread(str(FIXTURES / "two_faces.jpg"))
+    crops = [square_crop(frame, box, 1.2, 112) for box in TWO_FACE_BOXES]
+    mirrored = [np.ascontiguousarray(c[:, ::-1]) for c in crops]
+    averaged = AgeGenderClassifier()
+    assert averaged.mirror_average
+    for a, b in zip(averaged.predict(crops), averaged.predict(mirrored)):
+        assert a.gender == b.gender and abs(a.gender_prob - b.gender_prob) < 1e-4
+        np.testing.assert_allclose(a.age_probs, b.age_probs, atol=1e-4)
+    single = AgeGenderClassifier(mirror_average=False)
+    plain, flipped = single.predict(crops), single.predict(mirrored)
+    assert max(float(np.abs(a.age_probs - b.age_probs).max()) for a, b in zip(plain, flipped)) > 1e-3
+    for avg, a, b in zip(averaged.predict(crops), plain, flipped):
+        np.testing.assert_allclose(avg.age_probs, (a.age_probs + b.age_probs) / 2, atol=1e-4)
+
+
+@needs_shipped_weights()
 def test_public_api_defaults_load_shipped_weights():
     from classification import AgeGenderClassifier
     from detection import FaceDetector
