@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from core.config import AppConfig
@@ -13,6 +12,7 @@ from core.face import Face
 from core.geometry import area, intersection_area
 from core.images import to_bgr
 from core.paths import DEFAULT_DETECTOR_WEIGHTS
+from detection.onnx_yolo import OnnxYolo, nms_keep
 from runtime import import_torch, import_ultralytics
 
 SAFE_SUFFIX = ".onnx"          # a graph of tensors: loading it runs no code from the file
@@ -91,7 +91,6 @@ class FaceDetector:
         self._onnx = None
         try:
             if self.weights.suffix.lower() == SAFE_SUFFIX:
-                from detection.onnx_yolo import OnnxYolo
                 self._onnx = OnnxYolo(self.weights, imgsz_px, self.threads)
             else:
                 import_ultralytics()  # imports torch first (runtime.py); the ONNX path needs neither
@@ -139,9 +138,9 @@ class FaceDetector:
         if not len(all_boxes):
             return all_boxes, all_scores
         xywh = np.column_stack([all_boxes[:, :2], all_boxes[:, 2:] - all_boxes[:, :2]])
-        keep = np.array(cv2.dnn.NMSBoxes(xywh.tolist(), all_scores.tolist(), self.confidence, self.iou),
-                        dtype=int).reshape(-1)
-        keep = _drop_contained(all_boxes, keep)[:self.max_faces]
+        # no cap in the NMS: duplicates are dropped first, then the best max_faces kept
+        keep = _drop_contained(all_boxes, nms_keep(xywh, all_scores, self.confidence, self.iou, len(all_boxes)))
+        keep = keep[:self.max_faces]
         return all_boxes[keep], all_scores[keep]
 
     def detect(self, frame_bgr: np.ndarray) -> list[Face]:
