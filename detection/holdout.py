@@ -34,7 +34,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from core.label_files import read_yolo_boxes, write_yolo_boxes
+from core.label_files import folder_images, read_yolo_boxes, write_yolo_boxes
 from core.paths import DATASETS_DIR, REPO_ROOT
 
 DEFAULT_DATASETS = DATASETS_DIR
@@ -291,10 +291,6 @@ def build_composites(wider: Path, faces: list, out: Path, seed: int, counts: dic
     return yaml_path
 
 
-def folder_images_of(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
-
-
 def hands_names(list_path: Path | None = None) -> list[str]:
     list_path = list_path or HANDS_LIST
     return [line.strip() for line in list_path.read_text().splitlines() if line.strip() and not line.startswith("#")]
@@ -337,7 +333,7 @@ def main(argv=None) -> int:
               {src: sum(f.source == src for f in faces) for src in sorted({f.source for f in faces})})
         rooms = build_hands(args.hands_src, args.out)
         print(rooms, f"({len(hands_names())} images)")
-        print(build_composites(wider, faces, args.out, args.seed, KIND_COUNTS, folder_images_of(rooms)))
+        print(build_composites(wider, faces, args.out, args.seed, KIND_COUNTS, folder_images(rooms)))
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
