@@ -11,7 +11,10 @@ Writes, under a git-ignored folder, a data.yaml that ultralytics and `detection.
   other scenes, another seed);
 * `negatives/`: hard negatives, images with an empty label file (ultralytics trains them as background):
   face-free room textures (WIDER train scenes with every labelled face painted out, enlarged and blurred
-  hard), and, only with `--hand-crops`, the annotated hand boxes of the HandsDataset frames that are NOT
+  hard); with `--sign-hands`, hands of many people from a second, face-free source (the Sign Language
+  Digits Dataset: 2,062 photos of 218 students' hands against a wall, Apache-2.0), pasted into those
+  rooms, half of them beside labelled faces, and as frame-filling close-ups like a fist raised to a
+  webcam; and, only with `--hand-crops`, the annotated hand boxes of the HandsDataset frames that are NOT
   in the evaluation list (`detection/negatives_hands.txt`).
 
 Validation (`val:`) is the set-aside WIDER images and the held-out composites, never WIDER val.
@@ -20,12 +23,15 @@ Square crops around the hand boxes with a quarter-box margin showed a face in ab
 sample, and even square crops of the bare box showed an eye or glasses at the edge in about one in ten
 (checked by eye in issue 19), and a cut face taught as background would fight the cut faces WIDER labels.
 So `--hand-crops` cuts exactly the annotated box (not a square) and writes `hand_crops_sheet.jpg`: look
-at it, and at more, before training on them. A face-free hands source for training is still wanted.
+at it, and at more, before training on them. They also show the same person and rooms as the hands
+evaluation frames, so a hands figure after training on them is optimistic; `--sign-hands` is the
+face-free source from other people that keeps the hands evaluation honest (`sign_hands_sheet.jpg`).
 """
 from __future__ import annotations
 
 import argparse
 import random
+import shutil
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -34,7 +40,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from core.label_files import read_yolo_boxes
+from core.label_files import read_yolo_boxes, write_yolo_boxes
 from detection import holdout
 from runtime import REPO_ROOT
 
@@ -44,6 +50,12 @@ TRAIN_SEED = 1                     # the held-out set uses seed 0
 TRAIN_KIND_COUNTS = {"webcam": 800, "dim": 600, "crowd": 200}
 MIN_HAND_CROP_PX = 48
 TEXTURE_NEGATIVES = 300
+SIGN_HAND_SCENES = 600             # rooms with pasted hands; every second one also holds labelled faces
+SIGN_HAND_CLOSEUPS = 300           # a hand photo filling the frame, as a fist raised close to a webcam
+SIGN_HAND_PX_RANGE = (60, 360)     # pasted hand photo side in a 640x480 room
+SIGN_FACE_PX_RANGE = (60, 300)     # faces pasted beside the hands
+HAND_CHROMA_MIN = 12.0             # Lab chroma above which a pixel is skin, not the pale wall behind it
+HAND_DARK_FRACTION = 0.6           # or this much darker than the wall (shadowed fingers, dark skin)
 
 
 def hand_boxes(xml_path: Path) -> list[tuple[int, int, int, int]]:
@@ -102,6 +114,98 @@ def texture_negatives(wider: Path, scenes: list[Path], n: int, seed: int) -> lis
     return textures
 
 
+def sign_hand_photos(root: Path) -> list[Path]:
+    """The Sign Language Digits Dataset's photos (Dataset/<digit>/*.JPG), or its extracted folder itself."""
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() in {".jpg", ".jpeg", ".png"} and p.is_file())
+
+
+def hand_alpha(photo: np.ndarray) -> np.ndarray:
+    """A soft 0..1 mask of the hand in a Sign Language Digits photo (a hand against a pale, grey wall).
+
+    The wall is bright and colourless, skin is not: a pixel belongs to the hand where its chroma (Lab) is
+    over HAND_CHROMA_MIN or it is much darker than the wall (the median of the photo's border); the largest
+    connected part is kept. Pasting the hand alone, not the photo's pale square, keeps the detector from
+    learning that "a pale patch" is the negative instead of the hand's shape."""
+    lab = cv2.cvtColor(photo, cv2.COLOR_BGR2LAB).astype(np.float32)
+    border = np.concatenate([lab[:4].reshape(-1, 3), lab[-4:].reshape(-1, 3),
+                             lab[:, :4].reshape(-1, 3), lab[:, -4:].reshape(-1, 3)])
+    wall_lightness = float(np.median(border[:, 0]))
+    chroma = np.hypot(lab[..., 1] - 128, lab[..., 2] - 128)
+    mask = ((chroma > HAND_CHROMA_MIN) | (lab[..., 0] < HAND_DARK_FRACTION * wall_lightness)).astype(np.uint8)
+    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask)
+    if n > 1:
+        mask = (labels == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))).astype(np.uint8)
+    return cv2.GaussianBlur(mask.astype(np.float32), (5, 5), 0)
+
+
+def paste_hand(scene: np.ndarray, photo: np.ndarray, x: int, y: int, side_px: int) -> None:
+    """Blend the hand of `photo` (resized to side_px square) into scene at (x, y), in place; clipped."""
+    h, w = scene.shape[:2]
+    hand = cv2.resize(photo, (side_px, side_px), interpolation=cv2.INTER_AREA)
+    alpha = cv2.resize(hand_alpha(photo), (side_px, side_px))[:, :, None]
+    sx1, sy1, sx2, sy2 = max(x, 0), max(y, 0), min(x + side_px, w), min(y + side_px, h)
+    if sx2 <= sx1 or sy2 <= sy1:
+        return
+    a = alpha[sy1 - y:sy2 - y, sx1 - x:sx2 - x]
+    region = scene[sy1:sy2, sx1:sx2].astype(np.float32)
+    scene[sy1:sy2, sx1:sx2] = (a * hand[sy1 - y:sy2 - y, sx1 - x:sx2 - x] + (1 - a) * region).astype(np.uint8)
+
+
+def _overlaps(square, boxes) -> bool:
+    from detection.composites import covered_fraction
+    return any(covered_fraction(b, square) > 0 or covered_fraction(square, b) > 0 for b in boxes)
+
+
+def sign_hand_images(photos: list[Path], wider: Path, scenes: list[Path], faces: list, seed: int,
+                     n_scenes: int = SIGN_HAND_SCENES, n_closeups: int = SIGN_HAND_CLOSEUPS) -> list:
+    """(name, image, face boxes): 1-3 hand photos pasted into blurred rooms (every second room also gets
+    1-2 labelled faces, which the hands never cover), and frame-filling close-ups with no face at all."""
+    rng = random.Random(f"{seed}:sign-hands")
+    made = []
+    for k in range(n_scenes):
+        scene_path = rng.choice(scenes)
+        scene = cv2.imread(str(scene_path))
+        h, w = scene.shape[:2]
+        boxes = read_yolo_boxes(wider / "labels" / "train" / f"{scene_path.stem}.txt", w, h).tolist()
+        image = holdout.blurred_background(scene, boxes, rng, holdout.WEBCAM_FRAME_WH_PX)
+        face_boxes = []
+        if k % 2 and faces:
+            spots = holdout.random_spots(rng, *holdout.WEBCAM_FRAME_WH_PX, rng.randint(1, 2), SIGN_FACE_PX_RANGE)
+            image, face_boxes = holdout.paste_faces(image, [], faces, rng, spots)
+        fw, fh = holdout.WEBCAM_FRAME_WH_PX
+        for _ in range(rng.randint(1, 3)):
+            hand = cv2.imread(str(rng.choice(photos)))
+            if hand is None:
+                continue
+            side = int(np.exp(rng.uniform(*np.log(SIGN_HAND_PX_RANGE))))
+            x, y = rng.randint(-side // 4, fw - 3 * side // 4), rng.randint(-side // 4, fh - 3 * side // 4)
+            if _overlaps((x, y, x + side, y + side), face_boxes):
+                continue  # a hand over a labelled face would teach that a half-hidden face is background
+            paste_hand(image, np.ascontiguousarray(hand[:, ::-1]) if rng.random() < 0.5 else hand, x, y, side)
+        made.append((f"signhand_{k:03d}_{scene_path.stem}", image, face_boxes))
+    for k in range(n_closeups):
+        path = rng.choice(photos)
+        hand = cv2.imread(str(path))
+        if hand is None:
+            continue
+        side = rng.choice((240, 320, 480))
+        made.append((f"signclose_{k:03d}_{path.stem}", cv2.resize(hand, (side, side)), []))
+    return made
+
+
+def write_sign_hands(made: list, out: Path) -> int:
+    images, labels = out / "sign_hands" / "images" / "train", out / "sign_hands" / "labels" / "train"
+    for folder in (images, labels):
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+    for name, image, boxes in made:
+        cv2.imwrite(str(images / f"{name}.jpg"), image, [cv2.IMWRITE_JPEG_QUALITY, 92])
+        write_yolo_boxes(labels / f"{name}.txt", boxes, image.shape[1], image.shape[0])  # empty: background
+    return len(made)
+
+
 def contact_sheet(crops: list, path: Path, n: int = 100, seed: int = 0) -> None:
     """A 10x10 sheet of random hand crops, to check by eye that none shows a face."""
     sample = random.Random(seed).sample(crops, min(n, len(crops)))
@@ -111,7 +215,8 @@ def contact_sheet(crops: list, path: Path, n: int = 100, seed: int = 0) -> None:
 
 
 def build(datasets: Path, extra: Path, hands_src: Path | None, out: Path, holdout_out: Path,
-          old_composites: Path, counts: dict[str, int], textures: int = TEXTURE_NEGATIVES) -> Path:
+          old_composites: Path, counts: dict[str, int], textures: int = TEXTURE_NEGATIVES,
+          sign_hands: Path | None = None, sign_counts: tuple[int, int] = (SIGN_HAND_SCENES, SIGN_HAND_CLOSEUPS)) -> Path:
     wider = datasets / "wider_face_subset"
     out.mkdir(parents=True, exist_ok=True)
     scenes = holdout.training_images(wider)
@@ -131,6 +236,11 @@ def build(datasets: Path, extra: Path, hands_src: Path | None, out: Path, holdou
         contact_sheet(crops, out / "hand_crops_sheet.jpg")
     write_negatives(crops, texture_negatives(wider, scenes, textures, TRAIN_SEED), out)
     train.append(str(out / "negatives" / "images" / "train"))
+    if sign_hands is not None:
+        made = sign_hand_images(sign_hand_photos(sign_hands), wider, scenes, faces, TRAIN_SEED, *sign_counts)
+        write_sign_hands(made, out)
+        contact_sheet([(name, image) for name, image, _ in made], out / "sign_hands_sheet.jpg", n=50)
+        train.append(str(out / "sign_hands" / "images" / "train"))
     val = [str(holdout_out / "wider_setaside" / "images" / "val"), str(holdout_out / "composite" / "images" / "val")]
     yaml_path = out / "data.yaml"
     yaml_path.write_text("# detector training data after issue 19 (detection/train_data.py); val: sets no stage "
@@ -149,6 +259,9 @@ def main(argv=None) -> int:
                         "negatives (check hand_crops_sheet.jpg by eye: faces can sit at a box's edge)")
     p.add_argument("--hands-src", type=Path, default=holdout.DEFAULT_HANDS_SRC,
                    help="extracted HandsDataset images/ with its .xml files (for --hand-crops)")
+    p.add_argument("--sign-hands", type=Path, default=None,
+                   help="the Sign Language Digits Dataset's Dataset/ folder (github.com/ardamavi/"
+                        "Sign-Language-Digits-Dataset, Apache-2.0): face-free hands of 218 people as negatives")
     p.add_argument("--holdout", type=Path, default=holdout.DEFAULT_OUT, help="where detection.holdout wrote")
     p.add_argument("--old-composites", type=Path, default=DEFAULT_OLD_COMPOSITES)
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (keep it git-ignored)")
@@ -161,8 +274,13 @@ def main(argv=None) -> int:
         print(f"error: no HandsDataset annotations in {hands}: extract them as detection/negatives_hands.txt "
               f"says, or leave out --hand-crops", file=sys.stderr)
         return 2
+    if args.sign_hands is not None and not sign_hand_photos(args.sign_hands):
+        print(f"error: no photos in {args.sign_hands}: extract the Sign Language Digits Dataset's Dataset/ "
+              f"folder there, or leave out --sign-hands", file=sys.stderr)
+        return 2
     try:
-        print(build(args.datasets, args.extra, hands, args.out, args.holdout, args.old_composites, TRAIN_KIND_COUNTS))
+        print(build(args.datasets, args.extra, hands, args.out, args.holdout, args.old_composites, TRAIN_KIND_COUNTS,
+                    sign_hands=args.sign_hands))
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -37,9 +37,13 @@ def test_training_data_leaves_out_set_aside_scenes_and_evaluation_hands(tmp_path
     aside, kept = holdout.set_aside_images(wider)[0].stem, holdout.training_images(wider)[0].stem
     for name in (f"mix_0_{aside}", f"webcam_3_{kept}"):
         cv2.imwrite(str(old / f"{name}.jpg"), np.zeros((32, 32, 3), np.uint8))
+    signs = tmp_path / "signs" / "Dataset" / "3"
+    signs.mkdir(parents=True)
+    for k in range(2):
+        cv2.imwrite(str(signs / f"IMG_{k}.JPG"), np.full((100, 100, 3), 200 - 50 * k, np.uint8))
     out = tmp_path / "v2"
     data = train_data.build(datasets, extra, hands, out, holdout_out, old, {"webcam": 2, "dim": 1, "crowd": 1},
-                            textures=3)
+                            textures=3, sign_hands=signs.parent.parent, sign_counts=(4, 2))
     config = yaml.safe_load(data.read_text())
     listed = (out / "wider_train.txt").read_text().split()
     assert listed and not any(holdout.is_set_aside(p) for p in listed)
@@ -51,6 +55,13 @@ def test_training_data_leaves_out_set_aside_scenes_and_evaluation_hands(tmp_path
     assert crop.shape[:2] == (80, 70)  # exactly the annotated box: no margin that could take in a face
     assert sum(n.startswith("texture_") for n in negatives) == 3
     assert all((out / "negatives" / "labels" / "train" / f"{n[:-4]}.txt").read_text() == "" for n in negatives)
+    signed = sorted((out / "sign_hands" / "labels" / "train").iterdir())
+    assert len(signed) == 6 and len(list((out / "sign_hands" / "images" / "train").iterdir())) == 6
+    # hands are background: close-ups and odd rooms hold no box, even rooms hold their pasted faces only
+    assert all(f.read_text() == "" for f in signed if not f.name.startswith(("signhand_001", "signhand_003")))
+    assert str(out / "sign_hands" / "images" / "train") in config["train"]
+    assert train_data.main(["--datasets", str(datasets), "--holdout", str(holdout_out), "--out", str(out),
+                            "--sign-hands", str(tmp_path / "empty")]) == 2
     composites = list((out / "composites" / "images" / "train").iterdir())
     assert not any(holdout.is_set_aside(p.stem.split("_", 2)[-1]) for p in composites)
     assert all("wider_face_subset/images/val" not in v for v in config["val"])  # never WIDER val
@@ -61,3 +72,13 @@ def test_training_data_leaves_out_set_aside_scenes_and_evaluation_hands(tmp_path
     assert len(list((packed / "train0" / "images").iterdir())) == len(listed)  # the .txt list travels
     assert (packed / "train3" / "labels" / "hand_train_frame_0.txt").read_text() == ""
     assert set(sizes) >= {"train0", "train1", "train2", "train3", "val0", "val1"}
+
+
+def test_hand_alpha_keeps_the_hand_and_drops_the_pale_wall():
+    photo = np.full((100, 100, 3), (205, 208, 210), np.uint8)       # a pale grey wall (BGR)
+    cv2.ellipse(photo, (50, 60), (18, 30), 0, 0, 360, (120, 160, 210), -1)  # a skin-coloured hand
+    alpha = train_data.hand_alpha(photo)
+    assert alpha[60, 50] > 0.95 and alpha[5, 5] < 0.05 and alpha[60, 90] < 0.05
+    scene = np.zeros((80, 80, 3), np.uint8)
+    train_data.paste_hand(scene, photo, -20, -10, 60)  # clipped at the frame's edge, no error
+    assert scene.max() > 0 and scene[79, 79].max() == 0
