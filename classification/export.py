@@ -60,8 +60,11 @@ def load_averaged(checkpoints):
 
     Why: averaging the last few epochs of one low-learning-rate run (stochastic weight averaging) lands
     nearer the middle of the basin than any single epoch and usually generalises a little better, at no
-    inference cost. Only checkpoints of the same run or continuation make sense; BatchNorm statistics
-    of the average are meaningless, so recalibrate them afterwards (export does by default).
+    inference cost. Only checkpoints of the same run or continuation make sense. For runs trained from
+    scratch (BatchNorm statistics moving), recalibrate the statistics afterwards (export does by default).
+    For runs fine-tuned with frozen BatchNorm (`--init`), pass `--calibration-batches 0`: measured in
+    session 10 on the average of stages 7 and 8, recalibrating made it much worse (UTKFace within one
+    group 90.6% at slider 1.2 against 96.3% kept; `weights/age_gender.md`).
     """
     import numpy as np
     tf = import_tensorflow()
