@@ -39,23 +39,32 @@ def feathered_ellipse(size_px: int) -> np.ndarray:
     return cv2.GaussianBlur(mask, (k, k), 0)[:, :, None]
 
 
+def blend(scene: np.ndarray, patch: np.ndarray, alpha: np.ndarray, x: int, y: int) -> bool:
+    """Alpha-blend `patch` (alpha: its 0..1 mask, HxW or HxWx1) into scene with its corner at (x, y), in
+    place, clipped at the frame's edges; False when none of it lands in the frame."""
+    h, w = scene.shape[:2]
+    ph, pw = patch.shape[:2]
+    sx1, sy1, sx2, sy2 = max(x, 0), max(y, 0), min(x + pw, w), min(y + ph, h)
+    if sx2 <= sx1 or sy2 <= sy1:
+        return False
+    cx1, cy1 = sx1 - x, sy1 - y
+    alpha = alpha.reshape(ph, pw, 1)
+    region = scene[sy1:sy2, sx1:sx2].astype(np.float32)
+    a = alpha[cy1:cy1 + sy2 - sy1, cx1:cx1 + sx2 - sx1]
+    c = patch[cy1:cy1 + sy2 - sy1, cx1:cx1 + sx2 - sx1].astype(np.float32)
+    scene[sy1:sy2, sx1:sx2] = (a * c + (1 - a) * region).astype(np.uint8)
+    return True
+
+
 def paste_chip(scene: np.ndarray, chip: np.ndarray, kind: str, x: int, y: int, size_px: int,
                face_box: tuple[float, float, float, float] | None = None):
     """Blend `chip` (resized to size_px) into scene at (x, y); returns the face box in scene pixels.
 
     face_box: the face as fractions of the chip, for chips cut around a known box (All-Age-Faces);
     None uses the fixed fraction of the chip kind (CHIP_FACE_BOX)."""
-    h, w = scene.shape[:2]
     chip = cv2.resize(chip, (size_px, size_px), interpolation=cv2.INTER_AREA)
-    alpha = feathered_ellipse(size_px)
-    sx1, sy1, sx2, sy2 = max(x, 0), max(y, 0), min(x + size_px, w), min(y + size_px, h)
-    if sx2 <= sx1 or sy2 <= sy1:
+    if not blend(scene, chip, feathered_ellipse(size_px), x, y):
         return None
-    cx1, cy1 = sx1 - x, sy1 - y
-    region = scene[sy1:sy2, sx1:sx2].astype(np.float32)
-    a = alpha[cy1:cy1 + sy2 - sy1, cx1:cx1 + sx2 - sx1]
-    c = chip[cy1:cy1 + sy2 - sy1, cx1:cx1 + sx2 - sx1].astype(np.float32)
-    scene[sy1:sy2, sx1:sx2] = (a * c + (1 - a) * region).astype(np.uint8)
     fx1, fy1, fx2, fy2 = face_box or CHIP_FACE_BOX[kind]
     return [x + fx1 * size_px, y + fy1 * size_px, x + fx2 * size_px, y + fy2 * size_px]
 

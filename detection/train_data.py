@@ -101,16 +101,21 @@ def write_negatives(crops: list, textures: list, out: Path) -> int:
     return len(crops) + len(textures)
 
 
+def blurred_room(wider: Path, scenes: list[Path], rng: random.Random) -> tuple[Path, np.ndarray]:
+    """A random WIDER train scene and a webcam-sized, face-free, hard-blurred room cut from it."""
+    scene_path = rng.choice(scenes)
+    scene = cv2.imread(str(scene_path))
+    h, w = scene.shape[:2]
+    boxes = read_yolo_boxes(wider / "labels" / "train" / f"{scene_path.stem}.txt", w, h).tolist()
+    return scene_path, holdout.blurred_background(scene, boxes, rng, holdout.WEBCAM_FRAME_WH_PX)
+
+
 def texture_negatives(wider: Path, scenes: list[Path], n: int, seed: int) -> list:
     rng = random.Random(f"{seed}:textures")
     textures = []
     for k in range(n):
-        scene_path = rng.choice(scenes)
-        scene = cv2.imread(str(scene_path))
-        h, w = scene.shape[:2]
-        boxes = read_yolo_boxes(wider / "labels" / "train" / f"{scene_path.stem}.txt", w, h).tolist()
-        textures.append((f"texture_{k:03d}_{scene_path.stem}",
-                         holdout.blurred_background(scene, boxes, rng, holdout.WEBCAM_FRAME_WH_PX)))
+        scene_path, room = blurred_room(wider, scenes, rng)
+        textures.append((f"texture_{k:03d}_{scene_path.stem}", room))
     return textures
 
 
@@ -142,15 +147,9 @@ def hand_alpha(photo: np.ndarray) -> np.ndarray:
 
 def paste_hand(scene: np.ndarray, photo: np.ndarray, x: int, y: int, side_px: int) -> None:
     """Blend the hand of `photo` (resized to side_px square) into scene at (x, y), in place; clipped."""
-    h, w = scene.shape[:2]
-    hand = cv2.resize(photo, (side_px, side_px), interpolation=cv2.INTER_AREA)
-    alpha = cv2.resize(hand_alpha(photo), (side_px, side_px))[:, :, None]
-    sx1, sy1, sx2, sy2 = max(x, 0), max(y, 0), min(x + side_px, w), min(y + side_px, h)
-    if sx2 <= sx1 or sy2 <= sy1:
-        return
-    a = alpha[sy1 - y:sy2 - y, sx1 - x:sx2 - x]
-    region = scene[sy1:sy2, sx1:sx2].astype(np.float32)
-    scene[sy1:sy2, sx1:sx2] = (a * hand[sy1 - y:sy2 - y, sx1 - x:sx2 - x] + (1 - a) * region).astype(np.uint8)
+    from detection.composites import blend
+    blend(scene, cv2.resize(photo, (side_px, side_px), interpolation=cv2.INTER_AREA),
+          cv2.resize(hand_alpha(photo), (side_px, side_px)), x, y)
 
 
 def _overlaps(square, boxes) -> bool:
@@ -165,11 +164,7 @@ def sign_hand_images(photos: list[Path], wider: Path, scenes: list[Path], faces:
     rng = random.Random(f"{seed}:sign-hands")
     made = []
     for k in range(n_scenes):
-        scene_path = rng.choice(scenes)
-        scene = cv2.imread(str(scene_path))
-        h, w = scene.shape[:2]
-        boxes = read_yolo_boxes(wider / "labels" / "train" / f"{scene_path.stem}.txt", w, h).tolist()
-        image = holdout.blurred_background(scene, boxes, rng, holdout.WEBCAM_FRAME_WH_PX)
+        scene_path, image = blurred_room(wider, scenes, rng)
         face_boxes = []
         if k % 2 and faces:
             spots = holdout.random_spots(rng, *holdout.WEBCAM_FRAME_WH_PX, rng.randint(1, 2), SIGN_FACE_PX_RANGE)
