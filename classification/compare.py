@@ -1,0 +1,108 @@
+"""Is a candidate classifier better than the shipped one? `python -m classification.compare --help`.
+
+Reads two metrics files written by `classification.evaluate` (the shipped `weights/age_gender.metrics.json`
+and a candidate's `runs/eval/NAME/metrics.json`), prints every headline figure's change at every slider
+setting, and each source's change averaged over the slider settings they share.
+
+The shipping rule (issue 14; stage 7 was shipped by it in session 8, stage 8 held back by it in session
+10): a candidate is **better** when, for every source, none of its headline figures averaged over the
+slider settings is lower than the shipped file's, and at least one is higher. Only a change smaller
+than `TIE_POINTS` counts as equal: one face more or less at one setting moves a six-setting mean of the
+largest split (4,051 FairFace faces) by 0.004 points, so any real difference counts.
+Exit status: 0 better, 1 not better, 2 bad input.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from core.paths import WEIGHTS_DIR
+
+HEADLINE_FIGURES = ("exact_acc", "one_off_acc", "children_exact_acc", "gender_acc")
+SHORT_NAMES = {"exact_acc": "exact", "one_off_acc": "1-off", "children_exact_acc": "children", "gender_acc": "gender"}
+TIE_POINTS = 0.001  # percentage points: float noise, well under one face's worth
+
+
+def load_metrics(path: Path) -> dict:
+    """The `by_scale` part of an evaluate metrics file; ValueError with what to do when it has none."""
+    try:
+        metrics = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f"cannot read {path} ({exc}): pass a metrics.json written by classification.evaluate")
+    by_scale = metrics.get("by_scale") if isinstance(metrics, dict) else None
+    if not by_scale:
+        raise ValueError(f"{path} has no by_scale figures: rerun `python -m classification.evaluate` for it")
+    return by_scale
+
+
+def figure_changes(base: dict, candidate: dict) -> dict[str, dict[str, dict[str, list[float]]]]:
+    """{source: {figure: {"base": [...], "candidate": [...]}}} over the slider settings both files have."""
+    scales = [s for s in base if s in candidate]
+    if not scales:
+        raise ValueError("the two files share no slider setting: evaluate both with the same --scales")
+    out: dict = {}
+    for scale in scales:
+        for source, figures in base[scale].items():
+            other = candidate[scale].get(source)
+            if source == "overall" or not isinstance(figures, dict) or not isinstance(other, dict):
+                continue
+            for key in HEADLINE_FIGURES:
+                if isinstance(figures.get(key), (int, float)) and isinstance(other.get(key), (int, float)):
+                    pair = out.setdefault(source, {}).setdefault(key, {"base": [], "candidate": []})
+                    pair["base"].append(float(figures[key]))
+                    pair["candidate"].append(float(other[key]))
+    return out
+
+
+def mean_changes_points(changes: dict) -> dict[str, dict[str, float]]:
+    """Each source's figures: candidate minus base, averaged over the slider settings, in percentage points."""
+    return {source: {key: 100.0 * (sum(v["candidate"]) - sum(v["base"])) / len(v["base"])
+                     for key, v in figures.items()}
+            for source, figures in changes.items()}
+
+
+def verdict(means: dict[str, dict[str, float]]) -> tuple[bool, list[str]]:
+    """(better, reasons it is not): the shipping rule of the module docstring."""
+    lower = [f"{source} {SHORT_NAMES[key]} {delta:+.2f} points"
+             for source, figures in means.items() for key, delta in figures.items() if delta < -TIE_POINTS]
+    higher = any(delta > TIE_POINTS for figures in means.values() for delta in figures.values())
+    if not lower and not higher:
+        lower = ["no figure is higher"]
+    return not lower, lower
+
+
+def report(base_path: Path, candidate_path: Path) -> tuple[str, bool]:
+    base, candidate = load_metrics(base_path), load_metrics(candidate_path)
+    changes = figure_changes(base, candidate)
+    scales = [s for s in base if s in candidate]
+    lines = [f"candidate {candidate_path} against {base_path}, slider settings {', '.join(scales)}", ""]
+    lines.append(f"{'source':>9} {'figure':>9} " + " ".join(f"{s:>13}" for s in scales) + f" {'mean':>7}")
+    means = mean_changes_points(changes)
+    for source, figures in changes.items():
+        for key, v in figures.items():
+            cells = " ".join(f"{100 * b:5.1f}->{100 * c:5.1f}" for b, c in zip(v["base"], v["candidate"]))
+            lines.append(f"{source:>9} {SHORT_NAMES[key]:>9} {cells} {means[source][key]:+7.2f}")
+    better, reasons = verdict(means)
+    lines += ["", "better on every source: " + ("yes" if better else "no (" + "; ".join(reasons) + ")")]
+    return "\n".join(lines), better
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("candidate", type=Path, help="the candidate's metrics.json (classification.evaluate --out)")
+    p.add_argument("--base", type=Path, default=WEIGHTS_DIR / "age_gender.metrics.json",
+                   help="the shipped file's metrics (default: weights/age_gender.metrics.json)")
+    args = p.parse_args(argv)
+    try:
+        text, better = report(args.base, args.candidate)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(text)
+    return 0 if better else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

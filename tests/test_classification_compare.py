@@ -1,0 +1,38 @@
+"""`classification.compare`: the shipping rule reads two evaluate metrics files and says better or not."""
+from __future__ import annotations
+
+import json
+
+from classification import compare
+
+
+def _metrics(path, utk_children, aaf_gender, scales=("1.0", "1.2")):
+    by_scale = {s: {"utkface": {"faces": 10, "exact_acc": 0.7, "one_off_acc": 0.95, "children_exact_acc": utk_children,
+                                "gender_acc": 0.92},
+                    "aaf": {"faces": 10, "gender_acc": aaf_gender, "one_off_acc": 0.9},
+                    "overall": {"gender_acc": 0.5}} for s in scales}
+    path.write_text(json.dumps({"by_scale": by_scale}))
+    return path
+
+
+def test_a_candidate_must_not_lose_any_source_figure_on_average(tmp_path):
+    base = _metrics(tmp_path / "base.json", 0.80, 0.90)
+    gains_only = _metrics(tmp_path / "a.json", 0.80, 0.93)
+    trade = _metrics(tmp_path / "b.json", 0.78, 0.95)  # more gender, fewer children: not better
+    same = _metrics(tmp_path / "c.json", 0.80, 0.90)
+    assert compare.main([str(gains_only), "--base", str(base)]) == 0
+    assert compare.main([str(trade), "--base", str(base)]) == 1
+    assert compare.main([str(same), "--base", str(base)]) == 1  # nothing higher is not better either
+    text, better = compare.report(base, trade)
+    assert not better and "utkface children -2.00 points" in text and "aaf" in text
+
+
+def test_bad_files_get_a_one_line_error(tmp_path, capsys):
+    base = _metrics(tmp_path / "base.json", 0.8, 0.9)
+    other_scales = _metrics(tmp_path / "o.json", 0.8, 0.9, scales=("2.0",))
+    (tmp_path / "broken.json").write_text("{")
+    assert compare.main([str(tmp_path / "broken.json"), "--base", str(base)]) == 2
+    assert compare.main([str(other_scales), "--base", str(base)]) == 2
+    assert compare.main([str(tmp_path / "missing.json"), "--base", str(base)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 3 and all(line.startswith("error: ") for line in err)
