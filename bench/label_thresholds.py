@@ -30,13 +30,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from core.paths import DATASETS_DIR, REPO_ROOT
+from core.paths import DATASETS_DIR, EXTRA_DATA_DIR, REPO_ROOT
 
 GENDER_THRESHOLDS = (0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
 AGE_THRESHOLDS = (0.0, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7)
 FACE_SIDES_PX = (12, 16, 20, 24, 32, 48, 0)        # 0: the original size
 FACE_LUMA_LEVELS = (15, 25, 32, 40, 50, 70, 0)     # 90th-percentile grey level of the face box; 0: unchanged
 MEAN_LUMA_RULE = 35                                # the rejected first darkness test: mean grey < 35
+DARK_LIMITS_CHECKED = (50, 60, 70)                 # darkness limits checked against lit faces of every race
 NOISE_SIGMA_GREY = 3.0                             # sensor noise added to darkened faces
 
 
@@ -132,28 +133,45 @@ def age_table(ages: np.ndarray, samples: list) -> list[dict]:
     return rows
 
 
-def too_dark_by_race(fairface: Path, samples: list) -> dict:
-    """Share of FairFace held-out faces, at their own exposure, that the darkness test marks, per race; and,
-    for comparison, the share a test on the box's mean grey level (below `MEAN_LUMA_RULE`) would mark."""
+def fairface_held_out(datasets: Path, extra: Path) -> tuple[list, Path | None]:
+    """FairFace's held-out faces (the classifier's test split) from the largest copy present, and its CSV."""
+    from classification.cache import split_name
+    from classification.datasets import read_training_sources
+    faces = [s for s in read_training_sources(datasets, extra) if s.source == "fairface" and split_name(s) == "test"]
+    for csv_path in (Path(extra) / "fairface" / "fairface_label_train.csv",
+                     Path(datasets) / "fairface" / "fairface_label_train.csv"):
+        if csv_path.is_file():
+            return faces, csv_path
+    return faces, None
+
+
+def too_dark_by_race(csv_path: Path | None, samples: list, limits=DARK_LIMITS_CHECKED) -> dict:
+    """Share of FairFace held-out faces, at their own exposure, that the darkness test marks, per race: at
+    the app's limit, at each of `limits` (is a higher limit safe for lit dark skin?), and, for comparison,
+    by a test on the box's mean grey level (below `MEAN_LUMA_RULE`)."""
     import csv
     from classification.cache import expected_box
     from core.face import MIN_FACE_HIGHLIGHT_LUMA, face_highlight_luma
-    if not (fairface / "fairface_label_train.csv").is_file():
+    if csv_path is None:
         return {}
-    with open(fairface / "fairface_label_train.csv", newline="", encoding="utf-8") as handle:
+    with open(csv_path, newline="", encoding="utf-8") as handle:
         race = {row["file"]: row.get("race", "") for row in csv.DictReader(handle)}
-    marked: dict[str, list[tuple[bool, bool]]] = {}
+    measured: dict[str, list[tuple[float, float]]] = {}
     for s in samples:
         if s.source != "fairface":
             continue
         image = cv2.imread(s.path, cv2.IMREAD_COLOR)
+        if image is None:
+            continue
         box = expected_box(s, image.shape[1], image.shape[0])
-        luma = face_highlight_luma(image, box)
         x1, y1, x2, y2 = (int(v) for v in box)
         mean = float(cv2.cvtColor(image[max(y1, 0):y2, max(x1, 0):x2], cv2.COLOR_BGR2GRAY).mean())
-        marked.setdefault(race.get(s.subject, "?"), []).append((luma < MIN_FACE_HIGHLIGHT_LUMA, mean < MEAN_LUMA_RULE))
-    return {r: {"faces": len(v), "marked_too_dark": float(np.mean([m for m, _ in v])),
-                "marked_by_mean_rule": float(np.mean([m for _, m in v]))} for r, v in sorted(marked.items())}
+        measured.setdefault(race.get(s.subject, "?"), []).append((face_highlight_luma(image, box), mean))
+    return {r: {"faces": len(v),
+                "marked_too_dark": float(np.mean([luma < MIN_FACE_HIGHLIGHT_LUMA for luma, _ in v])),
+                "marked_at": {str(limit): float(np.mean([luma < limit for luma, _ in v])) for limit in limits},
+                "marked_by_mean_rule": float(np.mean([mean < MEAN_LUMA_RULE for _, mean in v]))}
+            for r, v in sorted(measured.items())}
 
 
 def sweep_row(female: np.ndarray, ages: np.ndarray, samples: list, gender_min: float, age_min: float) -> dict:
@@ -172,6 +190,8 @@ def sweep_row(female: np.ndarray, ages: np.ndarray, samples: list, gender_min: f
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--datasets", default=str(DATASETS_DIR))
+    p.add_argument("--extra", default=str(EXTRA_DATA_DIR), help="fetched data (MORE_DATA.md): more FairFace faces "
+                   "for the darkness-by-race check")
     p.add_argument("--weights", default=None, help="classifier weights (default: shipped)")
     p.add_argument("--sweep-faces", type=int, default=600, help="faces used for the size and darkness sweeps")
     p.add_argument("--out", default=str(REPO_ROOT / "bench" / "label_thresholds.json"))
@@ -187,10 +207,11 @@ def main(argv=None) -> int:
     clf = AgeGenderClassifier(args.weights)
     scale = AppConfig().crop_scale
     female, ages, kept = classify(clf, samples, scale)
+    fairface_faces, race_csv = fairface_held_out(Path(args.datasets), Path(args.extra))
     result = {"faces": len(kept), "crop_scale": scale, "gender_min_prob": GENDER_MIN_PROB,
               "age_min_prob": AGE_MIN_PROB, "min_face_highlight_luma": MIN_FACE_HIGHLIGHT_LUMA,
               "gender": gender_table(female, kept), "age": age_table(ages, kept),
-              "too_dark_by_race": too_dark_by_race(Path(args.datasets) / "fairface", kept)}
+              "too_dark_by_race": too_dark_by_race(race_csv, fairface_faces)}
     sweep = [s for s in kept if s.source == "utkface"]
     sweep = [sweep[i] for i in np.random.default_rng(0).permutation(len(sweep))[:args.sweep_faces]]
     result["face_side_px"] = {}
@@ -225,9 +246,11 @@ def print_report(result: dict) -> None:
             print(f"  {level:>8}: {row['gender_acc']:6.1%} / {row['age_one_off_acc']:6.1%} / "
                   f"{row['gender_answered']:6.1%} / {row['age_answered']:6.1%}")
     print("marked too dark at the photos' own exposure (FairFace held-out, by annotated race): "
-          f"brightest tenth < {result['min_face_highlight_luma']} / mean < {MEAN_LUMA_RULE}")
+          f"brightest tenth < {result['min_face_highlight_luma']} (app) / < "
+          + " / < ".join(str(limit) for limit in DARK_LIMITS_CHECKED) + f" / mean < {MEAN_LUMA_RULE}")
     for race, row in result.get("too_dark_by_race", {}).items():
-        print(f"  {race:>16}: {row['marked_too_dark']:6.1%} / {row['marked_by_mean_rule']:6.1%} of {row['faces']}")
+        at = " / ".join(f"{row.get('marked_at', {}).get(str(limit), 0):6.1%}" for limit in DARK_LIMITS_CHECKED)
+        print(f"  {race:>16}: {row['marked_too_dark']:6.1%} / {at} / {row['marked_by_mean_rule']:6.1%} of {row['faces']}")
 
 
 if __name__ == "__main__":
