@@ -13,8 +13,8 @@ Writes, under a git-ignored folder, a data.yaml that ultralytics and `detection.
   face-free room textures (WIDER train scenes with every labelled face painted out, enlarged and blurred
   hard); with `--sign-hands`, hands of many people from a second, face-free source (the Sign Language
   Digits Dataset: 2,062 photos of 218 students' hands against a wall, Apache-2.0), pasted into those
-  rooms, half of them beside labelled faces, and as frame-filling close-ups like a fist raised to a
-  webcam; and, only with `--hand-crops`, the annotated hand boxes of the HandsDataset frames that are NOT
+  rooms, half of them beside labelled faces, as frame-filling close-ups like a fist raised to a
+  webcam, and over people's chests with the head out of frame (WIDER scenes cut below a face); and, only with `--hand-crops`, the annotated hand boxes of the HandsDataset frames that are NOT
   in the evaluation list (`detection/negatives_hands.txt`).
 
 Validation (`val:`) is the set-aside WIDER images and the held-out composites, never WIDER val.
@@ -52,6 +52,10 @@ MIN_HAND_CROP_PX = 48
 TEXTURE_NEGATIVES = 300
 SIGN_HAND_SCENES = 600             # rooms with pasted hands; every second one also holds labelled faces
 SIGN_HAND_CLOSEUPS = 300           # a hand photo filling the frame, as a fist raised close to a webcam
+SIGN_HAND_TORSOS = 300             # hands over a person's chest with the head out of frame
+TORSO_TRIES_PER_IMAGE = 20         # random scenes tried per torso image wanted
+TORSO_MIN_FACE_PX = 48             # a labelled WIDER face at least this wide has a body below it worth cutting
+TORSO_HAND_PX_RANGE = (120, 300)   # hand photo side over a torso filling a 640x480 frame: webcam distance
 SIGN_HAND_PX_RANGE = (60, 360)     # pasted hand photo side in a 640x480 room
 SIGN_FACE_PX_RANGE = (60, 300)     # faces pasted beside the hands
 HAND_CHROMA_MIN = 12.0             # Lab chroma above which a pixel is skin, not the pale wall behind it
@@ -157,6 +161,49 @@ def _overlaps(square, boxes) -> bool:
     return any(covered_fraction(b, square) > 0 or covered_fraction(square, b) > 0 for b in boxes)
 
 
+def torso_region(boxes: list, width: int, height: int, rng: random.Random) -> tuple[int, int, int, int] | None:
+    """Chest and shoulders under a large labelled face, from just below the chin: a region that holds no
+    labelled face at all (in a crowd the faces below someone's chin belong to others), or None."""
+    big = [b for b in boxes if b[2] - b[0] >= TORSO_MIN_FACE_PX]
+    rng.shuffle(big)
+    for x1, y1, x2, y2 in big:
+        face_w, face_h, cx = x2 - x1, y2 - y1, (x1 + x2) / 2
+        region = (int(max(0, cx - 1.6 * face_w)), int(y2 + 0.35 * face_h),
+                  int(min(width, cx + 1.6 * face_w)), int(min(height, y2 + 3.0 * face_h)))
+        if region[2] - region[0] >= 2 * face_w and region[3] - region[1] >= 1.5 * face_h \
+                and not _overlaps(region, boxes):
+            return region
+    return None
+
+
+def sign_hand_torsos(photos: list[Path], wider: Path, scenes: list[Path], seed: int, n: int = SIGN_HAND_TORSOS) -> list:
+    """(name, image, []): 1-2 hands over a WIDER person's torso cut to fill a webcam frame, head out of
+    frame: the issue-19 phantoms were a V-sign hand in front of a shirt and a collar at the top edge."""
+    rng = random.Random(f"{seed}:sign-torsos")
+    made = []
+    for k in range(n * TORSO_TRIES_PER_IMAGE):  # most WIDER subset faces are small: about 1 scene in 8 has a torso
+        if len(made) == n:
+            break
+        scene_path = rng.choice(scenes)
+        scene = cv2.imread(str(scene_path))
+        h, w = scene.shape[:2]
+        boxes = read_yolo_boxes(wider / "labels" / "train" / f"{scene_path.stem}.txt", w, h).tolist()
+        region = torso_region(boxes, w, h, rng)
+        if region is None:
+            continue
+        left, top, right, bottom = region
+        image = cv2.resize(scene[top:bottom, left:right], holdout.WEBCAM_FRAME_WH_PX)
+        fw, fh = holdout.WEBCAM_FRAME_WH_PX
+        for _ in range(rng.randint(1, 2)):
+            hand = cv2.imread(str(rng.choice(photos)))
+            if hand is not None:
+                side = int(np.exp(rng.uniform(*np.log(TORSO_HAND_PX_RANGE))))
+                paste_hand(image, hand, rng.randint(-side // 4, fw - 3 * side // 4),
+                           rng.randint(fh // 4, fh - side // 2), side)
+        made.append((f"signtorso_{k:03d}_{scene_path.stem}", image, []))
+    return made
+
+
 def sign_hand_images(photos: list[Path], wider: Path, scenes: list[Path], faces: list, seed: int,
                      n_scenes: int = SIGN_HAND_SCENES, n_closeups: int = SIGN_HAND_CLOSEUPS) -> list:
     """(name, image, face boxes): 1-3 hand photos pasted into blurred rooms (every second room also gets
@@ -211,7 +258,8 @@ def contact_sheet(crops: list, path: Path, n: int = 100, seed: int = 0) -> None:
 
 def build(datasets: Path, extra: Path, hands_src: Path | None, out: Path, holdout_out: Path,
           old_composites: Path, counts: dict[str, int], textures: int = TEXTURE_NEGATIVES,
-          sign_hands: Path | None = None, sign_counts: tuple[int, int] = (SIGN_HAND_SCENES, SIGN_HAND_CLOSEUPS)) -> Path:
+          sign_hands: Path | None = None,
+          sign_counts: tuple[int, ...] = (SIGN_HAND_SCENES, SIGN_HAND_CLOSEUPS, SIGN_HAND_TORSOS)) -> Path:
     wider = datasets / "wider_face_subset"
     out.mkdir(parents=True, exist_ok=True)
     scenes = holdout.training_images(wider)
@@ -232,7 +280,9 @@ def build(datasets: Path, extra: Path, hands_src: Path | None, out: Path, holdou
     write_negatives(crops, texture_negatives(wider, scenes, textures, TRAIN_SEED), out)
     train.append(str(out / "negatives" / "images" / "train"))
     if sign_hands is not None:
-        made = sign_hand_images(sign_hand_photos(sign_hands), wider, scenes, faces, TRAIN_SEED, *sign_counts)
+        photos = sign_hand_photos(sign_hands)
+        made = sign_hand_images(photos, wider, scenes, faces, TRAIN_SEED, *sign_counts[:2])
+        made += sign_hand_torsos(photos, wider, scenes, TRAIN_SEED, *sign_counts[2:])
         write_sign_hands(made, out)
         contact_sheet([(name, image) for name, image, _ in made], out / "sign_hands_sheet.jpg", n=50)
         train.append(str(out / "sign_hands" / "images" / "train"))

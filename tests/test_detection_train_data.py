@@ -43,7 +43,7 @@ def test_training_data_leaves_out_set_aside_scenes_and_evaluation_hands(tmp_path
         cv2.imwrite(str(signs / f"IMG_{k}.JPG"), np.full((100, 100, 3), 200 - 50 * k, np.uint8))
     out = tmp_path / "v2"
     data = train_data.build(datasets, extra, hands, out, holdout_out, old, {"webcam": 2, "dim": 1, "crowd": 1},
-                            textures=3, sign_hands=signs.parent.parent, sign_counts=(4, 2))
+                            textures=3, sign_hands=signs.parent.parent, sign_counts=(4, 2, 3))
     config = yaml.safe_load(data.read_text())
     listed = (out / "wider_train.txt").read_text().split()
     assert listed and not any(holdout.is_set_aside(p) for p in listed)
@@ -56,7 +56,9 @@ def test_training_data_leaves_out_set_aside_scenes_and_evaluation_hands(tmp_path
     assert sum(n.startswith("texture_") for n in negatives) == 3
     assert all((out / "negatives" / "labels" / "train" / f"{n[:-4]}.txt").read_text() == "" for n in negatives)
     signed = sorted((out / "sign_hands" / "labels" / "train").iterdir())
-    assert len(signed) == 6 and len(list((out / "sign_hands" / "images" / "train").iterdir())) == 6
+    torsos = [f for f in signed if f.name.startswith("signtorso_")]
+    assert len(signed) == 6 + len(torsos) and len(torsos) <= 3
+    assert len(list((out / "sign_hands" / "images" / "train").iterdir())) == len(signed)
     # hands are background: close-ups and odd rooms hold no box, even rooms hold their pasted faces only
     assert all(f.read_text() == "" for f in signed if not f.name.startswith(("signhand_001", "signhand_003")))
     assert str(out / "sign_hands" / "images" / "train") in config["train"]
@@ -82,3 +84,14 @@ def test_hand_alpha_keeps_the_hand_and_drops_the_pale_wall():
     scene = np.zeros((80, 80, 3), np.uint8)
     train_data.paste_hand(scene, photo, -20, -10, 60)  # clipped at the frame's edge, no error
     assert scene.max() > 0 and scene[79, 79].max() == 0
+
+
+def test_torso_region_lies_under_a_face_and_holds_no_labelled_face():
+    import random
+    face = [300.0, 50.0, 380.0, 150.0]                 # 80 px wide, chin at y=150
+    region = train_data.torso_region([face], 800, 600, random.Random(0))
+    left, top, right, bottom = region
+    assert top > face[3] and left < face[0] and right > face[2] and bottom <= 600
+    someone_below = [330.0, 250.0, 360.0, 280.0]       # another person's face on that chest: no region there
+    assert train_data.torso_region([face, someone_below], 800, 600, random.Random(0)) is None
+    assert train_data.torso_region([[10.0, 10.0, 30.0, 30.0]], 800, 600, random.Random(0)) is None  # too small
