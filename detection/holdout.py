@@ -238,6 +238,13 @@ def build_wider_setaside(wider: Path, out: Path) -> Path:
     return yaml_path
 
 
+def wider_scene(wider: Path, scene_path: Path) -> tuple[np.ndarray, list]:
+    """A WIDER train image and its labelled face boxes in pixels (x1, y1, x2, y2)."""
+    scene = cv2.imread(str(scene_path))
+    h, w = scene.shape[:2]
+    return scene, read_yolo_boxes(wider / "labels" / "train" / f"{scene_path.stem}.txt", w, h).tolist()
+
+
 def write_composites(wider: Path, scenes: list[Path], faces: list, images: Path, labels: Path, seed: int,
                      counts: dict[str, int], rooms: list[Path] | None = None) -> int:
     """One "scene" image per WIDER train scene plus counts[kind] webcam/dim/crowd images; returns how many.
@@ -256,9 +263,8 @@ def write_composites(wider: Path, scenes: list[Path], faces: list, images: Path,
         jobs += [(kind, k, kind_rng.choice(scenes)) for k in range(n)]
     for kind, k, scene_path in tqdm(jobs, desc=f"composites {images.parent.parent.name}", unit="img", mininterval=5):
         rng = random.Random(f"{seed}:{kind}:{k}")  # one stream per image: a change to one kind moves no other
-        scene = cv2.imread(str(scene_path))
+        scene, boxes = wider_scene(wider, scene_path)
         h, w = scene.shape[:2]
-        boxes = read_yolo_boxes(wider / "labels" / "train" / f"{scene_path.stem}.txt", w, h).tolist()
         if kind == "scene":
             image, boxes = paste_faces(scene, boxes, faces, rng, random_spots(rng, w, h, rng.randint(1, 6), (16, 320)))
         elif kind == "crowd":

@@ -40,7 +40,8 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from core.label_files import read_yolo_boxes, write_yolo_boxes
+from core.geometry import intersection_area
+from core.label_files import folder_images, write_yolo_boxes
 from detection import holdout
 from runtime import REPO_ROOT
 
@@ -108,9 +109,7 @@ def write_negatives(crops: list, textures: list, out: Path) -> int:
 def blurred_room(wider: Path, scenes: list[Path], rng: random.Random) -> tuple[Path, np.ndarray]:
     """A random WIDER train scene and a webcam-sized, face-free, hard-blurred room cut from it."""
     scene_path = rng.choice(scenes)
-    scene = cv2.imread(str(scene_path))
-    h, w = scene.shape[:2]
-    boxes = read_yolo_boxes(wider / "labels" / "train" / f"{scene_path.stem}.txt", w, h).tolist()
+    scene, boxes = holdout.wider_scene(wider, scene_path)
     return scene_path, holdout.blurred_background(scene, boxes, rng, holdout.WEBCAM_FRAME_WH_PX)
 
 
@@ -125,7 +124,7 @@ def texture_negatives(wider: Path, scenes: list[Path], n: int, seed: int) -> lis
 
 def sign_hand_photos(root: Path) -> list[Path]:
     """The Sign Language Digits Dataset's photos (Dataset/<digit>/*.JPG), or its extracted folder itself."""
-    return sorted(p for p in root.rglob("*") if p.suffix.lower() in {".jpg", ".jpeg", ".png"} and p.is_file())
+    return folder_images(root)
 
 
 def hand_alpha(photo: np.ndarray) -> np.ndarray:
@@ -156,11 +155,6 @@ def paste_hand(scene: np.ndarray, photo: np.ndarray, x: int, y: int, side_px: in
           cv2.resize(hand_alpha(photo), (side_px, side_px)), x, y)
 
 
-def _overlaps(square, boxes) -> bool:
-    from detection.composites import covered_fraction
-    return any(covered_fraction(b, square) > 0 or covered_fraction(square, b) > 0 for b in boxes)
-
-
 def torso_region(boxes: list, width: int, height: int, rng: random.Random) -> tuple[int, int, int, int] | None:
     """Chest and shoulders under a large labelled face, from just below the chin: a region that holds no
     labelled face at all (in a crowd the faces below someone's chin belong to others), or None."""
@@ -171,7 +165,7 @@ def torso_region(boxes: list, width: int, height: int, rng: random.Random) -> tu
         region = (int(max(0, cx - 1.6 * face_w)), int(y2 + 0.35 * face_h),
                   int(min(width, cx + 1.6 * face_w)), int(min(height, y2 + 3.0 * face_h)))
         if region[2] - region[0] >= 2 * face_w and region[3] - region[1] >= 1.5 * face_h \
-                and not _overlaps(region, boxes):
+                and not any(intersection_area(region, b) > 0 for b in boxes):
             return region
     return None
 
@@ -185,10 +179,8 @@ def sign_hand_torsos(photos: list[Path], wider: Path, scenes: list[Path], seed: 
         if len(made) == n:
             break
         scene_path = rng.choice(scenes)
-        scene = cv2.imread(str(scene_path))
-        h, w = scene.shape[:2]
-        boxes = read_yolo_boxes(wider / "labels" / "train" / f"{scene_path.stem}.txt", w, h).tolist()
-        region = torso_region(boxes, w, h, rng)
+        scene, boxes = holdout.wider_scene(wider, scene_path)
+        region = torso_region(boxes, scene.shape[1], scene.shape[0], rng)
         if region is None:
             continue
         left, top, right, bottom = region
@@ -223,7 +215,7 @@ def sign_hand_images(photos: list[Path], wider: Path, scenes: list[Path], faces:
                 continue
             side = int(np.exp(rng.uniform(*np.log(SIGN_HAND_PX_RANGE))))
             x, y = rng.randint(-side // 4, fw - 3 * side // 4), rng.randint(-side // 4, fh - 3 * side // 4)
-            if _overlaps((x, y, x + side, y + side), face_boxes):
+            if any(intersection_area((x, y, x + side, y + side), b) > 0 for b in face_boxes):
                 continue  # a hand over a labelled face would teach that a half-hidden face is background
             paste_hand(image, np.ascontiguousarray(hand[:, ::-1]) if rng.random() < 0.5 else hand, x, y, side)
         made.append((f"signhand_{k:03d}_{scene_path.stem}", image, face_boxes))
