@@ -151,11 +151,11 @@ def main(argv=None) -> int:
     import argparse
     import sys
 
-    from core.paths import DATASETS_DIR, EXTRA_DATA_DIR, REPO_ROOT
+    from core.paths import DATASETS_DIR, EXTRA_DATA_DIR, FACE_CACHE_DIR
     p = argparse.ArgumentParser(description=main.__doc__)
     p.add_argument("--datasets", default=str(DATASETS_DIR))
     p.add_argument("--extra", default=str(EXTRA_DATA_DIR), help="fetched data (MORE_DATA.md)")
-    p.add_argument("--out", default=str(REPO_ROOT / "data_cache" / "faces_v2"))
+    p.add_argument("--out", default=str(FACE_CACHE_DIR))
     p.add_argument("--detector", default=None, help="detector weights (default: the shipped ONNX)")
     p.add_argument("--workers", type=int, default=0)
     p.add_argument("--limit", type=int, default=0, help="only the first N faces (a quick try)")

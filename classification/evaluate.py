@@ -29,7 +29,7 @@ import numpy as np
 from tqdm import tqdm
 
 from core.labels import AGE_GROUPS, AGE_GROUP_BOUNDS_YEARS, hard_group, nearest_group
-from core.paths import DATASETS_DIR, EXTRA_DATA_DIR, REPO_ROOT
+from core.paths import DATASETS_DIR, EXTRA_DATA_DIR, FACE_CACHE_DIR, REPO_ROOT
 
 # Slider settings evaluated: the ends of the range, the app's default, and points between to choose it.
 EVAL_SCALES = (1.0, 1.2, 1.4, 1.6, 1.8, 2.0)
@@ -42,7 +42,7 @@ def parse_args(argv=None):
     p.add_argument("--weights", default=None, help=".tflite or .keras (default: shipped)")
     p.add_argument("--datasets", default=str(DATASETS_DIR))
     p.add_argument("--extra", default=str(EXTRA_DATA_DIR), help="fetched data (MORE_DATA.md)")
-    p.add_argument("--cache", default=str(REPO_ROOT / "data_cache" / "faces_v2"),
+    p.add_argument("--cache", default=str(FACE_CACHE_DIR),
                    help="face cache whose stored detector boxes are reused (classification.cache)")
     p.add_argument("--adience", default=None, help="folder with fold_N_data.txt and faces/ or aligned/")
     p.add_argument("--scales", default=",".join(str(s) for s in EVAL_SCALES),

@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from core.paths import REPO_ROOT
+from core.paths import FACE_CACHE_DIR, REPO_ROOT
 from runtime import import_tensorflow
 
 
@@ -118,7 +118,7 @@ def main(argv=None) -> int:
     p.add_argument("checkpoint", nargs="*", default=[str(REPO_ROOT / "runs" / "classifier" / "best.keras")],
                    help="a .keras checkpoint; several: ship the average of their weights (same run only)")
     p.add_argument("--out", default=str(REPO_ROOT / "weights" / "age_gender.tflite"))
-    p.add_argument("--cache", default=str(REPO_ROOT / "data_cache" / "faces"),
+    p.add_argument("--cache", default=str(FACE_CACHE_DIR),
                    help="decoded-face cache for BatchNorm recalibration (see classification.cache)")
     p.add_argument("--calibration-batches", type=int, default=60, help="0: keep the training-time BN statistics")
     p.add_argument("--save-keras", default=None, help="also save the recalibrated model as .keras")

@@ -213,11 +213,11 @@ def main(argv=None) -> int:
     import sys
 
     from classification.cache import load_cache
-    from core.paths import REPO_ROOT
+    from core.paths import FACE_CACHE_DIR
     p = argparse.ArgumentParser(description=main.__doc__)
     p.add_argument("tflite")
     p.add_argument("--out", required=True, help="where to save the rebuilt .keras model (must not exist)")
-    p.add_argument("--cache", default=str(REPO_ROOT / "data_cache" / "faces_v2"), help="faces for calibration")
+    p.add_argument("--cache", default=str(FACE_CACHE_DIR), help="faces for calibration")
     args = p.parse_args(argv)
     out = Path(args.out)
     if out.exists() or out.suffix != ".keras":

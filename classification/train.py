@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from core.config import CROP_SCALE_RANGE, DEFAULT_CROP_SCALE
-from core.paths import DATASETS_DIR, EXTRA_DATA_DIR, REPO_ROOT
+from core.paths import DATASETS_DIR, EXTRA_DATA_DIR, FACE_CACHE_DIR, REPO_ROOT
 from runtime import import_tensorflow
 
 # Largest training scale per source: UTKFace's aligned chips hold little beyond the face, so beyond
@@ -32,7 +32,7 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--datasets", default=str(DATASETS_DIR), help="folder with utkface/ and fairface/")
     p.add_argument("--extra", default=str(EXTRA_DATA_DIR), help="fetched data (../shared/datasets/MORE_DATA.md)")
-    p.add_argument("--cache", default=str(REPO_ROOT / "data_cache" / "faces_v2"), help="decoded-face cache folder")
+    p.add_argument("--cache", default=str(FACE_CACHE_DIR), help="decoded-face cache folder")
     p.add_argument("--run-dir", default=str(REPO_ROOT / "runs" / "classifier"), help="checkpoints and logs")
     p.add_argument("--input-size", type=int, default=112, help="classifier input side in px (>= 75)")
     p.add_argument("--epochs", type=int, default=80, help="planned epochs; the LR schedule spans them")

@@ -16,4 +16,5 @@ DEMO_CLIP = REPO_ROOT / "demo" / "demo_faces.mp4"
 DATASETS_DIR = REPO_ROOT.parent / "shared" / "datasets"   # training and evaluation only
 EXTRA_DATA_DIR = REPO_ROOT / "data" / "extra"               # fetched per ../shared/datasets/MORE_DATA.md
 DATA_CACHE_DIR = REPO_ROOT / "data_cache"                   # decoded training data (git-ignored)
+FACE_CACHE_DIR = DATA_CACHE_DIR / "faces_v2"                # the classifier's decoded faces (classification.cache)
 RUNS_DIR = REPO_ROOT / "runs"                               # checkpoints, logs, evaluation output (git-ignored)
