@@ -22,7 +22,6 @@ from core.paths import DEMO_CLIP
 from pipeline.scenecut import CUT_DISTANCE, frame_signature, signature_distance
 
 
-
 def read_frames(path: str | Path) -> list[np.ndarray]:
     cap = cv2.VideoCapture(str(path))
     frames = []

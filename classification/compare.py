@@ -37,11 +37,16 @@ def load_metrics(path: Path) -> dict:
     return by_scale
 
 
-def figure_changes(base: dict, candidate: dict) -> dict[str, dict[str, dict[str, list[float]]]]:
-    """{source: {figure: {"base": [...], "candidate": [...]}}} over the slider settings both files have."""
+def shared_scales(base: dict, candidate: dict) -> list[str]:
+    """The slider settings both files have, in the base file's order; ValueError when there are none."""
     scales = [s for s in base if s in candidate]
     if not scales:
         raise ValueError("the two files share no slider setting: evaluate both with the same --scales")
+    return scales
+
+
+def figure_changes(base: dict, candidate: dict, scales: list[str]) -> dict[str, dict[str, dict[str, list[float]]]]:
+    """{source: {figure: {"base": [...], "candidate": [...]}}} over `scales`."""
     out: dict = {}
     for scale in scales:
         for source, figures in base[scale].items():
@@ -65,18 +70,17 @@ def mean_changes_points(changes: dict) -> dict[str, dict[str, float]]:
 
 def verdict(means: dict[str, dict[str, float]]) -> tuple[bool, list[str]]:
     """(better, reasons it is not): the shipping rule of the module docstring."""
-    lower = [f"{source} {SHORT_NAMES[key]} {delta:+.2f} points"
-             for source, figures in means.items() for key, delta in figures.items() if delta < -TIE_POINTS]
-    higher = any(delta > TIE_POINTS for figures in means.values() for delta in figures.values())
-    if not lower and not higher:
-        lower = ["no figure is higher"]
-    return not lower, lower
+    reasons = [f"{source} {SHORT_NAMES[key]} {delta:+.2f} points"
+               for source, figures in means.items() for key, delta in figures.items() if delta < -TIE_POINTS]
+    if not reasons and not any(delta > TIE_POINTS for figures in means.values() for delta in figures.values()):
+        reasons = ["no figure is higher"]
+    return not reasons, reasons
 
 
 def report(base_path: Path, candidate_path: Path) -> tuple[str, bool]:
     base, candidate = load_metrics(base_path), load_metrics(candidate_path)
-    changes = figure_changes(base, candidate)
-    scales = [s for s in base if s in candidate]
+    scales = shared_scales(base, candidate)
+    changes = figure_changes(base, candidate, scales)
     lines = [f"candidate {candidate_path} against {base_path}, slider settings {', '.join(scales)}", ""]
     lines.append(f"{'source':>9} {'figure':>9} " + " ".join(f"{s:>13}" for s in scales) + f" {'mean':>7}")
     means = mean_changes_points(changes)

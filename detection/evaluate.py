@@ -97,7 +97,6 @@ def split_folders(data_yaml: Path, split: str) -> list[Path]:
     return [Path(entry) if Path(entry).is_absolute() else base / entry for entry in entries]
 
 
-
 def image_list(data_yaml: Path, split: str) -> list[Path]:
     return [image for folder in split_folders(data_yaml, split) for image in folder_images(folder)]
 
