@@ -39,6 +39,9 @@ def parse_args(argv=None):
     p.add_argument("--warmup-epochs", type=float, default=3.0,
                    help="LR warm-up; 1 or less suits fine-tuning one of our own checkpoints")
     p.add_argument("--close-mosaic", type=int, default=5, help="last N epochs train without mosaic")
+    p.add_argument("--lr0", type=float, default=None,
+                   help="starting learning rate with AdamW; default: ultralytics' 'auto' choice (AdamW at 0.002 "
+                        "for runs this size), too high for a short fine-tune that should keep what it knew")
     p.add_argument("--resume", action="store_true", help="continue runs/detector/<name>/weights/last.pt")
     p.add_argument("--no-export", action="store_true", help="skip the ONNX export at the end")
     p.add_argument("--no-plots", action="store_true",
@@ -75,7 +78,8 @@ def main(argv=None) -> int:
         # A checkpoint carries its own architecture and class count. Building --model (80 classes) and then
         # loading a one-class checkpoint into it re-initialised the class-score layer of every fine-tune.
         model = YOLO(args.weights) if args.weights else YOLO(args.model)
-        model.train(data=str(data), imgsz=args.imgsz, epochs=args.epochs, batch=args.batch,
+        optimiser = {"optimizer": "AdamW", "lr0": args.lr0} if args.lr0 else {}
+        model.train(**optimiser, data=str(data), imgsz=args.imgsz, epochs=args.epochs, batch=args.batch,
                     workers=args.workers, device=args.device, project=str(project), name=args.name,
                     exist_ok=True, pretrained=bool(args.weights), amp=args.device != "cpu", plots=not args.no_plots,
                     time=args.hours,

@@ -81,3 +81,13 @@ def test_from_scratch_builds_the_yaml(fake_yolo):
     (model,) = _FakeYOLO.built
     assert model.source == "yolov8n.yaml"
     assert model.train_kwargs["pretrained"] is False and model.train_kwargs["time"] is None
+
+
+def test_lr0_picks_adamw_at_that_rate_and_auto_stays_the_default(fake_yolo, tmp_path):
+    """ultralytics ignores lr0 under optimizer='auto', so a lower rate must name the optimiser too."""
+    ckpt = tmp_path / "start.pt"
+    assert train.main(["--data", str(fake_yolo), "--weights", str(ckpt), "--no-export", "--lr0", "0.0005"]) == 0
+    assert train.main(["--data", str(fake_yolo), "--weights", str(ckpt), "--no-export"]) == 0
+    lowered, default = _FakeYOLO.built
+    assert lowered.train_kwargs["optimizer"] == "AdamW" and lowered.train_kwargs["lr0"] == pytest.approx(0.0005)
+    assert "optimizer" not in default.train_kwargs and "lr0" not in default.train_kwargs
