@@ -78,7 +78,9 @@ def main(argv=None) -> int:
         # A checkpoint carries its own architecture and class count. Building --model (80 classes) and then
         # loading a one-class checkpoint into it re-initialised the class-score layer of every fine-tune.
         model = YOLO(args.weights) if args.weights else YOLO(args.model)
-        optimiser = {"optimizer": "AdamW", "lr0": args.lr0} if args.lr0 else {}
+        # 'auto' also zeroes the bias warm-up rate; a named optimiser would warm biases down from 0.1, fifty
+        # times the rate a gentle fine-tune wants, so keep that zero as well.
+        optimiser = {"optimizer": "AdamW", "lr0": args.lr0, "warmup_bias_lr": 0.0} if args.lr0 else {}
         model.train(**optimiser, data=str(data), imgsz=args.imgsz, epochs=args.epochs, batch=args.batch,
                     workers=args.workers, device=args.device, project=str(project), name=args.name,
                     exist_ok=True, pretrained=bool(args.weights), amp=args.device != "cpu", plots=not args.no_plots,

@@ -90,4 +90,5 @@ def test_lr0_picks_adamw_at_that_rate_and_auto_stays_the_default(fake_yolo, tmp_
     assert train.main(["--data", str(fake_yolo), "--weights", str(ckpt), "--no-export"]) == 0
     lowered, default = _FakeYOLO.built
     assert lowered.train_kwargs["optimizer"] == "AdamW" and lowered.train_kwargs["lr0"] == pytest.approx(0.0005)
+    assert lowered.train_kwargs["warmup_bias_lr"] == 0.0
     assert "optimizer" not in default.train_kwargs and "lr0" not in default.train_kwargs
