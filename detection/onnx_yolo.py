@@ -32,6 +32,28 @@ def nms_keep(xywh: np.ndarray, scores: np.ndarray, confidence: float, iou: float
     return np.array(keep, dtype=int).reshape(-1)[:max_det]
 
 
+def rect_input_hw(frame_h: int, frame_w: int, imgsz_px: int) -> tuple[int, int]:
+    """(height, width) of the smallest stride-multiple rectangle around a frame scaled so its longer side is
+    imgsz_px (a multiple of STRIDE_PX)."""
+    gain = imgsz_px / max(frame_h, frame_w)
+    new_h, new_w = max(1, round(frame_h * gain)), max(1, round(frame_w * gain))
+    return new_h + (imgsz_px - new_h) % STRIDE_PX, new_w + (imgsz_px - new_w) % STRIDE_PX
+
+
+def letterbox_blob(frame_bgr: np.ndarray, in_h: int, in_w: int) -> tuple[np.ndarray, float, tuple[int, int]]:
+    """The network input for a frame: scaled to fit in_h x in_w, centred on grey, RGB, 1x3xHxW float in 0-1;
+    with the scale and the (left, top) padding in pixels that map boxes back to the frame."""
+    h, w = frame_bgr.shape[:2]
+    gain = min(in_h / h, in_w / w)
+    new_w, new_h = max(1, round(w * gain)), max(1, round(h * gain))
+    pad_x, pad_y = (in_w - new_w) / 2, (in_h - new_h) / 2
+    canvas = np.full((in_h, in_w, 3), LETTERBOX_GREY, np.uint8)
+    left, top = int(round(pad_x - 0.1)), int(round(pad_y - 0.1))
+    canvas[top:top + new_h, left:left + new_w] = cv2.resize(frame_bgr, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
+    blob = canvas[:, :, ::-1].transpose(2, 0, 1)[None].astype(np.float32) / 255.0
+    return np.ascontiguousarray(blob), gain, (left, top)
+
+
 class OnnxYolo:
     """YOLOv8 ONNX detect model, output 1 x (4 + classes) x N: cx, cy, w, h in input pixels, then class
     scores; ours has the one class `face` (a multi-class file counts its best class, as ultralytics'
@@ -55,24 +77,13 @@ class OnnxYolo:
     def input_hw(self, frame_h: int, frame_w: int) -> tuple[int, int]:
         """Network input (height, width) for a frame: the file's fixed size, or the smallest stride-multiple
         rectangle around the frame scaled so its longer side is imgsz."""
-        if self.fixed_hw:
-            return self.fixed_hw
-        gain = self.imgsz_px / max(frame_h, frame_w)
-        new_h, new_w = max(1, round(frame_h * gain)), max(1, round(frame_w * gain))
-        return (new_h + (self.imgsz_px - new_h) % STRIDE_PX, new_w + (self.imgsz_px - new_w) % STRIDE_PX)
+        return self.fixed_hw or rect_input_hw(frame_h, frame_w, self.imgsz_px)
 
     def predict(self, frame_bgr: np.ndarray, confidence: float, iou: float, max_det: int):
         """(boxes xyxy in frame pixels, scores) after non-maximum suppression."""
         h, w = frame_bgr.shape[:2]
-        in_h, in_w = self.input_hw(h, w)
-        gain = min(in_h / h, in_w / w)
-        new_w, new_h = max(1, round(w * gain)), max(1, round(h * gain))
-        pad_x, pad_y = (in_w - new_w) / 2, (in_h - new_h) / 2
-        canvas = np.full((in_h, in_w, 3), LETTERBOX_GREY, np.uint8)
-        left, top = int(round(pad_x - 0.1)), int(round(pad_y - 0.1))
-        canvas[top:top + new_h, left:left + new_w] = cv2.resize(frame_bgr, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
-        blob = canvas[:, :, ::-1].transpose(2, 0, 1)[None].astype(np.float32) / 255.0
-        pred = self.session.run(None, {self.input_name: np.ascontiguousarray(blob)})[0][0].T  # N x (4+classes)
+        blob, gain, (left, top) = letterbox_blob(frame_bgr, *self.input_hw(h, w))
+        pred = self.session.run(None, {self.input_name: blob})[0][0].T  # N x (4+classes)
         scores = pred[:, 4:].max(axis=1)
         confident = scores >= confidence
         pred, scores = pred[confident], scores[confident]
