@@ -92,3 +92,66 @@ def test_lr0_picks_adamw_at_that_rate_and_auto_stays_the_default(fake_yolo, tmp_
     assert lowered.train_kwargs["optimizer"] == "AdamW" and lowered.train_kwargs["lr0"] == pytest.approx(0.0005)
     assert lowered.train_kwargs["warmup_bias_lr"] == 0.0
     assert "optimizer" not in default.train_kwargs and "lr0" not in default.train_kwargs
+
+
+def test_int8_keeps_the_detect_heads_decoding_float():
+    from detection.quantize import head_kept_float
+    names = ["/model.0/conv/Conv", "/model.22/cv2.0/cv2.0.0/conv/Conv", "/model.22/cv3.1/cv3.1.1/conv/Conv",
+             "/model.22/cv2.0/cv2.0.2/Conv", "/model.22/dfl/conv/Conv", "/model.22/Sigmoid", "/model.22/Concat_26"]
+    assert head_kept_float(names) == names[3:]
+
+
+def test_calibration_frames_are_letterboxed_like_a_webcam_frame(tmp_path):
+    from detection.quantize import calibration_frames
+    for i, shape in enumerate([(100, 200, 3), (300, 120, 3)]):
+        cv2.imwrite(str(tmp_path / f"{i}.jpg"), np.full(shape, 80, np.uint8))
+    (tmp_path / "notes.txt").write_text("not an image")
+    frames = list(calibration_frames([tmp_path], n_images=5, imgsz_px=384))
+    assert [f.shape for f in frames] == [(1, 3, 288, 384)] * 2
+    assert all(0.0 <= f.min() and f.max() <= 1.0 for f in frames)
+
+
+def _tiny_conv_model(path):
+    """1x3xHxW -> Conv(3->4, 3x3) -> Sigmoid: enough graph for ONNX Runtime's quantiser."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    weight = numpy_helper.from_array(np.random.default_rng(0).normal(0, 0.3, (4, 3, 3, 3)).astype(np.float32), "w")
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["images", "w"], ["c"], name="/model.0/conv/Conv", pads=[1, 1, 1, 1]),
+         helper.make_node("Sigmoid", ["c"], ["out"], name="/model.0/act/Sigmoid")],
+        "tiny", [helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, "height", "width"])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, 4, "height", "width"])], [weight])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+
+
+def test_quantize_writes_an_int8_copy_that_answers_like_the_float_one(tmp_path):
+    import onnxruntime as ort
+    from detection import quantize
+    float_onnx, out = tmp_path / "float.onnx", tmp_path / "int8.onnx"
+    _tiny_conv_model(float_onnx)
+    images = tmp_path / "train"
+    images.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(4):
+        cv2.imwrite(str(images / f"{i}.png"), rng.integers(0, 255, (48, 64, 3), dtype=np.uint8))
+    assert quantize.main([str(float_onnx), "--calibration", str(images), "--images", "4", "--imgsz", "64",
+                          "--out", str(out)]) == 0
+    x = next(quantize.calibration_frames([images], 1, 64))
+    ref = ort.InferenceSession(str(float_onnx)).run(None, {"images": x})[0]
+    got = ort.InferenceSession(str(out)).run(None, {"images": x})[0]
+    assert np.abs(got - ref).max() < 0.05
+    assert any(n.op_type == "QuantizeLinear" for n in __import__("onnx").load(str(out)).graph.node)
+
+
+def test_quantize_refuses_to_overwrite_its_input_or_read_a_missing_folder(tmp_path, capsys):
+    from detection import quantize
+    float_onnx = tmp_path / "float.onnx"
+    _tiny_conv_model(float_onnx)
+    before = float_onnx.read_bytes()
+    assert quantize.main([str(float_onnx), "--calibration", str(tmp_path), "--out", str(float_onnx)]) == 2
+    assert quantize.main([str(float_onnx), "--calibration", str(tmp_path / "nope"), "--out", str(tmp_path / "o.onnx")]) == 2
+    assert float_onnx.read_bytes() == before
+    err = capsys.readouterr().err
+    assert "--out must differ" in err and "no calibration folder" in err

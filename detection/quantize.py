@@ -1,0 +1,109 @@
+"""Int8 copy of an exported detector: `python -m detection.quantize FLOAT.onnx --calibration DIR... --out OUT.onnx`.
+
+Why: the app's frame budget (>= 50 FPS with one face on 2 cores) held the detector at a 320 px input, where
+faces of 20-40 px shrink to 10-20 px and are missed; 384 px finds more of them but costs more time than the
+budget has in float32. Static int8 (8-bit weights per output channel, 8-bit activations whose ranges are
+measured on training images) runs the same network at 384 px in less time than float32 at 320 px on the
+build machine (figures and commands in weights/face_detector.md).
+
+What stays float: the detection head's box decoding and its last score/box convolutions (`HEAD_KEPT_FLOAT`),
+where 8-bit steps would move box edges and scores directly. Calibration images are letterboxed exactly as
+the app letterboxes a 640x480 webcam frame at the given input size (one fixed shape: ONNX Runtime's
+histogram calibrators need it), and must be training images, never an evaluation set.
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+import cv2
+
+from core.label_files import folder_images
+from detection.onnx_yolo import STRIDE_PX, letterbox_blob, rect_input_hw
+
+WEBCAM_FRAME_HW_PX = (480, 640)   # the shape calibration frames are letterboxed as
+CALIBRATION_PERCENTILE = 99.999   # activation range: ignore the top 0.001 % of values (outliers)
+# Nodes of YOLOv8's Detect layer (model.22) kept in float: all but the first two convolutions of each
+# box (cv2) and score (cv3) branch, i.e. the last 1x1 convolutions, the DFL and the box decoding.
+HEAD_PREFIX = "/model.22/"
+HEAD_QUANTISED = re.compile(r"/cv[23]\.\d/cv[23]\.\d\.[01]/")
+
+
+def head_kept_float(node_names: list[str]) -> list[str]:
+    """The Detect-layer nodes that stay float32 (see HEAD_PREFIX)."""
+    return [n for n in node_names if n.startswith(HEAD_PREFIX) and not HEAD_QUANTISED.search(n)]
+
+
+def calibration_frames(folders: list[Path], n_images: int, imgsz_px: int, seed: int = 0):
+    """Up to n_images network inputs from the images in `folders` (drawn with `seed`), each letterboxed at
+    the input size the app would use for a 640x480 frame."""
+    files = [f for folder in folders for f in folder_images(folder)]
+    random.Random(seed).shuffle(files)
+    in_h, in_w = rect_input_hw(*WEBCAM_FRAME_HW_PX, -(-imgsz_px // STRIDE_PX) * STRIDE_PX)
+    for f in files[:n_images]:
+        image = cv2.imread(str(f))
+        if image is not None:
+            yield letterbox_blob(image, in_h, in_w)[0]
+
+
+def quantize(float_onnx: Path, out: Path, folders: list[Path], n_images: int = 300, imgsz_px: int = 384) -> Path:
+    """Write a static int8 (QDQ) copy of `float_onnx` to `out`, calibrated on images from `folders`."""
+    import onnx
+    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
+                                          quantize_static)
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    frames = calibration_frames(folders, n_images, imgsz_px)
+
+    class Reader(CalibrationDataReader):
+        def __init__(self, input_name: str):
+            self.input_name = input_name
+
+        def get_next(self):
+            blob = next(frames, None)
+            return None if blob is None else {self.input_name: blob}
+
+    with tempfile.TemporaryDirectory() as tmp:
+        prepared = Path(tmp) / "prepared.onnx"
+        quant_pre_process(str(float_onnx), str(prepared), skip_symbolic_shape=True)  # dynamic H/W defeat it
+        model = onnx.load(str(prepared))
+        kept = head_kept_float([n.name for n in model.graph.node])
+        quantize_static(str(prepared), str(out), Reader(model.graph.input[0].name), quant_format=QuantFormat.QDQ,
+                        per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                        nodes_to_exclude=kept, calibrate_method=CalibrationMethod.Percentile,
+                        extra_options={"CalibPercentile": CALIBRATION_PERCENTILE})
+    return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("float_onnx", type=Path, help="a float32 export, e.g. from python -m detection.export")
+    p.add_argument("--calibration", type=Path, nargs="+", required=True,
+                   help="folders of training images (never an evaluation set), e.g. "
+                        "data_cache/detector_v2/composites/images/train")
+    p.add_argument("--images", type=int, default=300, help="calibration images drawn from those folders")
+    p.add_argument("--imgsz", type=int, default=384, help="the app's detector input size the ranges are measured at")
+    p.add_argument("--out", type=Path, required=True, help="the int8 file to write (a new path)")
+    args = p.parse_args(argv)
+    if not args.float_onnx.is_file():
+        print(f"error: no ONNX file at {args.float_onnx}; export one with python -m detection.export", file=sys.stderr)
+        return 2
+    if args.out.resolve() == args.float_onnx.resolve():
+        print("error: --out must differ from the float file, which stays as it is", file=sys.stderr)
+        return 2
+    missing = [str(f) for f in args.calibration if not f.is_dir()]
+    if missing:
+        print(f"error: no calibration folder at {', '.join(missing)}", file=sys.stderr)
+        return 2
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    quantize(args.float_onnx, args.out, args.calibration, args.images, args.imgsz)
+    print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
