@@ -33,7 +33,8 @@ def _classifier_line(cls: dict) -> str:
 def about_text() -> str:
     det, cls = _metrics("face_detector.metrics.json"), _metrics("age_gender.metrics.json")
     det_line = ("not evaluated yet" if not det else
-                f"AP@0.5 {det.get('ap50_min20px', float('nan')):.3f} on WIDER val faces ≥ 20 px "
+                f"AP@0.5 {det.get('ap50_min20px', float('nan')):.3f} on WIDER val faces ≥ 20 px at the app's "
+                f"{det.get('imgsz', '?')} px input "
                 f"({det.get('ap50_all', float('nan')):.3f} on all faces), {det.get('ms_per_frame', float('nan')):.0f} ms per 640x480 frame")
     cls_line = _classifier_line(cls)
     return (
