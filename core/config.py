@@ -31,7 +31,7 @@ class AppConfig:
     detector_weights: Path | None = None        # None: weights/face_detector.onnx
     classifier_weights: Path | None = None      # None: weights/age_gender.tflite
     trust_checkpoints: bool = False             # allow .pt/.keras weights, which can run code when loaded
-    detector_imgsz_px: int = 320                # YOLO input size; 320 keeps a 2-core frame budget
+    detector_imgsz_px: int = 384                # YOLO input size; 384 with the int8 file keeps a 2-core frame budget (weights/face_detector.md)
     detector_tile_above_px: int = 1280          # larger frames are also searched in tiles (crowds); 0: never
     detection_confidence: float = _setting(DEFAULT_CONFIDENCE, *CONFIDENCE_RANGE, persist=True,
                                            slider=CONFIDENCE_SLIDER_RANGE)  # minimum detector score shown

@@ -23,7 +23,7 @@ AGE_MIN_PROB = 0.40        # P(shown age group) of 8: the highest threshold keep
 # Faces the classifier cannot judge get a marker instead of a label (and are not classified at all):
 # the smallest / darkest measured level where gender and within-one-group age accuracy stay within
 # 2.5 points of full-size, normally lit faces (same command, 600 faces shrunk / darkened).
-MIN_FACE_SIDE_PX = 32      # detected box's shorter side, frame pixels (session 9: 32: +0.2 / +0.2 points; 24: -1.5 / -3.1)
+MIN_FACE_SIDE_PX = 24      # detected box's shorter side, frame pixels (session 11, stage-9 classifier: 24: -0.3 / -1.7 points; 20: -1.0 / -4.5)
 MIN_FACE_HIGHLIGHT_LUMA = 50  # 90th-percentile grey level (0-255) inside the box (session 8: 50: -2.2 / -1.9; 40: -3.5 / -4.0;
                               # session 9, mirror-averaged: 50: -3.0 / -1.6, 70: -1.8 / 0.0; kept at 50 because, on
                               # 4,051 lit FairFace held-out faces (session 10), 70 marks 6.7% of Black faces and 1.4% of
