@@ -19,7 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from classification.datasets import FaceSample, read_training_sources, split_of
-from core.config import CROP_SCALE_RANGE
+from core.config import CROP_SCALE_RANGE, DEFAULT_CROP_SCALE
 from core.crop import square_crop
 from core.geometry import iou
 
@@ -144,6 +144,15 @@ def load_cache(cache_dir: str | Path) -> tuple[np.ndarray, dict]:
     images = np.load(cache_dir / "images.npy", mmap_mode="r")
     labels = dict(np.load(cache_dir / "labels.npz"))
     return images, labels
+
+
+def center_crops(tf, images: np.ndarray, input_size_px: int, cache_scale: float, scale: float = DEFAULT_CROP_SCALE):
+    """Deterministic evaluation crops at one slider scale (no augmentation)."""
+    half = scale / cache_scale / 2.0
+    n = len(images)
+    boxes = np.tile([[0.5 - half, 0.5 - half, 0.5 + half, 0.5 + half]], (n, 1)).astype(np.float32)
+    return tf.image.crop_and_resize(tf.cast(images, tf.float32), boxes, tf.range(n),
+                                    (input_size_px, input_size_px), extrapolation_value=0.0)
 
 
 def main(argv=None) -> int:

@@ -227,7 +227,7 @@ def main(argv=None) -> int:
         print(f"error: no face cache at {args.cache}; build one with `python -m classification.cache`", file=sys.stderr)
         return 2
     tf = import_tensorflow()
-    from classification.train import center_crops
+    from classification.cache import center_crops
     images, labels = load_cache(args.cache)
     scale = float(json.loads((Path(args.cache) / "meta.json").read_text())["scale"])
     size = int(_interpreter(args.tflite).get_input_details()[0]["shape"][1])

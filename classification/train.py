@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core.config import CROP_SCALE_RANGE, DEFAULT_CROP_SCALE
+from classification.cache import center_crops
+from core.config import CROP_SCALE_RANGE
 from core.paths import DATASETS_DIR, EXTRA_DATA_DIR, FACE_CACHE_DIR, REPO_ROOT
 from runtime import import_tensorflow
 
@@ -86,15 +87,6 @@ def make_augment(tf, input_size_px: int, cache_scale: float):
         return x, targets, weights
 
     return augment
-
-
-def center_crops(tf, images: np.ndarray, input_size_px: int, cache_scale: float, scale: float = DEFAULT_CROP_SCALE):
-    """Deterministic evaluation crops at one slider scale (no augmentation)."""
-    half = scale / cache_scale / 2.0
-    n = len(images)
-    boxes = np.tile([[0.5 - half, 0.5 - half, 0.5 + half, 0.5 + half]], (n, 1)).astype(np.float32)
-    return tf.image.crop_and_resize(tf.cast(images, tf.float32), boxes, tf.range(n),
-                                    (input_size_px, input_size_px), extrapolation_value=0.0)
 
 
 def main(argv=None) -> int:
