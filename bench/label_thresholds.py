@@ -2,7 +2,7 @@
 
 The tag shows "?" for gender or age group when its probability is below a threshold, and a marker instead
 of a label for faces too small or too dark to judge. This command measures, on the classifier's fixed
-held-out split (the `classification.cache.split_name == "test"` faces of UTKFace and FairFace, never
+held-out split (the `facedata.datasets.split_name == "test"` faces of UTKFace and FairFace, never
 trained on), what each threshold buys in accuracy and costs in answered faces, so the constants in
 `core.face` are chosen from numbers rather than by eye:
 
@@ -42,8 +42,8 @@ NOISE_SIGMA_GREY = 3.0                             # sensor noise added to darke
 
 
 def held_out_samples(datasets: Path) -> list:
-    from classification.cache import split_name
-    from classification.datasets import read_fairface, read_utkface
+    from facedata.datasets import split_name
+    from facedata.datasets import read_fairface, read_utkface
     out = []
     for reader, folder in ((read_utkface, datasets / "utkface"), (read_fairface, datasets / "fairface")):
         if folder.is_dir():
@@ -135,8 +135,8 @@ def age_table(ages: np.ndarray, samples: list) -> list[dict]:
 
 def fairface_held_out(datasets: Path, extra: Path) -> tuple[list, Path | None]:
     """FairFace's held-out faces (the classifier's test split) from the largest copy present, and its CSV."""
-    from classification.cache import split_name
-    from classification.datasets import read_training_sources
+    from facedata.datasets import split_name
+    from facedata.datasets import read_training_sources
     faces = [s for s in read_training_sources(datasets, extra) if s.source == "fairface" and split_name(s) == "test"]
     for csv_path in (Path(extra) / "fairface" / "fairface_label_train.csv",
                      Path(datasets) / "fairface" / "fairface_label_train.csv"):

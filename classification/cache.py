@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from classification.datasets import FaceSample, read_training_sources, split_of
+from facedata.datasets import FaceSample, read_training_sources, split_name
 from core.config import CROP_SCALE_RANGE, DEFAULT_CROP_SCALE
 from core.crop import square_crop
 from core.geometry import iou
@@ -63,14 +63,6 @@ def load_face(sample: FaceSample, box, scale: float = CACHE_SCALE, size_px: int 
     if image is None:
         return None
     return square_crop(image, box, scale, size_px)[:, :, ::-1]
-
-
-def split_name(sample: FaceSample) -> str:
-    """'test' (10%), 'val' (5%) or 'train', fixed by a hash of the subject key and the source."""
-    key = f"{sample.source}:{sample.subject}"
-    if split_of(key, 10) == "test":
-        return "test"
-    return "val" if split_of("val:" + key, 6) == "test" else "train"
 
 
 _WORKER_DETECTOR = None

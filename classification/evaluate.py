@@ -1,6 +1,6 @@
 """Evaluate the age-group + gender classifier on held-out faces: `python -m classification.evaluate --help`.
 
-Held-out data is the fixed 'test' split of `classification.cache.split_name` of every training source
+Held-out data is the fixed 'test' split of `facedata.datasets.split_name` of every training source
 (10% of UTKFace, FairFace and All-Age-Faces by a hash of the file name or person; never trained on,
 never used for model selection). Each face is cut exactly as the app cuts it: `square_crop` of the
 original image around the box the app's detector finds (stored in the face cache; found afresh where
@@ -70,7 +70,8 @@ def cached_boxes(cache_dir: Path) -> dict[str, tuple[tuple[float, ...], bool]]:
 
 def held_out_faces(samples, boxes: dict, limit: int = 0):
     """The test split of each source with the box the app's detector gives it: [(sample, box, found)]."""
-    from classification.cache import face_box, split_name
+    from classification.cache import face_box
+    from facedata.datasets import split_name
     detector = None
     faces, per_source = [], {}
     for sample in samples:
@@ -212,7 +213,7 @@ def _json_safe(value):
 def main(argv=None) -> int:
     args = parse_args(argv)
     from classification import AgeGenderClassifier
-    from classification.datasets import read_adience, read_training_sources
+    from facedata.datasets import read_adience, read_training_sources
     from classification.plots import plot_confusion
     from core.config import AppConfig
     from core.errors import WeightsError
@@ -234,7 +235,7 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     metrics = {"weights": str(clf.weights), "input_size_px": clf.input_size_px, "default_crop_scale": default_scale,
                "mirror_average": clf.mirror_average,
-               "split": "classification.cache.split_name == 'test' (sha1 of source:file name or person, 10%)",
+               "split": "facedata.datasets.split_name == 'test' (sha1 of source:file name or person, 10%)",
                "crops": "square_crop around the app detector's box (classification.cache.face_box)"}
 
     faces = held_out_faces(read_training_sources(args.datasets, args.extra), cached_boxes(Path(args.cache)), args.limit)

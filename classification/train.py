@@ -96,7 +96,7 @@ def main(argv=None) -> int:
     if args.threads:
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     from classification.cache import SOURCES, build_cache, load_cache
-    from classification.datasets import read_training_sources
+    from facedata.datasets import read_training_sources
     from classification.model import build_model
 
     cache = Path(args.cache)

@@ -12,7 +12,7 @@ writes three sets under a git-ignored folder, each fixed by file name so it neve
   weights still remembers them: say so beside any figure on this set.
 * `composite`: held-out faces pasted into set-aside WIDER train scenes (never WIDER val): All-Age-Faces
   originals (children and older people, real context) and fetched FairFace train images, only faces in the
-  classifier's *test* split (`classification.cache.split_name`), and no FairFace file of the shared
+  classifier's *test* split (`facedata.datasets.split_name`), and no FairFace file of the shared
   7,000-image sample (its held-out faces were pasted into the old composite set, which judged stages),
   no UTKFace (same reason). Four kinds of image: faces in WIDER scenes, and, over face-free rooms (the
   hands frames below: real webcam rooms, checked by eye), webcam-like large faces, dim rooms, and crowds
@@ -56,7 +56,7 @@ KIND_COUNTS = {"webcam": 100, "dim": 100, "crowd": 30}  # plus one "scene" image
 
 def is_set_aside(image_name: str) -> bool:
     """True for the fixed fifth of WIDER subset train images kept for validation from issue 19 on."""
-    from classification.datasets import split_of
+    from facedata.datasets import split_of
     return split_of(SETASIDE_KEY + Path(image_name).stem, WIDER_SETASIDE_PERCENT) == "test"
 
 
@@ -84,8 +84,8 @@ def fetched_faces(datasets_root: Path, extra_root: Path, split: str) -> list:
     'test' also drops every FairFace file of the shared 7,000-image sample: its held-out faces were pasted
     into the old composite validation set, which judged stages. Reserved sha1s (byte copies of FairFace
     validation images) and All-Age-Faces duplicates are always dropped."""
-    from classification.cache import split_name
-    from classification.datasets import AAF_FOLDER, read_aaf, read_fairface, read_lines, sha1_of_file
+    from facedata.datasets import split_name
+    from facedata.datasets import AAF_FOLDER, read_aaf, read_fairface, read_lines, sha1_of_file
     fairface_root, aaf_root = extra_root / "fairface", extra_root / "aaf"
     if not (fairface_root / "fairface_label_train.csv").is_file() and not (aaf_root / AAF_FOLDER).is_dir():
         raise FileNotFoundError(

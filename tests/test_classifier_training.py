@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from classification.datasets import FaceSample
+from facedata.datasets import FaceSample
 from core.labels import age_to_soft, range_to_soft
 from tests.conftest import FakeDetector
 

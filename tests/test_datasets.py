@@ -3,7 +3,7 @@ import cv2
 import numpy as np
 import pytest
 
-from classification.datasets import read_adience, read_fairface, read_utkface, split_of
+from facedata.datasets import read_adience, read_fairface, read_utkface, split_of
 from tests.conftest import DATASETS, needs_datasets
 
 ADIENCE_HEADER = "user_id\toriginal_image\tface_id\tage\tgender\tx\ty\tdx\tdy\ttilt_ang\tfiducial_yaw_angle\tfiducial_score\n"
@@ -73,7 +73,7 @@ def test_real_adience_label_files_parse():
 def test_fetched_fairface_layout_excel_damage_and_reserved_files(tmp_path):
     """The fetched copy keeps images under fair_face/, its CSV has Excel's dates for two ranges, and
     byte copies of FairFace validation images (reserved sha1) must never be read."""
-    from classification.datasets import read_fairface, sha1_of_file
+    from facedata.datasets import read_fairface, sha1_of_file
     _jpg(tmp_path / "fair_face" / "train" / "1.jpg", 40)
     _jpg(tmp_path / "fair_face" / "train" / "2.jpg", 41)
     _jpg(tmp_path / "fair_face" / "train" / "3.jpg", 42)
@@ -87,7 +87,7 @@ def test_fetched_fairface_layout_excel_damage_and_reserved_files(tmp_path):
 
 
 def test_all_age_faces_reader(tmp_path):
-    from classification.datasets import read_aaf
+    from facedata.datasets import read_aaf
     base = tmp_path / "All-Age-Faces Dataset"
     for name in ("00001A02.jpg", "07381A45.jpg", "00002A30.jpg", "notes.jpg"):
         _jpg(base / "original images" / name, 60)
@@ -101,7 +101,7 @@ def test_all_age_faces_reader(tmp_path):
 
 
 def test_training_sources_prefer_the_fetched_fairface_and_apply_exclusions(tmp_path):
-    from classification.datasets import read_training_sources
+    from facedata.datasets import read_training_sources
     shared, extra = tmp_path / "shared", tmp_path / "extra"
     _jpg(shared / "utkface" / "UTKFace" / "30_1_0_1.jpg.chip.jpg")
     _jpg(shared / "fairface" / "train" / "1.jpg")

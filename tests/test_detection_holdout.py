@@ -61,7 +61,7 @@ def test_set_aside_is_a_stable_fifth_and_never_in_training(tmp_path):
 
 
 def test_held_out_faces_are_classifier_test_faces_outside_the_old_composite_sample(tmp_path):
-    from classification.cache import split_name
+    from facedata.datasets import split_name
     datasets, extra = _write_fixture(tmp_path)
     first = extra / "fairface" / "fair_face" / "train" / "1.jpg"
     (datasets / "reserved_sha1.txt").write_text(hashlib.sha1(first.read_bytes()).hexdigest() + "\n")

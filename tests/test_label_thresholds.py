@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 
 from bench import label_thresholds
-from classification.datasets import FaceSample
+from facedata.datasets import FaceSample
 
 
 def _face(path, grey, subject):

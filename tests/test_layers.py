@@ -6,7 +6,7 @@ import sys
 
 from tests.conftest import ROOT
 
-PROJECT = {"core", "detection", "classification", "pipeline", "gui", "bench", "demo", "main", "runtime", "tests"}
+PROJECT = {"core", "facedata", "detection", "classification", "pipeline", "gui", "bench", "demo", "main", "runtime", "tests"}
 # what the app runs; everything else in detection/ and classification/ is training, export or evaluation
 RUNTIME_MODULES = {"detection", "detection.detector", "detection.onnx_yolo",
                    "classification", "classification.classifier"}
@@ -64,3 +64,18 @@ def test_the_app_imports_no_training_stack():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "[]"
+
+
+def test_the_two_models_training_tools_share_datasets_without_importing_each_other():
+    """Both read faces and the fixed split from facedata (which needs only core); classification's tools may
+    use the detector the app runs (crops around its boxes), never detection's tools, and detection's tools
+    import nothing from classification."""
+    wrong = []
+    for path in sorted((ROOT / "facedata").glob("*.py")):
+        wrong += [f"{module_name(path)} imports {i}" for i in project_imports(path) if i.split(".")[0] != "core"]
+    for path in sorted((ROOT / "detection").glob("*.py")):
+        wrong += [f"{module_name(path)} imports {i}" for i in project_imports(path) if i.startswith("classification")]
+    for path in sorted((ROOT / "classification").glob("*.py")):
+        wrong += [f"{module_name(path)} imports {i}" for i in project_imports(path)
+                  if i.startswith("detection") and i not in RUNTIME_MODULES]
+    assert not wrong, wrong

@@ -53,6 +53,14 @@ def split_of(key: str, test_percent: int = 10) -> str:
     return "test" if bucket < test_percent else "train"
 
 
+def split_name(sample: FaceSample) -> str:
+    """'test' (10%), 'val' (5%) or 'train', fixed by a hash of the subject key and the source."""
+    key = f"{sample.source}:{sample.subject}"
+    if split_of(key, 10) == "test":
+        return "test"
+    return "val" if split_of("val:" + key, 6) == "test" else "train"
+
+
 def read_utkface(root: str | Path) -> list[FaceSample]:
     """UTKFace: `<age>_<gender>_<race>_<datetime>.jpg.chip.jpg`; only the first two fields are trusted."""
     root = Path(root)
