@@ -42,6 +42,9 @@ def parse_args(argv=None):
     p.add_argument("--lr0", type=float, default=None,
                    help="starting learning rate with AdamW; default: ultralytics' 'auto' choice (AdamW at 0.002 "
                         "for runs this size), too high for a short fine-tune that should keep what it knew")
+    p.add_argument("--degrees", type=float, default=0.0,
+                   help="random rotation of training images, +/- degrees (0: none, as every stage so far); "
+                        "tilted heads score low without it (weights/face_detector.md)")
     p.add_argument("--resume", action="store_true", help="continue runs/detector/<name>/weights/last.pt")
     p.add_argument("--no-export", action="store_true", help="skip the ONNX export at the end")
     p.add_argument("--no-plots", action="store_true",
@@ -85,7 +88,8 @@ def main(argv=None) -> int:
                     workers=args.workers, device=args.device, project=str(project), name=args.name,
                     exist_ok=True, pretrained=bool(args.weights), amp=args.device != "cpu", plots=not args.no_plots,
                     time=args.hours,
-                    patience=0, close_mosaic=args.close_mosaic, warmup_epochs=args.warmup_epochs, seed=0, deterministic=False)
+                    patience=0, close_mosaic=args.close_mosaic, warmup_epochs=args.warmup_epochs, degrees=args.degrees,
+                    seed=0, deterministic=False)
     best = project / args.name / "weights" / "best.pt"
     if not args.no_export and best.is_file():
         from detection.export import export_onnx

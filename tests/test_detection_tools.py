@@ -92,6 +92,12 @@ def test_lr0_picks_adamw_at_that_rate_and_auto_stays_the_default(fake_yolo, tmp_
     assert lowered.train_kwargs["optimizer"] == "AdamW" and lowered.train_kwargs["lr0"] == pytest.approx(0.0005)
     assert lowered.train_kwargs["warmup_bias_lr"] == 0.0
     assert "optimizer" not in default.train_kwargs and "lr0" not in default.train_kwargs
+    assert default.train_kwargs["degrees"] == 0.0
+
+
+def test_degrees_reaches_ultralytics(fake_yolo):
+    assert train.main(["--data", str(fake_yolo), "--no-export", "--degrees", "15"]) == 0
+    assert _FakeYOLO.built[0].train_kwargs["degrees"] == 15.0
 
 
 def test_int8_keeps_the_detect_heads_decoding_float():
