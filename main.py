@@ -57,6 +57,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--summary", default=None, metavar="PATH.json",
                    help="headless: distinct people, by gender and age group, written at the end (.json or .csv)")
     p.add_argument("--blur", action="store_true", help="headless: blur faces in --output (labels stay readable)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="headless: replace --output/--results/--summary files that already exist (default: refuse)")
     p.add_argument("--exit-after-frames", type=number_in(0, 10**9, int), default=0,
                    help=argparse.SUPPRESS)  # startup benchmark
     return p.parse_args(argv)
@@ -124,7 +126,8 @@ def run_headless(args) -> int:
     previous = stop_on_signals(stop, received)
     try:
         result = run(args.source, args.output, args.results, config_from_args(args),
-                     progress=not args.no_progress, stop=stop, summary=args.summary, blur=args.blur)
+                     progress=not args.no_progress, stop=stop, summary=args.summary, blur=args.blur,
+                     overwrite=args.overwrite)
     except (SourceError, WeightsError, FrameError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -333,7 +333,7 @@ class MainWindow(QMainWindow):
 
     def on_stats(self, stats: FrameStats):
         self.last_stats = stats
-        parts = [f"{stats.fps:.1f} FPS", f"{stats.faces} faces"]
+        parts = [f"{stats.fps:.1f} FPS", f"{stats.faces} face{'' if stats.faces == 1 else 's'}"]
         stages = stats.timings.stages
         if stages is not None:
             parts += [f"detect {stages.detect_ms:.0f} ms", f"classify {stages.classify_ms:.0f} ms"]

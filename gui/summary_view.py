@@ -10,18 +10,18 @@ from PyQt6.QtCore import QRectF, QSize, Qt
 from PyQt6.QtGui import QColor, QFont, QPainter
 from PyQt6.QtWidgets import QDockWidget, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from core.labels import AGE_GROUPS, GENDERS
+from core.labels import AGE_GROUPS
 from gui.people_panel import COLOR_BAR, COLOR_FEMALE, COLOR_MALE
-from pipeline.summary import MIN_PERSON_FRAMES, MIN_PERSON_SEEN_S
+from pipeline.summary import MIN_PERSON_FRAMES, MIN_PERSON_SEEN_S, UNSURE, SessionSummary
 
 
 def empty_summary() -> dict:
-    return {"people": 0, "by_gender": {g: 0 for g in GENDERS}, "by_age_group": {g: 0 for g in AGE_GROUPS},
-            "people_list": []}
+    return SessionSummary().to_dict()
 
 
 class SummaryChart(QWidget):
-    """Two bar groups side by side: people by gender, people by age group (count over each bar)."""
+    """Two bar groups side by side: people by gender, people by age group (count over each bar); a `?` bar
+    in each counts the people whose answer stayed under the screen's threshold (`unsure` in the summary)."""
 
     def __init__(self):
         super().__init__()
@@ -45,10 +45,11 @@ class SummaryChart(QWidget):
         by_age = self.summary.get("by_age_group", {})
         peak = max([1, *by_gender.values(), *by_age.values()])
         self._bars(painter, QRectF(rect.left(), rect.top(), gender_w - 8, rect.height()),
-                   [("F", by_gender.get("female", 0), COLOR_FEMALE), ("M", by_gender.get("male", 0), COLOR_MALE)],
-                   peak, text_color)
+                   [("F", by_gender.get("female", 0), COLOR_FEMALE), ("M", by_gender.get("male", 0), COLOR_MALE),
+                    ("?", by_gender.get(UNSURE, 0), COLOR_BAR)], peak, text_color)
         self._bars(painter, QRectF(rect.left() + gender_w, rect.top(), rect.width() - gender_w, rect.height()),
-                   [(g, by_age.get(g, 0), COLOR_BAR) for g in AGE_GROUPS], peak, text_color)
+                   [*((g, by_age.get(g, 0), COLOR_BAR) for g in AGE_GROUPS), ("?", by_age.get(UNSURE, 0), COLOR_BAR)],
+                   peak, text_color)
         painter.end()
 
     @staticmethod

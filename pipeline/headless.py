@@ -46,7 +46,8 @@ class HeadlessRun:
 
 def run_headless(source: str, output: str | None, results: str | None, config: AppConfig | None = None,
                  progress: bool = True, analyzer: FaceAnalyzer | None = None,
-                 stop: threading.Event | None = None, summary: str | None = None, blur: bool = False) -> HeadlessRun:
+                 stop: threading.Event | None = None, summary: str | None = None, blur: bool = False,
+                 overwrite: bool = False) -> HeadlessRun:
     """Analyse every frame of `source`; raises SourceError/OutputError/WeightsError with a message for the user.
 
     Videos are tracked (stable ids, smoothed labels; a face gets rows from the frame its track is
@@ -56,6 +57,7 @@ def run_headless(source: str, output: str | None, results: str | None, config: A
     Setting `stop` (e.g. from a signal handler) ends the run after the current frame.
     `summary`: write the session summary (distinct people, see `pipeline.summary`) there at the end.
     `blur`: blur every face in `output` before the labels are drawn (`pipeline.privacy`).
+    A file named by `output`, `results` or `summary` that already exists is refused unless `overwrite`.
     """
     if summary:
         check_summary_path(summary)
@@ -63,7 +65,7 @@ def run_headless(source: str, output: str | None, results: str | None, config: A
     try:
         out_path = Path(output).expanduser() if output else None
         res_path = Path(results).expanduser() if results else None
-        check_outputs(src, out_path, res_path)
+        check_outputs(src, out_path, res_path, Path(summary).expanduser() if summary else None, overwrite)
         analyzer = analyzer or FaceAnalyzer(config)
         analyzer.configure(realtime=src.is_live)  # a file has no frame budget: every shown face is labelled
         return _process(src, analyzer, out_path, res_path, progress, stop or threading.Event(), summary, blur)
@@ -134,16 +136,26 @@ def _single_photo_output(src: ImageFilesSource, out_path: Path) -> bool:
     return len(src.paths) == 1 and bool(out_path.suffix) and not out_path.is_dir()
 
 
-def check_outputs(src, out_path: Path | None, res_path: Path | None) -> None:
-    """Refuse, before any work, outputs that would replace an input or cannot be written."""
+def check_outputs(src, out_path: Path | None, res_path: Path | None, summary_path: Path | None = None,
+                  overwrite: bool = False) -> None:
+    """Refuse, before any work, outputs that would replace an input, each other, or (without `overwrite`)
+    a file already there, and outputs that cannot be written."""
     photos = isinstance(src, ImageFilesSource)
     inputs = src.input_paths
-    for path, what in ((out_path, "--output"), (res_path, "--results")):
-        if path is not None and any(same_file(path, p) for p in inputs):
+    named = [(path, what) for path, what in ((out_path, "--output"), (res_path, "--results"),
+                                             (summary_path, "--summary")) if path is not None]
+    for path, what in named:
+        if any(same_file(path, p) for p in inputs):
             raise OutputError(f"{what} {path} is the input itself and would overwrite it: "
                               f"choose another name.")
-    if out_path is not None and res_path is not None and same_file(out_path, res_path):
-        raise OutputError(f"--output and --results are the same file ({out_path}): give them different names.")
+    for i, (path, what) in enumerate(named):
+        for other, other_what in named[i + 1:]:
+            if same_file(path, other):
+                raise OutputError(f"{what} and {other_what} are the same file ({path}): give them different names.")
+    for path, what in named:
+        if path.is_file() and not overwrite:
+            raise OutputError(f"{what} {path} already exists: choose another name, or add --overwrite to "
+                              f"replace it.")
     if res_path is not None:
         results_format(res_path)
         check_writable(res_path, "results file")

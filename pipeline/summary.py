@@ -12,8 +12,10 @@ blip; the time floor keeps a fast one (60 fps: 5 frames is 80 ms) from doing the
 
 What a person's result is: the mean, over every labelled frame of its life, of the track's smoothed
 probabilities (P(female) and the eight age-group probabilities). Its gender and age group are the
-argmax of those means, so the counts, the per-person label and the exported probabilities always agree,
-and a brief wobble at the end of a track does not decide the person's result.
+argmax of those means when that clears the threshold the screen's labels use (`GENDER_MIN_PROB`,
+`AGE_MIN_PROB`), and `unsure` otherwise, so the summary never states an answer the screen would have
+shown as `?`; the counts, the per-person label and the exported probabilities always agree, and a brief
+wobble at the end of a track does not decide the person's result.
 
 No re-identification: a person who leaves the view and comes back, or a looped clip, starts a new
 track and counts again. `new_segment()` marks the point where track ids restart (a new
@@ -33,9 +35,10 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import OutputError
-from core.face import Face
+from core.face import AGE_MIN_PROB, GENDER_MIN_PROB, Face
 from core.labels import AGE_GROUPS, GENDERS, expected_age_years
 
+UNSURE = "unsure"           # a person's gender or age group whose mean probability is under the screen's threshold
 MIN_PERSON_SEEN_S = 1.0    # a track must stay this long (first to last sighting) to be a person
 MIN_PERSON_FRAMES = 5      # ... and be seen on at least this many frames
 PRUNE_AFTER_S = 10.0       # forget tracks that ended this long ago without becoming a person
@@ -90,11 +93,12 @@ class TrackRecord:
         """This person's line in the summary (strict-JSON values only)."""
         female, age = self.female_prob, self.age_probs
         gender_index = int(female >= 0.5)
+        gender_prob = female if gender_index else 1.0 - female
         age_index = int(np.argmax(age))
         return {"track_id": self.track_id, "first_s": round(self.first_s, 3), "last_s": round(self.last_s, 3),
-                "gender": GENDERS[gender_index],
-                "gender_prob": round(female if gender_index else 1.0 - female, 4),
-                "age_group": AGE_GROUPS[age_index],
+                "gender": GENDERS[gender_index] if gender_prob >= GENDER_MIN_PROB else UNSURE,
+                "gender_prob": round(gender_prob, 4),
+                "age_group": AGE_GROUPS[age_index] if age[age_index] >= AGE_MIN_PROB else UNSURE,
                 "age_probs": {g: round(float(p), 4) for g, p in zip(AGE_GROUPS, age)},
                 "apparent_age": round(expected_age_years(age), 1)}
 
@@ -146,8 +150,8 @@ class SessionSummary:
 
     def to_dict(self) -> dict:
         people = [r.result() for r in self.people()]
-        by_gender = {g: 0 for g in GENDERS}
-        by_age = {g: 0 for g in AGE_GROUPS}
+        by_gender = {g: 0 for g in (*GENDERS, UNSURE)}
+        by_age = {g: 0 for g in (*AGE_GROUPS, UNSURE)}
         for person in people:
             by_gender[person["gender"]] += 1
             by_age[person["age_group"]] += 1
@@ -172,6 +176,13 @@ def summary_csv(summary: dict) -> str:
     return out.getvalue()
 
 
+def _umask() -> int:
+    """The process's file-creation mask (reading it means setting it; it is put straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_summary(summary: dict, path: str | Path) -> Path:
     """Write the summary as JSON (or CSV for a .csv name), atomically: temp file in the same folder, then
     rename, so an interrupted run never leaves half a file where a finished one was expected."""
@@ -184,6 +195,7 @@ def write_summary(summary: dict, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 would make it the one output others cannot read
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
             f.flush()

@@ -163,6 +163,36 @@ def test_output_never_overwrites_the_input(tmp_path, case):
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
 
 
+@pytest.mark.parametrize("flag, name", [("--output", "kept.mp4"), ("--results", "kept.csv"),
+                                        ("--summary", "kept.json")])
+def test_an_existing_output_file_is_kept_unless_overwrite_is_given(tmp_path, flag, name):
+    """A new user's --output/--results/--summary that named an existing file replaced it and exited 0."""
+    kept = tmp_path / name
+    kept.write_text("KEEP")
+    result = run_main("--source", CLIP, flag, kept, "--detector", tmp_path / "never-loaded.onnx")
+    assert_one_line_refusal(result, f"{flag} .*{name} already exists: .*--overwrite")
+    assert kept.read_text() == "KEEP"
+
+
+def test_overwrite_replaces_a_named_output(tmp_path):
+    from pipeline.headless import run_headless
+    from tests.test_people_headless import fake_analyzer
+    res, summary = tmp_path / "r.csv", tmp_path / "s.json"
+    res.write_text("old")
+    summary.write_text("old")
+    run_headless(str(CLIP), None, str(res), progress=False, analyzer=fake_analyzer(), summary=str(summary),
+                 overwrite=True)
+    assert res.read_text().startswith("frame,") and json.loads(summary.read_text())["people"] == 2
+
+
+def test_results_and_summary_cannot_share_a_file(tmp_path):
+    """Both wrote to r.csv and the per-frame rows were lost under the summary."""
+    result = run_main("--source", CLIP, "--results", tmp_path / "r.csv", "--summary", tmp_path / "r.csv",
+                      "--detector", tmp_path / "never-loaded.onnx")
+    assert_one_line_refusal(result, "--results and --summary are the same file")
+    assert not (tmp_path / "r.csv").exists()
+
+
 def test_pickled_detector_is_refused_without_running_it(tmp_path):
     import pickle
 

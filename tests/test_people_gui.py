@@ -85,7 +85,8 @@ def test_session_summary_counts_people_and_exports(make_window, qtbot, tmp_path)
     assert features.summary.summary["people"] == 2
     path = features.export_summary(str(tmp_path / "summary.json"))
     data = json.loads(path.read_text())
-    assert data["people"] == 2 and data["by_gender"] == {"male": 1, "female": 1}
+    # the man's P(male) 0.8 is under the screen's 0.85, so the panel shows '?' and the summary 'unsure'
+    assert data["people"] == 2 and data["by_gender"] == {"male": 0, "female": 1, "unsure": 1}
     assert data["by_age_group"]["25-32"] == 1 and data["by_age_group"]["48-53"] == 1
     assert {p["track_id"] for p in data["people_list"]} == {1, 2}
     csv_path = features.export_summary(str(tmp_path / "summary.csv"))

@@ -20,7 +20,7 @@ BOXES = [(60, 80, 120, 150), (200, 80, 260, 150)]
 
 def fake_analyzer():
     return FaceAnalyzer(detector=FakeDetector([BOXES]), classifier=FakeClassifier(
-        [("female", 0.9, np.eye(8)[4]), ("male", 0.8, np.eye(8)[6])]))
+        [("female", 0.9, np.eye(8)[4]), ("male", 0.9, np.eye(8)[6])]))
 
 
 def test_summary_counts_each_tracked_person_once(tmp_path):
@@ -107,3 +107,15 @@ def test_faces_waiting_for_confirmation_are_blurred_not_shown():
     for _ in range(AppConfig().confirm_hits - 1):
         shown = analyzer.track(frame)
     assert len(shown) == 2 and analyzer.unconfirmed_faces == []
+
+
+def test_summary_file_gets_the_same_permissions_as_other_outputs(tmp_path):
+    """mkstemp's 0600 made the summary the one output other users could not read."""
+    import os
+    from pipeline.summary import write_summary
+    mask = os.umask(0o022)
+    try:
+        path = write_summary({"people": 0, "by_gender": {}, "by_age_group": {}, "people_list": []}, tmp_path / "s.json")
+    finally:
+        os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o644

@@ -31,11 +31,11 @@ def test_long_lived_person_counts_once_and_brief_false_track_not_at_all():
     person_frames = int(3 * FPS)           # 3 s in view
     frames = [[face(1)] for _ in range(person_frames)]
     for i in range(3):                     # a 3-frame false track in the middle
-        frames[20 + i] = frames[20 + i] + [face(2, "male", 0.8, 6)]
+        frames[20 + i] = frames[20 + i] + [face(2, "male", 0.9, 6)]
     feed(summary, frames)
     out = summary.to_dict()
     assert out["people"] == 1
-    assert out["by_gender"] == {"male": 0, "female": 1}
+    assert out["by_gender"] == {"male": 0, "female": 1, "unsure": 0}
     assert out["by_age_group"]["25-32"] == 1 and sum(out["by_age_group"].values()) == 1
     person = out["people_list"][0]
     assert person["track_id"] == 1 and person["first_s"] == 0.0
@@ -48,12 +48,29 @@ def test_long_lived_person_counts_once_and_brief_false_track_not_at_all():
 
 def test_person_result_is_the_mean_over_its_life():
     summary = SessionSummary()
-    # female at 0.9 for 20 frames, then male at 0.6 (P(female) 0.4) for 10: mean P(female) = 0.733
-    frames = [[face(1, "female", 0.9)] for _ in range(20)] + [[face(1, "male", 0.6)] for _ in range(10)]
+    # female at 0.98 for 20 frames, then male at 0.6 (P(female) 0.4) for 4: mean P(female) = 0.883
+    frames = [[face(1, "female", 0.98)] for _ in range(20)] + [[face(1, "male", 0.6)] for _ in range(4)]
     feed(summary, frames)
     person = summary.to_dict()["people_list"][0]
     assert person["gender"] == "female"
-    assert person["gender_prob"] == pytest.approx((20 * 0.9 + 10 * 0.4) / 30, abs=1e-3)
+    assert person["gender_prob"] == pytest.approx((20 * 0.98 + 4 * 0.4) / 24, abs=1e-3)
+
+
+def test_a_mean_under_the_screens_threshold_is_unsure_not_a_guess():
+    """A person shown 'F 99% | ?' all clip long got the age group 38-43 (mean P 0.37) in the summary."""
+    from core.face import AGE_MIN_PROB, GENDER_MIN_PROB
+    summary = SessionSummary()
+    flat_age = np.array([0.02, 0.02, 0.02, 0.05, 0.36, 0.37, 0.12, 0.04], np.float32)
+    sure = Face((10, 10, 60, 60), 0.9, 1).with_classification("female", 0.99, flat_age)
+    doubtful = Face((80, 10, 130, 60), 0.9, 2).with_classification("male", 0.7, np.eye(8, dtype=np.float32)[5])
+    feed(summary, [[sure, doubtful] for _ in range(30)])
+    out = summary.to_dict()
+    first, second = out["people_list"]
+    assert sure.label().endswith("| ?") and doubtful.label().startswith("? |")  # what the screen showed
+    assert first["gender"] == "female" and first["age_group"] == "unsure" and max(first["age_probs"].values()) < AGE_MIN_PROB
+    assert second["gender"] == "unsure" and second["gender_prob"] < GENDER_MIN_PROB and second["age_group"] == "38-43"
+    assert out["by_gender"] == {"male": 0, "female": 1, "unsure": 1}
+    assert out["by_age_group"]["unsure"] == 1 and out["by_age_group"]["38-43"] == 1
 
 
 def test_thresholds_need_both_time_and_frames():
@@ -71,17 +88,17 @@ def test_thresholds_need_both_time_and_frames():
 def test_unlabelled_track_is_not_a_person():
     summary = SessionSummary()
     feed(summary, [[face(1, classified=False)] for _ in range(int(3 * FPS))])
-    assert summary.to_dict() == {"people": 0, "by_gender": {"male": 0, "female": 0},
-                                 "by_age_group": {g: 0 for g in AGE_GROUPS}, "people_list": []}
+    assert summary.to_dict() == {"people": 0, "by_gender": {"male": 0, "female": 0, "unsure": 0},
+                                 "by_age_group": {**{g: 0 for g in AGE_GROUPS}, "unsure": 0}, "people_list": []}
 
 
 def test_track_ids_restarting_after_a_reset_are_new_people():
     summary = SessionSummary()
     feed(summary, [[face(1)] for _ in range(30)])
     summary.new_segment()                  # e.g. a looped clip: analyzer.reset(), ids restart at 1
-    feed(summary, [[face(1, "male", 0.8)] for _ in range(30)], start_frame=30)
+    feed(summary, [[face(1, "male", 0.9)] for _ in range(30)], start_frame=30)
     out = summary.to_dict()
-    assert out["people"] == 2 and out["by_gender"] == {"male": 1, "female": 1}
+    assert out["people"] == 2 and out["by_gender"] == {"male": 1, "female": 1, "unsure": 0}
     assert summary.record(1).first_s == pytest.approx(2.0)
 
 
@@ -102,12 +119,12 @@ def test_brief_tracks_are_pruned_but_people_are_kept():
 
 def test_write_summary_is_strict_json_and_atomic(tmp_path):
     summary = SessionSummary()
-    feed(summary, [[face(1), face(2, "male", 0.75, 6)] for _ in range(30)])
+    feed(summary, [[face(1), face(2, "male", 0.9, 6)] for _ in range(30)])
     path = tmp_path / "sub" / "summary.json"
     write_summary(summary.to_dict(), path)
     text = path.read_text()
     data = json.loads(text, parse_constant=lambda c: pytest.fail(f"non-strict JSON constant {c}"))
-    assert data["people"] == 2 and data["by_gender"] == {"male": 1, "female": 1}
+    assert data["people"] == 2 and data["by_gender"] == {"male": 1, "female": 1, "unsure": 0}
     assert [p["track_id"] for p in data["people_list"]] == [1, 2]
     assert list(path.parent.iterdir()) == [path]          # no temp file left behind
     bad = summary.to_dict()
@@ -120,7 +137,7 @@ def test_write_summary_is_strict_json_and_atomic(tmp_path):
 
 def test_summary_csv_has_one_row_per_person(tmp_path):
     summary = SessionSummary()
-    feed(summary, [[face(1), face(2, "male", 0.75, 6)] for _ in range(30)])
+    feed(summary, [[face(1), face(2, "male", 0.9, 6)] for _ in range(30)])
     path = write_summary(summary.to_dict(), tmp_path / "people.csv")
     lines = path.read_text().splitlines()
     assert len(lines) == 3 and lines[0].startswith("track_id,first_s,last_s,gender")
