@@ -206,6 +206,8 @@ def open_source(spec: str | int | Path) -> FrameSource:
     if isinstance(spec, int) or (isinstance(spec, str) and spec.strip().isdigit()):
         return CameraSource(int(spec))
     path = Path(spec).expanduser()
+    if not path.exists() and (str(spec).endswith(("/", "\\")) or not path.suffix):
+        raise SourceError(f"No file or folder at {path}. Check the path: a video, an image or a folder of images.")
     if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
         if not path.exists():
             raise SourceError(f"Not found: {path}. Check the path.")

@@ -49,6 +49,12 @@ def test_missing_file():
         open_source("/nonexistent/clip.mp4")
 
 
+@pytest.mark.parametrize("spec", ["/nonexistent/folder/", "/nonexistent/folder"])
+def test_missing_folder_is_not_called_a_video(spec):
+    with pytest.raises(SourceError, match="No file or folder at .*a folder of images"):
+        open_source(spec)
+
+
 def test_missing_camera_is_a_clear_error():
     with pytest.raises(SourceError, match="No camera"):
         open_source("57")
