@@ -53,7 +53,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="also accept .pt/.keras training checkpoints for --detector/--classifier; loading one "
                         "runs code stored in it, so use only files you made yourself")
     p.add_argument("--no-smoothing", action="store_true", help="show raw per-frame labels")
-    p.add_argument("--no-progress", action="store_true", help="headless: no progress bar")
+    p.add_argument("--no-progress", action="store_true",
+                   help="headless: no progress bar (none is drawn anyway when stderr is not a terminal)")
     p.add_argument("--summary", default=None, metavar="PATH.json",
                    help="headless: distinct people, by gender and age group, written at the end (.json or .csv)")
     p.add_argument("--blur", action="store_true", help="headless: blur faces in --output (labels stay readable)")
@@ -126,7 +127,7 @@ def run_headless(args) -> int:
     previous = stop_on_signals(stop, received)
     try:
         result = run(args.source, args.output, args.results, config_from_args(args),
-                     progress=not args.no_progress, stop=stop, summary=args.summary, blur=args.blur,
+                     progress=not args.no_progress and sys.stderr.isatty(), stop=stop, summary=args.summary, blur=args.blur,
                      overwrite=args.overwrite)
     except (SourceError, WeightsError, FrameError) as exc:
         print(f"error: {exc}", file=sys.stderr)
