@@ -34,7 +34,8 @@ def nms_keep(xywh: np.ndarray, scores: np.ndarray, confidence: float, iou: float
 
 def rect_input_hw(frame_h: int, frame_w: int, imgsz_px: int) -> tuple[int, int]:
     """(height, width) of the smallest stride-multiple rectangle around a frame scaled so its longer side is
-    imgsz_px (a multiple of STRIDE_PX)."""
+    imgsz_px, itself first rounded up to a multiple of STRIDE_PX."""
+    imgsz_px = -(-imgsz_px // STRIDE_PX) * STRIDE_PX
     gain = imgsz_px / max(frame_h, frame_w)
     new_h, new_w = max(1, round(frame_h * gain)), max(1, round(frame_w * gain))
     return new_h + (imgsz_px - new_h) % STRIDE_PX, new_w + (imgsz_px - new_w) % STRIDE_PX
@@ -74,7 +75,7 @@ class OnnxYolo:
         self.input_name = inp.name
         h, w = inp.shape[2], inp.shape[3]
         self.fixed_hw = (h, w) if isinstance(h, int) and isinstance(w, int) else None
-        self.imgsz_px = -(-imgsz_px // STRIDE_PX) * STRIDE_PX
+        self.imgsz_px = imgsz_px
         out_shape = self.session.get_outputs()[0].shape
         if len(out_shape) != 3 or (isinstance(out_shape[1], int) and out_shape[1] < 5):
             raise ValueError(f"expected a YOLO detect output of shape 1x(4+classes)xN, got {out_shape}")

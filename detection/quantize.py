@@ -23,7 +23,7 @@ from pathlib import Path
 import cv2
 
 from core.label_files import folder_images
-from detection.onnx_yolo import STRIDE_PX, letterbox_blob, rect_input_hw
+from detection.onnx_yolo import letterbox_blob, rect_input_hw
 
 WEBCAM_FRAME_HW_PX = (480, 640)   # the shape calibration frames are letterboxed as
 CALIBRATION_PERCENTILE = 99.999   # activation range: ignore the top 0.001 % of values (outliers)
@@ -43,7 +43,7 @@ def calibration_frames(folders: list[Path], n_images: int, imgsz_px: int, seed: 
     the input size the app would use for a 640x480 frame."""
     files = [f for folder in folders for f in folder_images(folder)]
     random.Random(seed).shuffle(files)
-    in_h, in_w = rect_input_hw(*WEBCAM_FRAME_HW_PX, -(-imgsz_px // STRIDE_PX) * STRIDE_PX)
+    in_h, in_w = rect_input_hw(*WEBCAM_FRAME_HW_PX, imgsz_px)
     for f in files[:n_images]:
         image = cv2.imread(str(f))
         if image is not None:
