@@ -127,8 +127,8 @@ def run_headless(args) -> int:
     previous = stop_on_signals(stop, received)
     try:
         result = run(args.source, args.output, args.results, config_from_args(args),
-                     progress=not args.no_progress and sys.stderr.isatty(), stop=stop, summary=args.summary, blur=args.blur,
-                     overwrite=args.overwrite)
+                     progress=not args.no_progress and sys.stderr.isatty(), stop=stop, summary=args.summary,
+                     blur=args.blur, overwrite=args.overwrite)
     except (SourceError, WeightsError, FrameError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -42,8 +42,7 @@ NOISE_SIGMA_GREY = 3.0                             # sensor noise added to darke
 
 
 def held_out_samples(datasets: Path) -> list:
-    from facedata.datasets import split_name
-    from facedata.datasets import read_fairface, read_utkface
+    from facedata.datasets import read_fairface, read_utkface, split_name
     out = []
     for reader, folder in ((read_utkface, datasets / "utkface"), (read_fairface, datasets / "fairface")):
         if folder.is_dir():
@@ -135,8 +134,7 @@ def age_table(ages: np.ndarray, samples: list) -> list[dict]:
 
 def fairface_held_out(datasets: Path, extra: Path) -> tuple[list, Path | None]:
     """FairFace's held-out faces (the classifier's test split) from the largest copy present, and its CSV."""
-    from facedata.datasets import split_name
-    from facedata.datasets import read_training_sources
+    from facedata.datasets import read_training_sources, split_name
     faces = [s for s in read_training_sources(datasets, extra) if s.source == "fairface" and split_name(s) == "test"]
     for csv_path in (Path(extra) / "fairface" / "fairface_label_train.csv",
                      Path(datasets) / "fairface" / "fairface_label_train.csv"):

@@ -18,10 +18,10 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from facedata.datasets import FaceSample, read_training_sources, split_name
 from core.config import CROP_SCALE_RANGE, DEFAULT_CROP_SCALE
 from core.crop import square_crop
 from core.geometry import iou
+from facedata.datasets import FaceSample, read_training_sources, split_name
 
 CACHE_SCALE = CROP_SCALE_RANGE[1]   # the largest face-extraction size the app offers: smaller ones are cut from it
 CACHE_SIZE_PX = 160

@@ -37,8 +37,7 @@ def background(width: int, height: int, seed: int) -> np.ndarray:
 
 
 def held_out_fairface(n: int, seed: int) -> list[dict]:
-    from facedata.datasets import split_name
-    from facedata.datasets import read_fairface
+    from facedata.datasets import read_fairface, split_name
     samples = [s for s in read_fairface(DATASETS / "fairface") if split_name(s) == "test"]
     random.Random(seed).shuffle(samples)
     return [{"path": s.path, "file": Path(s.path).name, "gender": s.gender,

@@ -117,8 +117,7 @@ def compose(scene, scene_boxes, chips, rng: random.Random, face_px_range, n_face
 
 def list_chips(datasets: Path, split: str) -> list[tuple[str, Path]]:
     """Chips from the classifier's training split only, so its held-out faces stay unseen."""
-    from facedata.datasets import split_name
-    from facedata.datasets import read_fairface, read_utkface
+    from facedata.datasets import read_fairface, read_utkface, split_name
     chips = []
     for sample in read_fairface(datasets / "fairface") + read_utkface(datasets / "utkface"):
         if (split_name(sample) == "train") == (split == "train"):

@@ -84,8 +84,7 @@ def fetched_faces(datasets_root: Path, extra_root: Path, split: str) -> list:
     'test' also drops every FairFace file of the shared 7,000-image sample: its held-out faces were pasted
     into the old composite validation set, which judged stages. Reserved sha1s (byte copies of FairFace
     validation images) and All-Age-Faces duplicates are always dropped."""
-    from facedata.datasets import split_name
-    from facedata.datasets import AAF_FOLDER, read_aaf, read_fairface, read_lines, sha1_of_file
+    from facedata.datasets import AAF_FOLDER, read_aaf, read_fairface, read_lines, sha1_of_file, split_name
     fairface_root, aaf_root = extra_root / "fairface", extra_root / "aaf"
     if not (fairface_root / "fairface_label_train.csv").is_file() and not (aaf_root / AAF_FOLDER).is_dir():
         raise FileNotFoundError(

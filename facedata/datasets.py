@@ -1,4 +1,5 @@
-"""Readers for the face-label layouts the classifier trains and evaluates on.
+"""Readers for the face-label layouts both models' training tools read (the classifier's cache and
+evaluation, the detector's composites and held-out sets), and the fixed split they share.
 
 Each reader returns `FaceSample`s: an image path, where the face is in that image, a soft 8-way age
 target (see `labels`), the gender (or unknown) and, where the dataset has it, the exact age.
