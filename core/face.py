@@ -9,17 +9,27 @@ from core.geometry import Box
 from core.labels import AGE_GROUPS, expected_age_years
 
 # Honest labels: below these probabilities the tag shows "?" for that part instead of a guess. Measured
-# with `python -m bench.label_thresholds` on 2,959 held-out UTKFace + FairFace faces (single crops), for
-# the session-8 classifier with each crop averaged with its mirror (session 9; bench/label_thresholds.json).
-# Without the mirror the same rules gave 0.90 / 0.40 (session 8); the average of two views is less often
-# extreme, so the same evidence now reads a little lower:
+# with `python -m bench.label_thresholds` on 2,959 held-out UTKFace + FairFace faces (single crops, each
+# averaged with its mirror), re-measured for the stage-9 classifier in session 11 (bench/label_thresholds.json;
+# the same rules gave 0.85 / 0.40 for stage 7 in session 9, and 0.90 / 0.40 without the mirror in session 8):
 GENDER_MIN_PROB = 0.85     # P(shown gender): the lowest threshold at which answered gender is >= 90% right
-                           # in every age band: children 91.2% (66.2% unfiltered; 0.80 gave 87.2%), adults
-                           # 97.8%; 71.9% of faces answered (adults 82.7%, children 14.4%: children's gender
-                           # is the known weak spot). 0.90 answers fewer children (7.3%) and no more rightly
-                           # (86.2% of 29 faces)
+                           # in every age band: children 93.4% (67.0% unfiltered; 0.80 gave 87.4%), adults
+                           # 97.8%; 71.8% of faces answered (adults 82.4%, children 15.4%: children's gender
+                           # is the known weak spot)
 AGE_MIN_PROB = 0.40        # P(shown age group) of 8: the highest threshold keeping >= 80% of faces
-                           # answered (83.2%); exact group 75.7% right (69.1% unfiltered), within one 98.2%
+                           # answered (84.3%); exact group 75.2% right (68.9% unfiltered), within one 97.8%
+
+
+def gender_is_unsure(gender_prob: float) -> bool:
+    """True when the shown gender's probability is under GENDER_MIN_PROB: the tag reads '?' for it."""
+    return float(gender_prob) < GENDER_MIN_PROB
+
+
+def age_is_unsure(age_probs) -> bool:
+    """True when the likeliest age group's probability is under AGE_MIN_PROB: the tag reads '?' for it."""
+    return float(np.max(age_probs)) < AGE_MIN_PROB
+
+
 # Faces the classifier cannot judge get a marker instead of a label (and are not classified at all):
 # the smallest / darkest measured level where gender and within-one-group age accuracy stay within
 # 2.5 points of full-size, normally lit faces (same command, 600 faces shrunk / darkened).
@@ -145,8 +155,8 @@ class Face:
         """A copy with classification results; unsure flags default to the thresholds above."""
         age_probs = np.asarray(age_probs, dtype=np.float32)
         if gender_unsure is None:
-            gender_unsure = float(gender_prob) < GENDER_MIN_PROB
+            gender_unsure = gender_is_unsure(gender_prob)
         if age_unsure is None:
-            age_unsure = float(np.max(age_probs)) < AGE_MIN_PROB
+            age_unsure = age_is_unsure(age_probs)
         return replace(self, gender=gender, gender_prob=float(gender_prob), age_probs=age_probs,
                        gender_unsure=bool(gender_unsure), age_unsure=bool(age_unsure), unjudgeable=None)

@@ -12,8 +12,8 @@ blip; the time floor keeps a fast one (60 fps: 5 frames is 80 ms) from doing the
 
 What a person's result is: the mean, over every labelled frame of its life, of the track's smoothed
 probabilities (P(female) and the eight age-group probabilities). Its gender and age group are the
-argmax of those means when that clears the threshold the screen's labels use (`GENDER_MIN_PROB`,
-`AGE_MIN_PROB`), and `unsure` otherwise, so the summary never states an answer the screen would have
+argmax of those means when that clears the threshold the screen's labels use (`core.face.gender_is_unsure`,
+`age_is_unsure`), and `unsure` otherwise, so the summary never states an answer the screen would have
 shown as `?`; the counts, the per-person label and the exported probabilities always agree, and a brief
 wobble at the end of a track does not decide the person's result.
 
@@ -28,14 +28,14 @@ import io
 import json
 import math
 import os
-import tempfile
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from core.errors import OutputError
-from core.face import AGE_MIN_PROB, GENDER_MIN_PROB, Face
+from core.face import Face, age_is_unsure, gender_is_unsure
 from core.labels import AGE_GROUPS, GENDERS, expected_age_years
 
 UNSURE = "unsure"           # a person's gender or age group whose mean probability is under the screen's threshold
@@ -96,9 +96,9 @@ class TrackRecord:
         gender_prob = female if gender_index else 1.0 - female
         age_index = int(np.argmax(age))
         return {"track_id": self.track_id, "first_s": round(self.first_s, 3), "last_s": round(self.last_s, 3),
-                "gender": GENDERS[gender_index] if gender_prob >= GENDER_MIN_PROB else UNSURE,
+                "gender": UNSURE if gender_is_unsure(gender_prob) else GENDERS[gender_index],
                 "gender_prob": round(gender_prob, 4),
-                "age_group": AGE_GROUPS[age_index] if age[age_index] >= AGE_MIN_PROB else UNSURE,
+                "age_group": UNSURE if age_is_unsure(age) else AGE_GROUPS[age_index],
                 "age_probs": {g: round(float(p), 4) for g, p in zip(AGE_GROUPS, age)},
                 "apparent_age": round(expected_age_years(age), 1)}
 
@@ -176,13 +176,6 @@ def summary_csv(summary: dict) -> str:
     return out.getvalue()
 
 
-def _umask() -> int:
-    """The process's file-creation mask (reading it means setting it; it is put straight back)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def write_summary(summary: dict, path: str | Path) -> Path:
     """Write the summary as JSON (or CSV for a .csv name), atomically: temp file in the same folder, then
     rename, so an interrupted run never leaves half a file where a finished one was expected."""
@@ -193,9 +186,11 @@ def write_summary(summary: dict, path: str | Path) -> Path:
         _check_finite(summary)
         text = json.dumps(summary, indent=2, allow_nan=False) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # A fresh, exclusive name opened with mode 0666, so the user's umask applies as to every other output
+    # (mkstemp's 0600 made the summary the one file others could not read).
+    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 would make it the one output others cannot read
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
             f.flush()
