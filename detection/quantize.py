@@ -10,6 +10,12 @@ What stays float: the detection head's box decoding and its last score/box convo
 where 8-bit steps would move box edges and scores directly. Calibration images are letterboxed exactly as
 the app letterboxes a 640x480 webcam frame at the given input size (one fixed shape: ONNX Runtime's
 histogram calibrators need it), and must be training images, never an evaluation set.
+
+Memory: ONNX Runtime keeps every intermediate tensor of every calibration image it is given at once before
+it adds them to its histograms; on the build machine 300 images at 384 px passed 17 GB and were killed
+beside a training job. Images are therefore handed over `CALIBRATION_CHUNK_IMAGES` at a time, and the
+histograms grow chunk by chunk (the first chunk sets the bin width). `--chunk-images 300` with 300 images
+reproduces the one-pass calibration the shipped file was made with.
 """
 from __future__ import annotations
 
@@ -27,6 +33,7 @@ from detection.onnx_yolo import letterbox_blob, rect_input_hw
 
 WEBCAM_FRAME_HW_PX = (480, 640)   # the shape calibration frames are letterboxed as
 CALIBRATION_PERCENTILE = 99.999   # activation range: ignore the top 0.001 % of values (outliers)
+CALIBRATION_CHUNK_IMAGES = 50     # images whose activations are held at once (about 3 GB at 384 px)
 # Nodes of YOLOv8's Detect layer (model.22) kept in float: all but the first two convolutions of each
 # box (cv2) and score (cv3) branch, i.e. the last 1x1 convolutions, the DFL and the box decoding.
 HEAD_PREFIX = "/model.22/"
@@ -38,34 +45,56 @@ def head_kept_float(node_names: list[str]) -> list[str]:
     return [n for n in node_names if n.startswith(HEAD_PREFIX) and not HEAD_QUANTISED.search(n)]
 
 
+def calibration_files(folders: list[Path], n_images: int, seed: int = 0) -> list[Path]:
+    """Up to n_images image files from `folders`, drawn with `seed`."""
+    files = [f for folder in folders for f in folder_images(folder)]
+    random.Random(seed).shuffle(files)
+    return files[:n_images]
+
+
 def calibration_frames(folders: list[Path], n_images: int, imgsz_px: int, seed: int = 0):
     """Up to n_images network inputs from the images in `folders` (drawn with `seed`), each letterboxed at
     the input size the app would use for a 640x480 frame."""
-    files = [f for folder in folders for f in folder_images(folder)]
-    random.Random(seed).shuffle(files)
     in_h, in_w = rect_input_hw(*WEBCAM_FRAME_HW_PX, imgsz_px)
-    for f in files[:n_images]:
+    for f in calibration_files(folders, n_images, seed):
         image = cv2.imread(str(f))
         if image is not None:
             yield letterbox_blob(image, in_h, in_w)[0]
 
 
-def quantize(float_onnx: Path, out: Path, folders: list[Path], n_images: int = 300, imgsz_px: int = 384) -> Path:
-    """Write a static int8 (QDQ) copy of `float_onnx` to `out`, calibrated on images from `folders`."""
+def quantize(float_onnx: Path, out: Path, folders: list[Path], n_images: int = 300, imgsz_px: int = 384,
+             chunk_images: int = CALIBRATION_CHUNK_IMAGES) -> Path:
+    """Write a static int8 (QDQ) copy of `float_onnx` to `out`, calibrated on images from `folders`,
+    `chunk_images` at a time (see the module docstring on memory)."""
     import onnx
     from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
                                           quantize_static)
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    frames = calibration_frames(folders, n_images, imgsz_px)
+    files = calibration_files(folders, n_images)
+    in_h, in_w = rect_input_hw(*WEBCAM_FRAME_HW_PX, imgsz_px)
+    chunk = max(1, min(chunk_images, len(files)))
+    usable = len(files) - len(files) % chunk   # ONNX Runtime wants whole chunks; at most chunk-1 images unused
 
     class Reader(CalibrationDataReader):
+        """Hands ONNX Runtime one chunk of letterboxed frames at a time (set_range picks the chunk)."""
+
         def __init__(self, input_name: str):
             self.input_name = input_name
+            self.pending: list[Path] = []
+
+        def __len__(self) -> int:
+            return usable
+
+        def set_range(self, start_index: int, end_index: int) -> None:
+            self.pending = list(files[start_index:end_index])
 
         def get_next(self):
-            blob = next(frames, None)
-            return None if blob is None else {self.input_name: blob}
+            while self.pending:
+                image = cv2.imread(str(self.pending.pop(0)))
+                if image is not None:
+                    return {self.input_name: letterbox_blob(image, in_h, in_w)[0]}
+            return None
 
     with tempfile.TemporaryDirectory() as tmp:
         prepared = Path(tmp) / "prepared.onnx"
@@ -75,7 +104,8 @@ def quantize(float_onnx: Path, out: Path, folders: list[Path], n_images: int = 3
         quantize_static(str(prepared), str(out), Reader(model.graph.input[0].name), quant_format=QuantFormat.QDQ,
                         per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                         nodes_to_exclude=kept, calibrate_method=CalibrationMethod.Percentile,
-                        extra_options={"CalibPercentile": CALIBRATION_PERCENTILE})
+                        extra_options={"CalibPercentile": CALIBRATION_PERCENTILE,
+                                       "CalibStridedMinMax": chunk})   # despite its name: any calibrator, by chunk
     return out
 
 
@@ -87,6 +117,8 @@ def main(argv=None) -> int:
                         "data_cache/detector_v2/composites/images/train")
     p.add_argument("--images", type=int, default=300, help="calibration images drawn from those folders")
     p.add_argument("--imgsz", type=int, default=384, help="the app's detector input size the ranges are measured at")
+    p.add_argument("--chunk-images", type=int, default=CALIBRATION_CHUNK_IMAGES,
+                   help="images whose activations are held in memory at once (about 60 MB each at 384 px)")
     p.add_argument("--out", type=Path, required=True, help="the int8 file to write (a new path)")
     args = p.parse_args(argv)
     if not args.float_onnx.is_file():
@@ -100,7 +132,11 @@ def main(argv=None) -> int:
         print(f"error: no calibration folder at {', '.join(missing)}", file=sys.stderr)
         return 2
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    quantize(args.float_onnx, args.out, args.calibration, args.images, args.imgsz)
+    if not calibration_files(args.calibration, 1):
+        print(f"error: no images in {', '.join(map(str, args.calibration))}; give folders of training images",
+              file=sys.stderr)
+        return 2
+    quantize(args.float_onnx, args.out, args.calibration, args.images, args.imgsz, args.chunk_images)
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")
     return 0
 

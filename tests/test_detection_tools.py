@@ -151,6 +151,41 @@ def test_quantize_writes_an_int8_copy_that_answers_like_the_float_one(tmp_path):
     assert any(n.op_type == "QuantizeLinear" for n in __import__("onnx").load(str(out)).graph.node)
 
 
+def test_quantize_calibrates_chunk_by_chunk_over_every_whole_chunk(tmp_path, monkeypatch):
+    """ONNX Runtime holds every activation of the images it is given at once (17 GB for 300 frames at
+    384 px), so they go in chunks; each whole chunk is seen, and a bright frame in a later chunk still
+    widens the input's range (the result answers like the float model on it)."""
+    import onnxruntime as ort
+    from detection import quantize
+    float_onnx, out = tmp_path / "float.onnx", tmp_path / "int8.onnx"
+    _tiny_conv_model(float_onnx)
+    images = tmp_path / "train"
+    images.mkdir()
+    for i in range(5):
+        cv2.imwrite(str(images / f"{i}.png"), np.full((48, 64, 3), 250 if i == 4 else 20, np.uint8))
+    handed = []
+    real_blob = quantize.letterbox_blob
+    monkeypatch.setattr(quantize, "letterbox_blob", lambda *a: handed.append(1) or real_blob(*a))
+    assert quantize.main([str(float_onnx), "--calibration", str(images), "--images", "5", "--imgsz", "64",
+                          "--chunk-images", "2", "--out", str(out)]) == 0
+    assert len(handed) == 4   # two whole chunks of two; the fifth image would be a partial chunk
+    assert images / "4.png" in quantize.calibration_files([images], 4)[2:]   # the bright frame is in chunk two
+    bright = real_blob(cv2.imread(str(images / "4.png")), 64, 64)[0]
+    ref = ort.InferenceSession(str(float_onnx)).run(None, {"images": bright})[0]
+    got = ort.InferenceSession(str(out)).run(None, {"images": bright})[0]
+    assert np.abs(got - ref).max() < 0.05
+
+
+def test_quantize_says_when_the_calibration_folders_hold_no_images(tmp_path, capsys):
+    from detection import quantize
+    float_onnx = tmp_path / "float.onnx"
+    _tiny_conv_model(float_onnx)
+    (tmp_path / "empty").mkdir()
+    assert quantize.main([str(float_onnx), "--calibration", str(tmp_path / "empty"), "--out", str(tmp_path / "o.onnx")]) == 2
+    assert "no images in" in capsys.readouterr().err
+    assert not (tmp_path / "o.onnx").exists()
+
+
 def test_quantize_refuses_to_overwrite_its_input_or_read_a_missing_folder(tmp_path, capsys):
     from detection import quantize
     float_onnx = tmp_path / "float.onnx"
