@@ -1,9 +1,11 @@
-"""Ship a trained detector: `python -m detection.export runs/detector/<name>/weights/best.pt`.
+"""Export a trained detector: `python -m detection.export runs/detector/<name>/weights/best.pt --out-dir DIR`.
 
-Writes the two files `weights/` holds: a stripped `.pt` (no optimizer state, half precision: about 6 MB,
-for fine-tuning) and the ONNX file the app loads. The ONNX file has dynamic height and width, so the app
-runs each frame at the smallest stride-multiple rectangle around it (see `detection/onnx_yolo.py`).
-Evaluate before shipping: `python -m detection.evaluate` (weights/face_detector.md).
+Writes a stripped `.pt` (no optimizer state, half precision: about 6 MB, for fine-tuning) and a float32
+ONNX file with dynamic height and width, so the app can run each frame at the smallest stride-multiple
+rectangle around it (see `detection/onnx_yolo.py`). The app itself loads the static int8 copy that
+`python -m detection.quantize` makes of that float file; evaluate the int8 copy at the app's setting before
+shipping it (`python -m detection.evaluate`, weights/face_detector.md). Files already there (the shipped
+ones in `weights/` among them) are kept unless `--overwrite` is given.
 """
 from __future__ import annotations
 
@@ -41,9 +43,16 @@ def main(argv=None) -> int:
     p.add_argument("--out-dir", default=str(REPO_ROOT / "weights"))
     p.add_argument("--name", default="face_detector", help="file stem of the .pt and .onnx written")
     p.add_argument("--imgsz", type=int, default=320, help="the size the ONNX graph is traced at")
+    p.add_argument("--overwrite", action="store_true", help="replace .pt/.onnx files of that name already there")
     args = p.parse_args(argv)
     if not Path(args.checkpoint).is_file():
         print(f"error: no checkpoint at {args.checkpoint}", file=sys.stderr)
+        return 2
+    present = [str(f) for f in (Path(args.out_dir) / f"{args.name}.pt", Path(args.out_dir) / f"{args.name}.onnx")
+               if f.exists()]
+    if present and not args.overwrite:
+        print(f"error: {', '.join(present)} already there and kept; give --out-dir runs/detector/<name> "
+              "(then python -m detection.quantize for the app's int8 file), or --overwrite", file=sys.stderr)
         return 2
     pt, onnx = ship(args.checkpoint, args.out_dir, args.name, args.imgsz)
     print(f"wrote {pt} ({pt.stat().st_size / 1e6:.1f} MB) and {onnx} ({onnx.stat().st_size / 1e6:.1f} MB)")

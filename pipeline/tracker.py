@@ -43,7 +43,7 @@ from core.labels import GENDERS
 # 2 + 2, both evidence arriving rather than flicker (README, "Real footage").
 UNSURE_BAND_PROB = 0.15
 # A "?" is answered only this far above the threshold: the "?" the user reads is replaced only when the
-# evidence has clearly passed it (gender 0.95, age group 0.45). On the real clips of bench.real_clips, with
+# evidence has clearly passed it (threshold + 0.05: gender 0.90, age group 0.45). On the real clips of bench.real_clips, with
 # the long memory, 3 of the 11 changes left were an age group's mean crossing 0.40 and back or for good
 # a little later; 0.03 and 0.05 both left 8 (README, "Real footage"). It only makes answers surer: a
 # first label and an answer replacing another still need the plain threshold.

@@ -100,6 +100,19 @@ def test_degrees_reaches_ultralytics(fake_yolo):
     assert _FakeYOLO.built[0].train_kwargs["degrees"] == 15.0
 
 
+def test_export_keeps_files_already_there_unless_told(tmp_path, capsys):
+    """The default --out-dir is weights/: a bare export must not replace the shipped int8 detector."""
+    from detection import export
+    ckpt = tmp_path / "best.pt"
+    ckpt.write_bytes(b"not reached")
+    shipped = tmp_path / "face_detector.onnx"
+    shipped.write_bytes(b"int8 file")
+    assert export.main([str(ckpt), "--out-dir", str(tmp_path)]) == 2
+    assert shipped.read_bytes() == b"int8 file"
+    err = capsys.readouterr().err
+    assert "already there and kept" in err and "--overwrite" in err
+
+
 def test_int8_keeps_the_detect_heads_decoding_float():
     from detection.quantize import head_kept_float
     names = ["/model.0/conv/Conv", "/model.22/cv2.0/cv2.0.0/conv/Conv", "/model.22/cv3.1/cv3.1.1/conv/Conv",
