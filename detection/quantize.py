@@ -52,14 +52,19 @@ def calibration_files(folders: list[Path], n_images: int, seed: int = 0) -> list
     return files[:n_images]
 
 
-def calibration_frames(folders: list[Path], n_images: int, imgsz_px: int, seed: int = 0):
-    """Up to n_images network inputs from the images in `folders` (drawn with `seed`), each letterboxed at
-    the input size the app would use for a 640x480 frame."""
+def letterboxed_frames(files: list[Path], imgsz_px: int):
+    """The network input for each readable image of `files`, letterboxed at the input size the app would
+    use for a 640x480 frame."""
     in_h, in_w = rect_input_hw(*WEBCAM_FRAME_HW_PX, imgsz_px)
-    for f in calibration_files(folders, n_images, seed):
+    for f in files:
         image = cv2.imread(str(f))
         if image is not None:
             yield letterbox_blob(image, in_h, in_w)[0]
+
+
+def calibration_frames(folders: list[Path], n_images: int, imgsz_px: int, seed: int = 0):
+    """Up to n_images network inputs from the images in `folders` (drawn with `seed`)."""
+    return letterboxed_frames(calibration_files(folders, n_images, seed), imgsz_px)
 
 
 def quantize(float_onnx: Path, out: Path, folders: list[Path], n_images: int = 300, imgsz_px: int = 384,
@@ -72,7 +77,6 @@ def quantize(float_onnx: Path, out: Path, folders: list[Path], n_images: int = 3
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     files = calibration_files(folders, n_images)
-    in_h, in_w = rect_input_hw(*WEBCAM_FRAME_HW_PX, imgsz_px)
     chunk = max(1, min(chunk_images, len(files)))
     usable = len(files) - len(files) % chunk   # ONNX Runtime wants whole chunks; at most chunk-1 images unused
 
@@ -81,20 +85,17 @@ def quantize(float_onnx: Path, out: Path, folders: list[Path], n_images: int = 3
 
         def __init__(self, input_name: str):
             self.input_name = input_name
-            self.pending: list[Path] = []
+            self.frames = iter(())
 
         def __len__(self) -> int:
             return usable
 
         def set_range(self, start_index: int, end_index: int) -> None:
-            self.pending = list(files[start_index:end_index])
+            self.frames = letterboxed_frames(files[start_index:end_index], imgsz_px)
 
         def get_next(self):
-            while self.pending:
-                image = cv2.imread(str(self.pending.pop(0)))
-                if image is not None:
-                    return {self.input_name: letterbox_blob(image, in_h, in_w)[0]}
-            return None
+            blob = next(self.frames, None)
+            return None if blob is None else {self.input_name: blob}
 
     with tempfile.TemporaryDirectory() as tmp:
         prepared = Path(tmp) / "prepared.onnx"
@@ -131,11 +132,11 @@ def main(argv=None) -> int:
     if missing:
         print(f"error: no calibration folder at {', '.join(missing)}", file=sys.stderr)
         return 2
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     if not calibration_files(args.calibration, 1):
         print(f"error: no images in {', '.join(map(str, args.calibration))}; give folders of training images",
               file=sys.stderr)
         return 2
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     quantize(args.float_onnx, args.out, args.calibration, args.images, args.imgsz, args.chunk_images)
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")
     return 0
