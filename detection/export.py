@@ -1,5 +1,9 @@
 """Export a trained detector: `python -m detection.export runs/detector/<name>/weights/best.pt --out-dir DIR`.
 
+Several checkpoints of the same architecture export the average of their weights (list one twice to
+weigh it double). Averaging a fine-tune with the checkpoint it started from keeps part of what the
+fine-tune learned and part of what it forgot (weights/face_detector.md, session 13).
+
 Writes a stripped `.pt` (no optimizer state, half precision: about 6 MB, for fine-tuning) and a float32
 ONNX file with dynamic height and width, so the app can run each frame at the smallest stride-multiple
 rectangle around it (see `detection/onnx_yolo.py`). The app itself loads the static int8 copy that
@@ -25,6 +29,38 @@ def export_onnx(checkpoint: str | Path, imgsz_px: int) -> Path:
     return Path(YOLO(str(checkpoint)).export(format="onnx", imgsz=imgsz_px, simplify=True, dynamic=True))
 
 
+def _checkpoint_model(ckpt: dict):
+    """The network a checkpoint carries: the EMA copy during training, `model` once stripped."""
+    return ckpt.get("ema") or ckpt["model"]
+
+
+def average_checkpoints(checkpoints: list[str | Path], out: str | Path) -> Path:
+    """Write to `out` a checkpoint whose weights are the mean of `checkpoints`' (same architecture only).
+
+    Floating tensors (weights, biases, BatchNorm statistics) are averaged in float32 and stored in the
+    first checkpoint's precision; integer buffers (BatchNorm's batch counters) are the first one's.
+    """
+    import_ultralytics()
+    import torch
+    from ultralytics.nn.tasks import torch_safe_load
+    ckpts = [torch_safe_load(str(c))[0] for c in checkpoints]
+    states = [_checkpoint_model(c).state_dict() for c in ckpts]
+    first = states[0]
+    for path, state in zip(checkpoints[1:], states[1:]):
+        if state.keys() != first.keys() or any(state[k].shape != first[k].shape for k in first):
+            raise ValueError(f"{path} has a different architecture from {checkpoints[0]}; average only "
+                             "checkpoints of one network")
+    averaged = {k: (torch.stack([s[k].float() for s in states]).mean(0).to(v.dtype)
+                    if v.is_floating_point() else v) for k, v in first.items()}
+    model = _checkpoint_model(ckpts[0])
+    model.load_state_dict(averaged)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({**ckpts[0], "model": model, "ema": None, "optimizer": None,
+                "averaged_from": [str(c) for c in checkpoints]}, out)
+    return out
+
+
 def ship(checkpoint: str | Path, out_dir: str | Path, name: str = "face_detector", imgsz_px: int = 320):
     """Copy `checkpoint` to out_dir/<name>.pt, strip it, and export out_dir/<name>.onnx next to it."""
     import_ultralytics()
@@ -39,14 +75,17 @@ def ship(checkpoint: str | Path, out_dir: str | Path, name: str = "face_detector
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("checkpoint", help="a training checkpoint, e.g. runs/detector/face_ft/weights/best.pt")
+    p.add_argument("checkpoint", nargs="+",
+                   help="a training checkpoint, e.g. runs/detector/face_ft/weights/best.pt; several: export "
+                        "the average of their weights")
     p.add_argument("--out-dir", default=str(REPO_ROOT / "weights"))
     p.add_argument("--name", default="face_detector", help="file stem of the .pt and .onnx written")
     p.add_argument("--imgsz", type=int, default=320, help="the size the ONNX graph is traced at")
     p.add_argument("--overwrite", action="store_true", help="replace .pt/.onnx files of that name already there")
     args = p.parse_args(argv)
-    if not Path(args.checkpoint).is_file():
-        print(f"error: no checkpoint at {args.checkpoint}", file=sys.stderr)
+    missing = [c for c in args.checkpoint if not Path(c).is_file()]
+    if missing:
+        print(f"error: no checkpoint at {', '.join(missing)}", file=sys.stderr)
         return 2
     present = [str(f) for f in (Path(args.out_dir) / f"{args.name}.pt", Path(args.out_dir) / f"{args.name}.onnx")
                if f.exists()]
@@ -54,7 +93,18 @@ def main(argv=None) -> int:
         print(f"error: {', '.join(present)} already there and kept; give --out-dir runs/detector/<name> "
               "(then python -m detection.quantize for the app's int8 file), or --overwrite", file=sys.stderr)
         return 2
-    pt, onnx = ship(args.checkpoint, args.out_dir, args.name, args.imgsz)
+    checkpoint = args.checkpoint[0]
+    if len(args.checkpoint) > 1:
+        checkpoint = Path(args.out_dir) / f"{args.name}.averaged.pt"
+        try:
+            average_checkpoints(args.checkpoint, checkpoint)
+        except ValueError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        print(f"averaged the weights of {len(args.checkpoint)} checkpoints")
+    pt, onnx = ship(checkpoint, args.out_dir, args.name, args.imgsz)
+    if checkpoint != args.checkpoint[0]:
+        Path(checkpoint).unlink()
     print(f"wrote {pt} ({pt.stat().st_size / 1e6:.1f} MB) and {onnx} ({onnx.stat().st_size / 1e6:.1f} MB)")
     return 0
 

@@ -45,6 +45,9 @@ def parse_args(argv=None):
     p.add_argument("--degrees", type=float, default=0.0,
                    help="random rotation of training images, +/- degrees (0: none, as every stage so far); "
                         "tilted heads score low without it (weights/face_detector.md)")
+    p.add_argument("--freeze", type=int, default=0,
+                   help="keep the first N layers as they are (10: the whole yolov8n backbone, so only the neck and "
+                        "head learn); 0 trains every layer, as every stage so far")
     p.add_argument("--resume", action="store_true", help="continue runs/detector/<name>/weights/last.pt")
     p.add_argument("--no-export", action="store_true", help="skip the ONNX export at the end")
     p.add_argument("--no-plots", action="store_true",
@@ -89,7 +92,7 @@ def main(argv=None) -> int:
                     exist_ok=True, pretrained=bool(args.weights), amp=args.device != "cpu", plots=not args.no_plots,
                     time=args.hours,
                     patience=0, close_mosaic=args.close_mosaic, warmup_epochs=args.warmup_epochs, degrees=args.degrees,
-                    seed=0, deterministic=False)
+                    freeze=args.freeze or None, seed=0, deterministic=False)
     best = project / args.name / "weights" / "best.pt"
     if not args.no_export and best.is_file():
         from detection.export import export_onnx

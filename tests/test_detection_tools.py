@@ -100,6 +100,13 @@ def test_degrees_reaches_ultralytics(fake_yolo):
     assert _FakeYOLO.built[0].train_kwargs["degrees"] == 15.0
 
 
+def test_freeze_keeps_the_first_layers_and_zero_trains_them_all(fake_yolo):
+    assert train.main(["--data", str(fake_yolo), "--no-export", "--freeze", "22"]) == 0
+    assert train.main(["--data", str(fake_yolo), "--no-export"]) == 0
+    head_only, everything = _FakeYOLO.built
+    assert head_only.train_kwargs["freeze"] == 22 and everything.train_kwargs["freeze"] is None
+
+
 def test_export_keeps_files_already_there_unless_told(tmp_path, capsys):
     """The default --out-dir is weights/: a bare export must not replace the shipped int8 detector."""
     from detection import export
@@ -111,6 +118,40 @@ def test_export_keeps_files_already_there_unless_told(tmp_path, capsys):
     assert shipped.read_bytes() == b"int8 file"
     err = capsys.readouterr().err
     assert "already there and kept" in err and "--overwrite" in err
+
+
+def _tiny_detector_checkpoint(path, fill: float, scale: str = "n"):
+    import torch
+    from ultralytics.nn.tasks import DetectionModel
+    model = DetectionModel(f"yolov8{scale}.yaml", nc=1, verbose=False)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.fill_(fill)
+    torch.save({"model": None, "ema": model.half(), "train_args": {}}, path)
+
+
+def test_export_averages_the_weights_of_several_checkpoints(tmp_path):
+    """WiSE-FT style: the mean of a fine-tune and its start, a training checkpoint's EMA copy included."""
+    from detection import export
+    from ultralytics.nn.tasks import torch_safe_load
+    a, b, out = tmp_path / "a.pt", tmp_path / "b.pt", tmp_path / "avg.pt"
+    _tiny_detector_checkpoint(a, 1.0)
+    _tiny_detector_checkpoint(b, 0.5)
+    export.average_checkpoints([a, b, b], out)
+    ckpt = torch_safe_load(str(out))[0]
+    assert ckpt["ema"] is None and ckpt["averaged_from"] == [str(a), str(b), str(b)]
+    values = [float(p.float().mean()) for p in ckpt["model"].parameters()]
+    assert values and all(v == pytest.approx(2 / 3, abs=1e-3) for v in values)
+
+
+def test_export_refuses_to_average_different_networks(tmp_path, capsys):
+    from detection import export
+    a, b = tmp_path / "n.pt", tmp_path / "s.pt"
+    _tiny_detector_checkpoint(a, 1.0, "n")
+    _tiny_detector_checkpoint(b, 1.0, "s")
+    assert export.main([str(a), str(b), "--out-dir", str(tmp_path / "out")]) == 2
+    assert "different architecture" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "face_detector.pt").exists()
 
 
 def test_int8_keeps_the_detect_heads_decoding_float():
