@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from core.paths import REPO_ROOT
@@ -29,34 +30,30 @@ def export_onnx(checkpoint: str | Path, imgsz_px: int) -> Path:
     return Path(YOLO(str(checkpoint)).export(format="onnx", imgsz=imgsz_px, simplify=True, dynamic=True))
 
 
-def _checkpoint_model(ckpt: dict):
-    """The network a checkpoint carries: the EMA copy during training, `model` once stripped."""
-    return ckpt.get("ema") or ckpt["model"]
-
-
 def average_checkpoints(checkpoints: list[str | Path], out: str | Path) -> Path:
     """Write to `out` a checkpoint whose weights are the mean of `checkpoints`' (same architecture only).
 
-    Floating tensors (weights, biases, BatchNorm statistics) are averaged in float32 and stored in the
-    first checkpoint's precision; integer buffers (BatchNorm's batch counters) are the first one's.
+    Each network is read as ultralytics reads it (the EMA copy of a training checkpoint, `model` of a
+    stripped one, in float32); floating tensors (weights, biases, BatchNorm statistics) are averaged,
+    integer buffers (BatchNorm's batch counters) are the first one's. `ship` halves the result.
     """
     import_ultralytics()
     import torch
-    from ultralytics.nn.tasks import torch_safe_load
-    ckpts = [torch_safe_load(str(c))[0] for c in checkpoints]
-    states = [_checkpoint_model(c).state_dict() for c in ckpts]
+    from ultralytics.nn.tasks import load_checkpoint
+    loaded = [load_checkpoint(str(c)) for c in checkpoints]
+    states = [model.state_dict() for model, _ in loaded]
     first = states[0]
     for path, state in zip(checkpoints[1:], states[1:]):
         if state.keys() != first.keys() or any(state[k].shape != first[k].shape for k in first):
             raise ValueError(f"{path} has a different architecture from {checkpoints[0]}; average only "
                              "checkpoints of one network")
-    averaged = {k: (torch.stack([s[k].float() for s in states]).mean(0).to(v.dtype)
-                    if v.is_floating_point() else v) for k, v in first.items()}
-    model = _checkpoint_model(ckpts[0])
+    averaged = {k: torch.stack([s[k] for s in states]).mean(0) if v.is_floating_point() else v
+                for k, v in first.items()}
+    model, ckpt = loaded[0]
     model.load_state_dict(averaged)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({**ckpts[0], "model": model, "ema": None, "optimizer": None,
+    torch.save({**ckpt, "model": model, "ema": None, "optimizer": None,
                 "averaged_from": [str(c) for c in checkpoints]}, out)
     return out
 
@@ -93,18 +90,17 @@ def main(argv=None) -> int:
         print(f"error: {', '.join(present)} already there and kept; give --out-dir runs/detector/<name> "
               "(then python -m detection.quantize for the app's int8 file), or --overwrite", file=sys.stderr)
         return 2
-    checkpoint = args.checkpoint[0]
-    if len(args.checkpoint) > 1:
-        checkpoint = Path(args.out_dir) / f"{args.name}.averaged.pt"
-        try:
-            average_checkpoints(args.checkpoint, checkpoint)
-        except ValueError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
-        print(f"averaged the weights of {len(args.checkpoint)} checkpoints")
-    pt, onnx = ship(checkpoint, args.out_dir, args.name, args.imgsz)
-    if checkpoint != args.checkpoint[0]:
-        Path(checkpoint).unlink()
+    with tempfile.TemporaryDirectory() as tmp:  # the average lives only until ship() has copied it
+        checkpoint = args.checkpoint[0]
+        if len(args.checkpoint) > 1:
+            checkpoint = Path(tmp) / "averaged.pt"
+            try:
+                average_checkpoints(args.checkpoint, checkpoint)
+            except ValueError as e:
+                print(f"error: {e}", file=sys.stderr)
+                return 2
+            print(f"averaged the weights of {len(args.checkpoint)} checkpoints")
+        pt, onnx = ship(checkpoint, args.out_dir, args.name, args.imgsz)
     print(f"wrote {pt} ({pt.stat().st_size / 1e6:.1f} MB) and {onnx} ({onnx.stat().st_size / 1e6:.1f} MB)")
     return 0
 
