@@ -15,7 +15,11 @@ Writes, under a git-ignored folder, a data.yaml that ultralytics and `detection.
   Digits Dataset: 2,062 photos of 218 students' hands against a wall, Apache-2.0), pasted into those
   rooms, half of them beside labelled faces, as frame-filling close-ups like a fist raised to a
   webcam, and over people's chests with the head out of frame (WIDER scenes cut below a face); and, only with `--hand-crops`, the annotated hand boxes of the HandsDataset frames that are NOT
-  in the evaluation list (`detection/negatives_hands.txt`).
+  in the evaluation list (`detection/negatives_hands.txt`);
+  with `--backdrop-hands`, hand photos on a green screen (the rock-paper-scissors set: fists, palms, V
+  signs), keyed out by colour and pasted into rooms and over torsos like the sign hands; with
+  `--hand-closeups`, close-up hand photos on household surfaces, each a whole frame. `--base-list` adds
+  only these hand folders to a train list made before.
 
 Validation (`val:`) is the set-aside WIDER images and the held-out composites, never WIDER val.
 Why hand crops are opt-in: most HandsDataset frames also show the person's face, right beside the hand.
@@ -61,6 +65,11 @@ SIGN_HAND_PX_RANGE = (60, 360)     # pasted hand photo side in a 640x480 room
 SIGN_FACE_PX_RANGE = (60, 300)     # faces pasted beside the hands
 HAND_CHROMA_MIN = 12.0             # Lab chroma above which a pixel is skin, not the pale wall behind it
 HAND_DARK_FRACTION = 0.6           # or this much darker than the wall (shadowed fingers, dark skin)
+BACKDROP_MIN_DISTANCE = 40.0       # Lab distance (OpenCV's 8-bit scale) from a green screen's colour to count as hand
+BACKDROP_SHRINK_PX = 3            # the keyed mask is shrunk this much: green spill and shadow rim the hand
+BACKDROP_HAND_SCENES = 300         # rooms with pasted backdrop-keyed hands (rock-paper-scissors fists, palms, V signs)
+BACKDROP_HAND_TORSOS = 200         # the same hands over a person's chest, head out of frame
+CLOSEUP_FRAME_PX = (240, 320, 480) # side of a frame-filling close-up hand photo
 
 
 def hand_boxes(xml_path: Path) -> list[tuple[int, int, int, int]]:
@@ -135,24 +144,51 @@ def hand_alpha(photo: np.ndarray) -> np.ndarray:
     connected part is kept. Pasting the hand alone, not the photo's pale square, keeps the detector from
     learning that "a pale patch" is the negative instead of the hand's shape."""
     lab = cv2.cvtColor(photo, cv2.COLOR_BGR2LAB).astype(np.float32)
-    border = np.concatenate([lab[:4].reshape(-1, 3), lab[-4:].reshape(-1, 3),
-                             lab[:, :4].reshape(-1, 3), lab[:, -4:].reshape(-1, 3)])
+    border = _border_pixels(lab)
     wall_lightness = float(np.median(border[:, 0]))
     chroma = np.hypot(lab[..., 1] - 128, lab[..., 2] - 128)
     mask = ((chroma > HAND_CHROMA_MIN) | (lab[..., 0] < HAND_DARK_FRACTION * wall_lightness)).astype(np.uint8)
+    return _largest_part_soft(mask)
+
+
+def backdrop_alpha(photo: np.ndarray) -> np.ndarray:
+    """A soft 0..1 mask of the hand in a photo against a plain coloured backdrop (a green screen).
+
+    The backdrop is the median colour of the photo's border; a pixel is hand where its Lab colour lies
+    over BACKDROP_MIN_DISTANCE from it. `hand_alpha`'s chroma rule cannot serve here: a green screen is
+    the most chromatic thing in the photo. An arm that enters through the border keeps its straight cut."""
+    lab = cv2.cvtColor(photo, cv2.COLOR_BGR2LAB).astype(np.float32)
+    border = _border_pixels(lab)
+    distance = np.linalg.norm(lab - np.median(border, axis=0), axis=-1)
+    return _largest_part_soft((distance > BACKDROP_MIN_DISTANCE).astype(np.uint8), shrink_px=BACKDROP_SHRINK_PX)
+
+
+def _border_pixels(image: np.ndarray) -> np.ndarray:
+    """The pixels of an image's outer 4-pixel frame, N x channels: what stands behind a photo's subject."""
+    return np.concatenate([image[:4].reshape(-1, 3), image[-4:].reshape(-1, 3),
+                           image[:, :4].reshape(-1, 3), image[:, -4:].reshape(-1, 3)])
+
+
+def _largest_part_soft(mask: np.ndarray, shrink_px: int = 0) -> np.ndarray:
+    """The largest connected part of a 0/1 mask after removing specks and pinholes, shrunk by `shrink_px`
+    and softened at its edge."""
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask)
     if n > 1:
         mask = (labels == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))).astype(np.uint8)
+    if shrink_px:
+        mask = cv2.erode(mask, np.ones((2 * shrink_px + 1,) * 2, np.uint8))
     return cv2.GaussianBlur(mask.astype(np.float32), (5, 5), 0)
 
 
-def paste_hand(scene: np.ndarray, photo: np.ndarray, x: int, y: int, side_px: int) -> None:
-    """Blend the hand of `photo` (resized to side_px square) into scene at (x, y), in place; clipped."""
+def paste_hand(scene: np.ndarray, photo: np.ndarray, x: int, y: int, side_px: int, alpha=hand_alpha) -> None:
+    """Blend the hand of `photo` into scene at (x, y), in place, clipped; the photo is resized so that its
+    longer side is side_px (a square photo fills a side_px square). `alpha`: the photo's hand mask."""
     from detection.composites import blend
-    blend(scene, cv2.resize(photo, (side_px, side_px), interpolation=cv2.INTER_AREA),
-          cv2.resize(hand_alpha(photo), (side_px, side_px)), x, y)
+    h, w = photo.shape[:2]
+    size = (side_px, max(1, round(side_px * h / w))) if w >= h else (max(1, round(side_px * w / h)), side_px)
+    blend(scene, cv2.resize(photo, size, interpolation=cv2.INTER_AREA), cv2.resize(alpha(photo), size), x, y)
 
 
 def torso_region(boxes: list, width: int, height: int, rng: random.Random) -> tuple[int, int, int, int] | None:
@@ -170,10 +206,12 @@ def torso_region(boxes: list, width: int, height: int, rng: random.Random) -> tu
     return None
 
 
-def sign_hand_torsos(photos: list[Path], wider: Path, scenes: list[Path], seed: int, n: int = SIGN_HAND_TORSOS) -> list:
+def hand_torsos(photos: list[Path], wider: Path, scenes: list[Path], seed: int, n: int = SIGN_HAND_TORSOS,
+                alpha=hand_alpha, prefix: str = "sign") -> list:
     """(name, image, []): 1-2 hands over a WIDER person's torso cut to fill a webcam frame, head out of
-    frame: the issue-19 phantoms were a V-sign hand in front of a shirt and a collar at the top edge."""
-    rng = random.Random(f"{seed}:sign-torsos")
+    frame: the issue-19 phantoms were a V-sign hand in front of a shirt and a collar at the top edge.
+    `alpha` masks the hand in a photo; `prefix` names the images and seeds their draw."""
+    rng = random.Random(f"{seed}:{prefix}-torsos")
     made = []
     for k in range(n * TORSO_TRIES_PER_IMAGE):  # most WIDER subset faces are small: about 1 scene in 8 has a torso
         if len(made) == n:
@@ -191,16 +229,19 @@ def sign_hand_torsos(photos: list[Path], wider: Path, scenes: list[Path], seed: 
             if hand is not None:
                 side = int(np.exp(rng.uniform(*np.log(TORSO_HAND_PX_RANGE))))
                 paste_hand(image, hand, rng.randint(-side // 4, fw - 3 * side // 4),
-                           rng.randint(fh // 4, fh - side // 2), side)
-        made.append((f"signtorso_{k:03d}_{scene_path.stem}", image, []))
+                           rng.randint(fh // 4, fh - side // 2), side, alpha)
+        made.append((f"{prefix}torso_{k:03d}_{scene_path.stem}", image, []))
     return made
 
 
-def sign_hand_images(photos: list[Path], wider: Path, scenes: list[Path], faces: list, seed: int,
-                     n_scenes: int = SIGN_HAND_SCENES, n_closeups: int = SIGN_HAND_CLOSEUPS) -> list:
+def hand_images(photos: list[Path], wider: Path, scenes: list[Path], faces: list, seed: int,
+                n_scenes: int = SIGN_HAND_SCENES, n_closeups: int = SIGN_HAND_CLOSEUPS,
+                alpha=hand_alpha, prefix: str = "sign") -> list:
     """(name, image, face boxes): 1-3 hand photos pasted into blurred rooms (every second room also gets
-    1-2 labelled faces, which the hands never cover), and frame-filling close-ups with no face at all."""
-    rng = random.Random(f"{seed}:sign-hands")
+    1-2 labelled faces, which the hands never cover), and frame-filling close-ups with no face at all
+    (the whole photo, resized square). `alpha` masks the hand in a photo; `prefix` names the images and
+    seeds their draw."""
+    rng = random.Random(f"{seed}:{prefix}-hands")
     made = []
     for k in range(n_scenes):
         scene_path, image = blurred_room(wider, scenes, rng)
@@ -217,27 +258,28 @@ def sign_hand_images(photos: list[Path], wider: Path, scenes: list[Path], faces:
             x, y = rng.randint(-side // 4, fw - 3 * side // 4), rng.randint(-side // 4, fh - 3 * side // 4)
             if any(intersection_area((x, y, x + side, y + side), b) > 0 for b in face_boxes):
                 continue  # a hand over a labelled face would teach that a half-hidden face is background
-            paste_hand(image, np.ascontiguousarray(hand[:, ::-1]) if rng.random() < 0.5 else hand, x, y, side)
-        made.append((f"signhand_{k:03d}_{scene_path.stem}", image, face_boxes))
+            paste_hand(image, np.ascontiguousarray(hand[:, ::-1]) if rng.random() < 0.5 else hand, x, y, side, alpha)
+        made.append((f"{prefix}hand_{k:03d}_{scene_path.stem}", image, face_boxes))
     for k in range(n_closeups):
         path = rng.choice(photos)
         hand = cv2.imread(str(path))
         if hand is None:
             continue
-        side = rng.choice((240, 320, 480))
-        made.append((f"signclose_{k:03d}_{path.stem}", cv2.resize(hand, (side, side)), []))
+        side = rng.choice(CLOSEUP_FRAME_PX)
+        made.append((f"{prefix}close_{k:03d}_{path.stem}", cv2.resize(hand, (side, side)), []))
     return made
 
 
-def write_sign_hands(made: list, out: Path) -> int:
-    images, labels = out / "sign_hands" / "images" / "train", out / "sign_hands" / "labels" / "train"
+def write_hand_frames(made: list, out: Path, folder_name: str) -> Path:
+    """Write (name, image, face boxes) frames as out/<folder_name>/{images,labels}/train; returns the images folder."""
+    images, labels = out / folder_name / "images" / "train", out / folder_name / "labels" / "train"
     for folder in (images, labels):
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
     for name, image, boxes in made:
         cv2.imwrite(str(images / f"{name}.jpg"), image, [cv2.IMWRITE_JPEG_QUALITY, 92])
         write_yolo_boxes(labels / f"{name}.txt", boxes, image.shape[1], image.shape[0])  # empty: background
-    return len(made)
+    return images
 
 
 def contact_sheet(crops: list, path: Path, n: int = 100, seed: int = 0) -> None:
@@ -251,33 +293,50 @@ def contact_sheet(crops: list, path: Path, n: int = 100, seed: int = 0) -> None:
 def build(datasets: Path, extra: Path, hands_src: Path | None, out: Path, holdout_out: Path,
           old_composites: Path, counts: dict[str, int], textures: int = TEXTURE_NEGATIVES,
           sign_hands: Path | None = None,
-          sign_counts: tuple[int, ...] = (SIGN_HAND_SCENES, SIGN_HAND_CLOSEUPS, SIGN_HAND_TORSOS)) -> Path:
+          sign_counts: tuple[int, ...] = (SIGN_HAND_SCENES, SIGN_HAND_CLOSEUPS, SIGN_HAND_TORSOS),
+          backdrop_hands: Path | None = None, hand_closeups: Path | None = None, base_list: Path | None = None,
+          backdrop_counts: tuple[int, int] = (BACKDROP_HAND_SCENES, BACKDROP_HAND_TORSOS)) -> Path:
+    """`base_list`: a train list written before (e.g. a drawn mix) that stands in for the WIDER scenes,
+    composites and negatives, which are then not made again; only the hand folders are added to it."""
     wider = datasets / "wider_face_subset"
     out.mkdir(parents=True, exist_ok=True)
     scenes = holdout.training_images(wider)
-    (out / "wider_train.txt").write_text("".join(f"{p}\n" for p in scenes))
-    train = [str(out / "wider_train.txt")]
-    if old_composites.is_dir():
-        kept = [p for p in sorted(old_composites.glob("*.jpg"))
-                if not holdout.is_set_aside(p.stem.split("_", 2)[-1])]  # names are <kind>_<k>_<scene stem>
-        (out / "old_composites.txt").write_text("".join(f"{p}\n" for p in kept))
-        train.append(str(out / "old_composites.txt"))
     faces = holdout.fetched_faces(datasets, extra, "train")
-    holdout.write_composites(wider, scenes, faces, out / "composites" / "images" / "train",
-                             out / "composites" / "labels" / "train", TRAIN_SEED, counts)
-    train.append(str(out / "composites" / "images" / "train"))
-    crops = hand_crops(hands_src, set(holdout.hands_names())) if hands_src else []
-    if crops:
-        contact_sheet(crops, out / "hand_crops_sheet.jpg")
-    write_negatives(crops, texture_negatives(wider, scenes, textures, TRAIN_SEED), out)
-    train.append(str(out / "negatives" / "images" / "train"))
+    if base_list is not None:
+        train = [str(base_list)]
+    else:
+        (out / "wider_train.txt").write_text("".join(f"{p}\n" for p in scenes))
+        train = [str(out / "wider_train.txt")]
+        if old_composites.is_dir():
+            kept = [p for p in sorted(old_composites.glob("*.jpg"))
+                    if not holdout.is_set_aside(p.stem.split("_", 2)[-1])]  # names are <kind>_<k>_<scene stem>
+            (out / "old_composites.txt").write_text("".join(f"{p}\n" for p in kept))
+            train.append(str(out / "old_composites.txt"))
+        holdout.write_composites(wider, scenes, faces, out / "composites" / "images" / "train",
+                                 out / "composites" / "labels" / "train", TRAIN_SEED, counts)
+        train.append(str(out / "composites" / "images" / "train"))
+        crops = hand_crops(hands_src, set(holdout.hands_names())) if hands_src else []
+        if crops:
+            contact_sheet(crops, out / "hand_crops_sheet.jpg")
+        write_negatives(crops, texture_negatives(wider, scenes, textures, TRAIN_SEED), out)
+        train.append(str(out / "negatives" / "images" / "train"))
+    made_by_folder = {}
     if sign_hands is not None:
         photos = sign_hand_photos(sign_hands)
-        made = sign_hand_images(photos, wider, scenes, faces, TRAIN_SEED, *sign_counts[:2])
-        made += sign_hand_torsos(photos, wider, scenes, TRAIN_SEED, *sign_counts[2:])
-        write_sign_hands(made, out)
-        contact_sheet([(name, image) for name, image, _ in made], out / "sign_hands_sheet.jpg", n=50)
-        train.append(str(out / "sign_hands" / "images" / "train"))
+        made_by_folder["sign_hands"] = hand_images(photos, wider, scenes, faces, TRAIN_SEED, *sign_counts[:2]) \
+            + hand_torsos(photos, wider, scenes, TRAIN_SEED, *sign_counts[2:])
+    if backdrop_hands is not None:
+        photos = sign_hand_photos(backdrop_hands)
+        made_by_folder["backdrop_hands"] = \
+            hand_images(photos, wider, scenes, faces, TRAIN_SEED, backdrop_counts[0], 0, backdrop_alpha, "backdrop") \
+            + hand_torsos(photos, wider, scenes, TRAIN_SEED, backdrop_counts[1], backdrop_alpha, "backdrop")
+    if hand_closeups is not None:
+        photos = sign_hand_photos(hand_closeups)
+        made_by_folder["hand_closeups"] = hand_images(photos, wider, scenes, faces, TRAIN_SEED, 0, len(photos),
+                                                      prefix="closeup")
+    for folder_name, made in made_by_folder.items():
+        train.append(str(write_hand_frames(made, out, folder_name)))
+        contact_sheet([(name, image) for name, image, _ in made], out / f"{folder_name}_sheet.jpg", n=50)
     val = [str(holdout_out / "wider_setaside" / "images" / "val"), str(holdout_out / "composite" / "images" / "val")]
     yaml_path = out / "data.yaml"
     yaml_path.write_text("# detector training data after issue 19 (detection/train_data.py); val: sets no stage "
@@ -299,6 +358,14 @@ def main(argv=None) -> int:
     p.add_argument("--sign-hands", type=Path, default=None,
                    help="the Sign Language Digits Dataset's Dataset/ folder (github.com/ardamavi/"
                         "Sign-Language-Digits-Dataset, Apache-2.0): face-free hands of 218 people as negatives")
+    p.add_argument("--backdrop-hands", type=Path, default=None,
+                   help="face-free hand photos on a plain coloured backdrop (e.g. the rock-paper-scissors "
+                        "rps-cv-images on a green screen, CC BY-SA 4.0): keyed out and pasted as negatives")
+    p.add_argument("--hand-closeups", type=Path, default=None,
+                   help="face-free close-up hand photos, each used whole as a frame-filling negative")
+    p.add_argument("--base-list", type=Path, default=None,
+                   help="an existing train list (e.g. data_cache/detector_v3_mix/train.txt) to add only the "
+                        "hand folders to, instead of making the WIDER scenes, composites and negatives again")
     p.add_argument("--holdout", type=Path, default=holdout.DEFAULT_OUT, help="where detection.holdout wrote")
     p.add_argument("--old-composites", type=Path, default=DEFAULT_OLD_COMPOSITES)
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (keep it git-ignored)")
@@ -315,9 +382,19 @@ def main(argv=None) -> int:
         print(f"error: no photos in {args.sign_hands}: extract the Sign Language Digits Dataset's Dataset/ "
               f"folder there, or leave out --sign-hands", file=sys.stderr)
         return 2
+    for flag, folder in (("--backdrop-hands", args.backdrop_hands), ("--hand-closeups", args.hand_closeups)):
+        if folder is not None and not sign_hand_photos(folder):
+            print(f"error: no photos in {folder}: pass a folder of hand images to {flag}, or leave it out",
+                  file=sys.stderr)
+            return 2
+    if args.base_list is not None and not args.base_list.is_file():
+        print(f"error: no train list at {args.base_list}: pass an existing list file to --base-list, or leave "
+              f"it out", file=sys.stderr)
+        return 2
     try:
         print(build(args.datasets, args.extra, hands, args.out, args.holdout, args.old_composites, TRAIN_KIND_COUNTS,
-                    sign_hands=args.sign_hands))
+                    sign_hands=args.sign_hands, backdrop_hands=args.backdrop_hands,
+                    hand_closeups=args.hand_closeups, base_list=args.base_list))
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

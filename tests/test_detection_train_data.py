@@ -86,6 +86,65 @@ def test_hand_alpha_keeps_the_hand_and_drops_the_pale_wall():
     assert scene.max() > 0 and scene[79, 79].max() == 0
 
 
+def _green_screen_fist(path=None):
+    photo = np.full((200, 300, 3), (40, 170, 50), np.uint8)          # a green screen (BGR), 3:2 like rps-cv
+    cv2.rectangle(photo, (200, 80), (299, 120), (120, 160, 210), -1)  # an arm entering through the border
+    cv2.circle(photo, (170, 100), 40, (120, 160, 210), -1)            # and its fist
+    if path is not None:
+        cv2.imwrite(str(path), photo)
+    return photo
+
+
+def test_backdrop_alpha_keys_out_a_green_screen_that_the_pale_wall_rule_would_keep():
+    photo = _green_screen_fist()
+    alpha = train_data.backdrop_alpha(photo)
+    assert alpha[100, 170] > 0.95 and alpha[100, 290] > 0.95       # fist and arm
+    assert alpha[10, 10] < 0.05 and alpha[190, 60] < 0.05          # green screen
+    assert alpha[100, 170 - 40 + 1] < 0.5                          # shrunk off the rim, where green spills
+    assert train_data.hand_alpha(photo)[10, 10] > 0.95             # the chroma rule takes the green as hand
+
+
+def test_paste_hand_keeps_a_photo_s_proportions():
+    scene = np.zeros((200, 200, 3), np.uint8)
+    train_data.paste_hand(scene, _green_screen_fist(), 0, 0, 150, train_data.backdrop_alpha)
+    rows, cols = np.nonzero(scene.max(axis=2))
+    assert cols.max() >= 140 and rows.max() < 100                  # 150 wide, 100 high: not squashed square
+
+
+def test_base_list_adds_only_the_hand_folders(tmp_path, capsys):
+    datasets, extra = _write_fixture(tmp_path)
+    rps = tmp_path / "rps" / "rock"
+    rps.mkdir(parents=True)
+    for k in range(2):
+        _green_screen_fist(rps / f"r{k}.png")
+    closeups = tmp_path / "closeups"
+    closeups.mkdir()
+    cv2.imwrite(str(closeups / "Fist_1.jpg"), np.full((128, 128, 3), 90, np.uint8))
+    base = tmp_path / "mix.txt"
+    base.write_text("/somewhere/else/scene.jpg\n")
+    out = tmp_path / "v4"
+    data = train_data.build(datasets, extra, None, out, tmp_path / "holdout", tmp_path / "none", {},
+                            backdrop_hands=rps.parent, hand_closeups=closeups, base_list=base,
+                            backdrop_counts=(3, 2))
+    config = yaml.safe_load(data.read_text())
+    assert config["train"] == [str(base), str(out / "backdrop_hands" / "images" / "train"),
+                               str(out / "hand_closeups" / "images" / "train")]
+    assert not (out / "composites").exists() and not (out / "wider_train.txt").exists()
+    names = sorted(p.name for p in (out / "backdrop_hands" / "images" / "train").iterdir())
+    assert sum(n.startswith("backdrophand_") for n in names) == 3 and len(names) <= 5
+    assert [p.name for p in (out / "hand_closeups" / "images" / "train").iterdir()] == ["closeupclose_000_Fist_1.jpg"]
+    assert all(f.read_text() == "" for f in (out / "hand_closeups" / "labels" / "train").iterdir())
+    (tmp_path / "holdout").mkdir()
+    (tmp_path / "holdout" / "composite_holdout.yaml").write_text("")
+    capsys.readouterr()
+    assert train_data.main(["--datasets", str(datasets), "--out", str(out), "--holdout", str(tmp_path / "holdout"),
+                            "--base-list", str(base), "--backdrop-hands", str(tmp_path / "empty")]) == 2
+    assert "--backdrop-hands" in capsys.readouterr().err
+    assert train_data.main(["--datasets", str(datasets), "--out", str(out), "--holdout", str(tmp_path / "holdout"),
+                            "--base-list", str(tmp_path / "no_list.txt")]) == 2
+    assert "--base-list" in capsys.readouterr().err
+
+
 def test_torso_region_lies_under_a_face_and_holds_no_labelled_face():
     import random
     face = [300.0, 50.0, 380.0, 150.0]                 # 80 px wide, chin at y=150
