@@ -370,6 +370,9 @@ def main(argv=None) -> int:
     p.add_argument("--old-composites", type=Path, default=DEFAULT_OLD_COMPOSITES)
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (keep it git-ignored)")
     args = p.parse_args(argv)
+    # data.yaml lists these paths and ultralytics reads relative ones against the yaml's own folder
+    args.out, args.holdout = args.out.resolve(), args.holdout.resolve()
+    args.base_list = args.base_list.resolve() if args.base_list is not None else None
     if not (args.holdout / "composite_holdout.yaml").is_file():
         print(f"error: no held-out sets in {args.holdout}: run `python -m detection.holdout` first", file=sys.stderr)
         return 2

@@ -111,7 +111,7 @@ def test_paste_hand_keeps_a_photo_s_proportions():
     assert cols.max() >= 140 and rows.max() < 100                  # 150 wide, 100 high: not squashed square
 
 
-def test_base_list_adds_only_the_hand_folders(tmp_path, capsys):
+def test_base_list_adds_only_the_hand_folders(tmp_path, capsys, monkeypatch):
     datasets, extra = _write_fixture(tmp_path)
     rps = tmp_path / "rps" / "rock"
     rps.mkdir(parents=True)
@@ -143,6 +143,11 @@ def test_base_list_adds_only_the_hand_folders(tmp_path, capsys):
     assert train_data.main(["--datasets", str(datasets), "--out", str(out), "--holdout", str(tmp_path / "holdout"),
                             "--base-list", str(tmp_path / "no_list.txt")]) == 2
     assert "--base-list" in capsys.readouterr().err
+    monkeypatch.chdir(tmp_path)
+    assert train_data.main(["--datasets", str(datasets), "--out", "rel_out", "--holdout", str(tmp_path / "holdout"),
+                            "--base-list", "mix.txt", "--hand-closeups", str(closeups)]) == 0
+    listed = yaml.safe_load((tmp_path / "rel_out" / "data.yaml").read_text())["train"]
+    assert listed == [str(base), str(tmp_path / "rel_out" / "hand_closeups" / "images" / "train")]  # absolute
 
 
 def test_torso_region_lies_under_a_face_and_holds_no_labelled_face():
