@@ -144,7 +144,8 @@ def test_base_list_adds_only_the_hand_folders(tmp_path, capsys, monkeypatch):
                             "--base-list", str(tmp_path / "no_list.txt")]) == 2
     assert "--base-list" in capsys.readouterr().err
     monkeypatch.chdir(tmp_path)
-    assert train_data.main(["--datasets", str(datasets), "--out", "rel_out", "--holdout", str(tmp_path / "holdout"),
+    assert train_data.main(["--datasets", str(datasets), "--extra", str(extra), "--out", "rel_out",
+                            "--holdout", str(tmp_path / "holdout"),
                             "--base-list", "mix.txt", "--hand-closeups", str(closeups)]) == 0
     listed = yaml.safe_load((tmp_path / "rel_out" / "data.yaml").read_text())["train"]
     assert listed == [str(base), str(tmp_path / "rel_out" / "hand_closeups" / "images" / "train")]  # absolute
