@@ -48,6 +48,9 @@ def parse_args(argv=None):
     p.add_argument("--scales", default=",".join(str(s) for s in EVAL_SCALES),
                    help="comma-separated face-extraction sizes to evaluate")
     p.add_argument("--limit", type=int, default=0, help="evaluate at most N faces per source (0: all)")
+    p.add_argument("--crops-from-cache", action="store_true",
+                   help="cut each crop from the face cache (--cache) as training does, not from the original "
+                        "image as the app does: what the cache's resolution costs")
     p.add_argument("--no-mirror", action="store_true",
                    help="classify each crop once, without the mirrored copy the app averages in")
     p.add_argument("--speed-runs", type=int, default=100)
@@ -93,10 +96,23 @@ def held_out_faces(samples, boxes: dict, limit: int = 0):
     return faces
 
 
-def predict_at_scales(classifier, faces, scales, batch: int = 32):
+def cache_crop(cached_rgb: np.ndarray, cache_scale: float, scale: float, size_px: int) -> np.ndarray:
+    """The BGR crop at slider `scale` cut from a face cache's square (stored RGB at `cache_scale`) the way
+    training cuts it: the centre, resized to the classifier's input (shrunk by area, enlarged bilinearly)."""
+    n = cached_rgb.shape[0]
+    side = max(1, int(round(n * scale / cache_scale)))
+    top = (n - side) // 2
+    crop = np.ascontiguousarray(cached_rgb[top:top + side, top:top + side, ::-1])
+    interp = cv2.INTER_AREA if side > size_px else cv2.INTER_LINEAR
+    return cv2.resize(crop, (size_px, size_px), interpolation=interp)
+
+
+def predict_at_scales(classifier, faces, scales, batch: int = 32, cache=None):
     """{scale: (gender predictions 0/1, age probabilities)} for each face; unreadable images are dropped.
 
     A face's box may be None: the dataset's own box in the image as read (`classification.cache.expected_box`).
+    `cache`: (images, {image path: row}, cache scale) to cut every crop from the face cache as training
+    does, instead of from the original image as the app does; faces not in the cache are dropped.
     """
     from classification.cache import expected_box
     from core.crop import square_crop
@@ -105,14 +121,21 @@ def predict_at_scales(classifier, faces, scales, batch: int = 32):
     for start in tqdm(range(0, len(faces), batch), desc="classifying", unit="batch", mininterval=10):
         readable = []
         for sample, box, found in faces[start:start + batch]:
-            image = cv2.imread(sample.path, cv2.IMREAD_COLOR)
+            if cache is not None:
+                row = cache[1].get(sample.path)
+                image = None if row is None else cache[0][row]
+            else:
+                image = cv2.imread(sample.path, cv2.IMREAD_COLOR)
             if image is not None:
-                if box is None:
+                if box is None and cache is None:
                     box = expected_box(sample, image.shape[1], image.shape[0])
                 readable.append((image, box))
                 kept.append((sample, found))
         for scale in scales:
-            crops = [square_crop(image, box, scale, classifier.input_size_px) for image, box in readable]
+            if cache is not None:
+                crops = [cache_crop(image, cache[2], scale, classifier.input_size_px) for image, _ in readable]
+            else:
+                crops = [square_crop(image, box, scale, classifier.input_size_px) for image, box in readable]
             for result in classifier.predict(crops):
                 gender[scale].append(0 if result.gender == "male" else 1)
                 probs[scale].append(result.age_probs)
@@ -237,10 +260,23 @@ def main(argv=None) -> int:
                "mirror_average": clf.mirror_average,
                "split": "facedata.datasets.split_name == 'test' (sha1 of source:file name or person, 10%)",
                "crops": "square_crop around the app detector's box (classification.cache.face_box)"}
+    cache = None
+    if args.crops_from_cache:
+        from classification.cache import load_cache
+        try:
+            images, labels = load_cache(args.cache)
+        except FileNotFoundError:
+            print(f"error: no face cache at {args.cache}: build one with `python -m classification.cache` or "
+                  f"leave out --crops-from-cache", file=sys.stderr)
+            return 2
+        cache_scale = float(json.loads((Path(args.cache) / "meta.json").read_text())["scale"])
+        cache = (images, {str(p): i for i, (p, k) in enumerate(zip(labels["path"], labels["keep"])) if k}, cache_scale)
+        metrics["crops"] = (f"the centre of the face cache's {images.shape[1]} px square at slider {cache_scale} "
+                            f"(as training cuts them), around the same detector box")
 
     faces = held_out_faces(read_training_sources(args.datasets, args.extra), cached_boxes(Path(args.cache)), args.limit)
     if faces:
-        kept, predictions = predict_at_scales(clf, faces, scales)
+        kept, predictions = predict_at_scales(clf, faces, scales, cache=cache)
         sources = sorted({s.source for s, _ in kept}, key=lambda n: ("utkface", "fairface", "aaf").index(n)
                          if n in ("utkface", "fairface", "aaf") else 9)
         metrics["detector_box_found"] = {name: _mean([f for s, f in kept if s.source == name]) for name in sources}

@@ -92,3 +92,39 @@ def test_about_box_reads_the_per_source_metrics_at_the_default_slider():
     line = _classifier_line(metrics)
     assert "gender 90.0% (utkface 92.0%, aaf 88.0%)" in line and "children's age group exact 70.0%" in line
     assert _classifier_line({}) == "not evaluated yet"
+
+
+def test_cache_crop_cuts_what_square_crop_cuts_from_the_original():
+    from classification.evaluate import cache_crop
+    from core.crop import square_crop
+    yy, xx = np.mgrid[0:300, 0:400]
+    image = np.dstack([(xx * 0.6) % 255, (yy * 0.8) % 255, (xx + yy) * 0.3 % 255]).astype(np.uint8)  # smooth ramps
+    box = (150.0, 100.0, 230.0, 190.0)
+    cached_rgb = square_crop(image, box, 2.0, 224)[:, :, ::-1]          # as classification.cache stores it
+    assert cache_crop(cached_rgb, 2.0, 2.0, 112).shape == (112, 112, 3)
+    for scale in (1.0, 1.4):
+        want = square_crop(image, box, scale, 112).astype(int)
+        got = cache_crop(cached_rgb, 2.0, scale, 112).astype(int)
+        assert np.abs(got - want).mean() < 3.0                          # BGR again, same framing
+
+
+def test_predict_at_scales_from_the_cache_drops_faces_it_lacks():
+    from types import SimpleNamespace
+
+    from classification.evaluate import predict_at_scales
+    from core.protocols import AgeGender
+    seen = []
+
+    class Stub:
+        input_size_px = 32
+
+        def predict(self, crops):
+            seen.extend(c.shape for c in crops)
+            return [AgeGender(gender="female", gender_prob=0.9, age_probs=np.eye(8)[4])
+                    for _ in crops]
+
+    faces = [(SimpleNamespace(path="a.jpg"), (0, 0, 1, 1), True), (SimpleNamespace(path="missing.jpg"), None, False)]
+    cache = (np.zeros((1, 64, 64, 3), np.uint8), {"a.jpg": 0}, 2.0)
+    kept, predictions = predict_at_scales(Stub(), faces, (1.0, 2.0), cache=cache)
+    assert [s.path for s, _ in kept] == ["a.jpg"] and seen == [(32, 32, 3)] * 2
+    assert predictions[1.0][0].tolist() == [1] and predictions[2.0][1].shape == (1, 8)
