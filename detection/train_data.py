@@ -18,8 +18,8 @@ Writes, under a git-ignored folder, a data.yaml that ultralytics and `detection.
   in the evaluation list (`detection/negatives_hands.txt`);
   with `--backdrop-hands`, hand photos on a green screen (the rock-paper-scissors set: fists, palms, V
   signs), keyed out by colour and pasted into rooms and over torsos like the sign hands; with
-  `--hand-closeups`, close-up hand photos on household surfaces, each a whole frame. `--base-list` adds
-  only these hand folders to a train list made before.
+  `--hand-closeups`, close-up hand photos on household surfaces, whole photos as frames (as many draws
+  as photos, with replacement). `--base-list` adds only these hand folders to a train list made before.
 
 Validation (`val:`) is the set-aside WIDER images and the held-out composites, never WIDER val.
 Why hand crops are opt-in: most HandsDataset frames also show the person's face, right beside the hand.
@@ -363,7 +363,7 @@ def main(argv=None) -> int:
                    help="face-free hand photos on a plain coloured backdrop (e.g. the rock-paper-scissors "
                         "rps-cv-images on a green screen, CC BY-SA 4.0): keyed out and pasted as negatives")
     p.add_argument("--hand-closeups", type=Path, default=None,
-                   help="face-free close-up hand photos, each used whole as a frame-filling negative")
+                   help="face-free close-up hand photos: as many frame-filling negatives, drawn from them at random")
     p.add_argument("--base-list", type=Path, default=None,
                    help="an existing train list (e.g. data_cache/detector_v3_mix/train.txt) to add only the "
                         "hand folders to, instead of making the WIDER scenes, composites and negatives again")
