@@ -131,6 +131,11 @@ def build_cache(samples: list[FaceSample], out_dir: str | Path, detector_weights
     return out_dir
 
 
+def cache_scale(cache_dir: str | Path) -> float:
+    """The slider scale a face cache's squares were cut at (its meta.json)."""
+    return float(json.loads((Path(cache_dir) / "meta.json").read_text())["scale"])
+
+
 def load_cache(cache_dir: str | Path) -> tuple[np.ndarray, dict]:
     cache_dir = Path(cache_dir)
     images = np.load(cache_dir / "images.npy", mmap_mode="r")

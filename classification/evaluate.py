@@ -262,14 +262,14 @@ def main(argv=None) -> int:
                "crops": "square_crop around the app detector's box (classification.cache.face_box)"}
     cache = None
     if args.crops_from_cache:
-        from classification.cache import load_cache
+        from classification.cache import cache_scale as read_cache_scale, load_cache
         try:
             images, labels = load_cache(args.cache)
         except FileNotFoundError:
             print(f"error: no face cache at {args.cache}: build one with `python -m classification.cache` or "
                   f"leave out --crops-from-cache", file=sys.stderr)
             return 2
-        cache_scale = float(json.loads((Path(args.cache) / "meta.json").read_text())["scale"])
+        cache_scale = read_cache_scale(args.cache)
         cache = (images, {str(p): i for i, (p, k) in enumerate(zip(labels["path"], labels["keep"])) if k}, cache_scale)
         metrics["crops"] = (f"the centre of the face cache's {images.shape[1]} px square at slider {cache_scale} "
                             f"(as training cuts them), around the same detector box")

@@ -96,6 +96,7 @@ def main(argv=None) -> int:
     if args.threads:
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     from classification.cache import SOURCES, build_cache, load_cache
+    from classification.cache import cache_scale as read_cache_scale
     from facedata.datasets import read_training_sources
     from classification.model import build_model
 
@@ -106,7 +107,7 @@ def main(argv=None) -> int:
             return 2
         build_cache(read_training_sources(args.datasets, args.extra), cache)
     images_mm, labels = load_cache(cache)
-    cache_scale = float(__import__("json").loads((cache / "meta.json").read_text())["scale"])
+    cache_scale = read_cache_scale(cache)
     train_idx = np.flatnonzero(labels["keep"] & (labels["split"] == "train"))
     val_idx = np.flatnonzero(labels["keep"] & (labels["split"] == "val"))
     val_idx = np.sort(np.random.default_rng(0).permutation(val_idx)[:VALIDATION_FACES])

@@ -131,12 +131,6 @@ def texture_negatives(wider: Path, scenes: list[Path], n: int, seed: int) -> lis
     return textures
 
 
-def hand_photos(root: Path) -> list[Path]:
-    """Every photo under a hand folder, in name order (the Sign Language Digits Dataset's Dataset/<digit>/,
-    rps-cv-images/<gesture>/, or a flat folder)."""
-    return folder_images(root)
-
-
 def hand_alpha(photo: np.ndarray) -> np.ndarray:
     """A soft 0..1 mask of the hand in a Sign Language Digits photo (a hand against a pale, grey wall).
 
@@ -323,16 +317,16 @@ def build(datasets: Path, extra: Path, hands_src: Path | None, out: Path, holdou
         train.append(str(out / "negatives" / "images" / "train"))
     made_by_folder = {}
     if sign_hands is not None:
-        photos = hand_photos(sign_hands)
+        photos = folder_images(sign_hands)
         made_by_folder["sign_hands"] = hand_images(photos, wider, scenes, faces, TRAIN_SEED, *sign_counts[:2]) \
             + hand_torsos(photos, wider, scenes, TRAIN_SEED, *sign_counts[2:])
     if backdrop_hands is not None:
-        photos = hand_photos(backdrop_hands)
+        photos = folder_images(backdrop_hands)
         made_by_folder["backdrop_hands"] = \
             hand_images(photos, wider, scenes, faces, TRAIN_SEED, backdrop_counts[0], 0, backdrop_alpha, "backdrop") \
             + hand_torsos(photos, wider, scenes, TRAIN_SEED, backdrop_counts[1], backdrop_alpha, "backdrop")
     if hand_closeups is not None:
-        photos = hand_photos(hand_closeups)
+        photos = folder_images(hand_closeups)
         made_by_folder["hand_closeups"] = hand_images(photos, wider, scenes, faces, TRAIN_SEED, 0, len(photos),
                                                       prefix="closeup")
     for folder_name, made in made_by_folder.items():
@@ -382,12 +376,12 @@ def main(argv=None) -> int:
         print(f"error: no HandsDataset annotations in {hands}: extract them as detection/negatives_hands.txt "
               f"says, or leave out --hand-crops", file=sys.stderr)
         return 2
-    if args.sign_hands is not None and not hand_photos(args.sign_hands):
+    if args.sign_hands is not None and not folder_images(args.sign_hands):
         print(f"error: no photos in {args.sign_hands}: extract the Sign Language Digits Dataset's Dataset/ "
               f"folder there, or leave out --sign-hands", file=sys.stderr)
         return 2
     for flag, folder in (("--backdrop-hands", args.backdrop_hands), ("--hand-closeups", args.hand_closeups)):
-        if folder is not None and not hand_photos(folder):
+        if folder is not None and not folder_images(folder):
             print(f"error: no photos in {folder}: pass a folder of hand images to {flag}, or leave it out",
                   file=sys.stderr)
             return 2
