@@ -136,11 +136,17 @@ def cache_scale(cache_dir: str | Path) -> float:
     return float(json.loads((Path(cache_dir) / "meta.json").read_text())["scale"])
 
 
+def load_labels(cache_dir: str | Path) -> dict:
+    """A face cache's labels.npz as {name: array}, or {} where there is no cache."""
+    labels_file = Path(cache_dir) / "labels.npz"
+    return dict(np.load(labels_file)) if labels_file.is_file() else {}
+
+
 def load_cache(cache_dir: str | Path) -> tuple[np.ndarray, dict]:
+    """(images memory-mapped, labels): FileNotFoundError where there is no cache."""
     cache_dir = Path(cache_dir)
     images = np.load(cache_dir / "images.npy", mmap_mode="r")
-    labels = dict(np.load(cache_dir / "labels.npz"))
-    return images, labels
+    return images, load_labels(cache_dir)
 
 
 def center_crops(tf, images: np.ndarray, input_size_px: int, cache_scale: float, scale: float = DEFAULT_CROP_SCALE):
@@ -150,6 +156,18 @@ def center_crops(tf, images: np.ndarray, input_size_px: int, cache_scale: float,
     boxes = np.tile([[0.5 - half, 0.5 - half, 0.5 + half, 0.5 + half]], (n, 1)).astype(np.float32)
     return tf.image.crop_and_resize(tf.cast(images, tf.float32), boxes, tf.range(n),
                                     (input_size_px, input_size_px), extrapolation_value=0.0)
+
+
+def cache_crop(cached_rgb: np.ndarray, cache_scale: float, scale: float, size_px: int) -> np.ndarray:
+    """`center_crops` for one face in numpy, for the app's classifier: the BGR crop at slider `scale` cut
+    from a cached square (stored RGB at `cache_scale`), resized to the classifier's input (shrunk by area,
+    enlarged bilinearly)."""
+    n = cached_rgb.shape[0]
+    side = max(1, int(round(n * scale / cache_scale)))
+    top = (n - side) // 2
+    crop = np.ascontiguousarray(cached_rgb[top:top + side, top:top + side, ::-1])
+    interp = cv2.INTER_AREA if side > size_px else cv2.INTER_LINEAR
+    return cv2.resize(crop, (size_px, size_px), interpolation=interp)
 
 
 def main(argv=None) -> int:

@@ -59,12 +59,8 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def cached_boxes(cache_dir: Path) -> dict[str, tuple[tuple[float, ...], bool]]:
-    """{image path: (detector box, whether the detector found it)} from a face cache, or {}."""
-    labels_file = cache_dir / "labels.npz"
-    if not labels_file.is_file():
-        return {}
-    labels = np.load(labels_file)
+def cached_boxes(labels: dict) -> dict[str, tuple[tuple[float, ...], bool]]:
+    """{image path: (detector box, whether the detector found it)} from a face cache's labels, or {}."""
     if "box" not in labels:
         return {}
     return {str(p): (tuple(float(v) for v in b), bool(f))
@@ -96,47 +92,59 @@ def held_out_faces(samples, boxes: dict, limit: int = 0):
     return faces
 
 
-def cache_crop(cached_rgb: np.ndarray, cache_scale: float, scale: float, size_px: int) -> np.ndarray:
-    """The BGR crop at slider `scale` cut from a face cache's square (stored RGB at `cache_scale`) the way
-    training cuts it: the centre, resized to the classifier's input (shrunk by area, enlarged bilinearly)."""
-    n = cached_rgb.shape[0]
-    side = max(1, int(round(n * scale / cache_scale)))
-    top = (n - side) // 2
-    crop = np.ascontiguousarray(cached_rgb[top:top + side, top:top + side, ::-1])
-    interp = cv2.INTER_AREA if side > size_px else cv2.INTER_LINEAR
-    return cv2.resize(crop, (size_px, size_px), interpolation=interp)
+class ImageCrops:
+    """Crops cut from the original image around the detector's box with `square_crop`, as the app cuts them."""
+
+    def read(self, sample, box):
+        """(image, box) or None where the image cannot be read; no box: the dataset's own (`expected_box`)."""
+        from classification.cache import expected_box
+        image = cv2.imread(sample.path, cv2.IMREAD_COLOR)
+        if image is None:
+            return None
+        return image, box if box is not None else expected_box(sample, image.shape[1], image.shape[0])
+
+    def cut(self, face, scale: float, size_px: int) -> np.ndarray:
+        from core.crop import square_crop
+        image, box = face
+        return square_crop(image, box, scale, size_px)
 
 
-def predict_at_scales(classifier, faces, scales, batch: int = 32, cache=None):
-    """{scale: (gender predictions 0/1, age probabilities)} for each face; unreadable images are dropped.
+class CacheCrops:
+    """Crops cut from a face cache's squares as training cuts them (`cache_crop`): what the cache costs."""
 
-    A face's box may be None: the dataset's own box in the image as read (`classification.cache.expected_box`).
-    `cache`: (images, {image path: row}, cache scale) to cut every crop from the face cache as training
-    does, instead of from the original image as the app does; faces not in the cache are dropped.
+    def __init__(self, images: np.ndarray, rows: dict[str, int], cache_scale: float):
+        self.images, self.rows, self.cache_scale = images, rows, cache_scale
+
+    def read(self, sample, box):
+        """The cached square, or None where the face is not in the cache."""
+        row = self.rows.get(sample.path)
+        return None if row is None else self.images[row]
+
+    def cut(self, face, scale: float, size_px: int) -> np.ndarray:
+        from classification.cache import cache_crop
+        return cache_crop(face, self.cache_scale, scale, size_px)
+
+
+def predict_at_scales(classifier, faces, scales, batch: int = 32, crops=None):
+    """(faces kept, {scale: (gender predictions 0/1, age probabilities)}); faces `crops` cannot read are dropped.
+
+    `crops`: where each crop comes from, `ImageCrops()` (the default: the original image, as the app
+    cuts it) or `CacheCrops` (the face cache, as training cuts it). A face's box may be None: the
+    dataset's own box in the image as read.
     """
-    from classification.cache import expected_box
-    from core.crop import square_crop
+    crops = crops or ImageCrops()
     kept, gender = [], {s: [] for s in scales}
     probs = {s: [] for s in scales}
     for start in tqdm(range(0, len(faces), batch), desc="classifying", unit="batch", mininterval=10):
         readable = []
         for sample, box, found in faces[start:start + batch]:
-            if cache is not None:
-                row = cache[1].get(sample.path)
-                image = None if row is None else cache[0][row]
-            else:
-                image = cv2.imread(sample.path, cv2.IMREAD_COLOR)
-            if image is not None:
-                if box is None and cache is None:
-                    box = expected_box(sample, image.shape[1], image.shape[0])
-                readable.append((image, box))
+            face = crops.read(sample, box)
+            if face is not None:
+                readable.append(face)
                 kept.append((sample, found))
         for scale in scales:
-            if cache is not None:
-                crops = [cache_crop(image, cache[2], scale, classifier.input_size_px) for image, _ in readable]
-            else:
-                crops = [square_crop(image, box, scale, classifier.input_size_px) for image, box in readable]
-            for result in classifier.predict(crops):
+            batch_crops = [crops.cut(face, scale, classifier.input_size_px) for face in readable]
+            for result in classifier.predict(batch_crops):
                 gender[scale].append(0 if result.gender == "male" else 1)
                 probs[scale].append(result.age_probs)
     return kept, {s: (np.array(gender[s], int), np.array(probs[s]).reshape(-1, 8)) for s in scales}
@@ -260,7 +268,7 @@ def main(argv=None) -> int:
                "mirror_average": clf.mirror_average,
                "split": "facedata.datasets.split_name == 'test' (sha1 of source:file name or person, 10%)",
                "crops": "square_crop around the app detector's box (classification.cache.face_box)"}
-    cache = None
+    crops = None
     if args.crops_from_cache:
         from classification.cache import cache_scale as read_cache_scale, load_cache
         try:
@@ -270,13 +278,17 @@ def main(argv=None) -> int:
                   f"leave out --crops-from-cache", file=sys.stderr)
             return 2
         cache_scale = read_cache_scale(args.cache)
-        cache = (images, {str(p): i for i, (p, k) in enumerate(zip(labels["path"], labels["keep"])) if k}, cache_scale)
+        crops = CacheCrops(images, {str(p): i for i, (p, k) in enumerate(zip(labels["path"], labels["keep"])) if k},
+                           cache_scale)
         metrics["crops"] = (f"the centre of the face cache's {images.shape[1]} px square at slider {cache_scale} "
                             f"(as training cuts them), around the same detector box")
+    else:
+        from classification.cache import load_labels
+        labels = load_labels(args.cache)
 
-    faces = held_out_faces(read_training_sources(args.datasets, args.extra), cached_boxes(Path(args.cache)), args.limit)
+    faces = held_out_faces(read_training_sources(args.datasets, args.extra), cached_boxes(labels), args.limit)
     if faces:
-        kept, predictions = predict_at_scales(clf, faces, scales, cache=cache)
+        kept, predictions = predict_at_scales(clf, faces, scales, crops=crops)
         sources = sorted({s.source for s, _ in kept}, key=lambda n: ("utkface", "fairface", "aaf").index(n)
                          if n in ("utkface", "fairface", "aaf") else 9)
         metrics["detector_box_found"] = {name: _mean([f for s, f in kept if s.source == name]) for name in sources}

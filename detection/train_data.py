@@ -376,14 +376,13 @@ def main(argv=None) -> int:
         print(f"error: no HandsDataset annotations in {hands}: extract them as detection/negatives_hands.txt "
               f"says, or leave out --hand-crops", file=sys.stderr)
         return 2
-    if args.sign_hands is not None and not folder_images(args.sign_hands):
-        print(f"error: no photos in {args.sign_hands}: extract the Sign Language Digits Dataset's Dataset/ "
-              f"folder there, or leave out --sign-hands", file=sys.stderr)
-        return 2
-    for flag, folder in (("--backdrop-hands", args.backdrop_hands), ("--hand-closeups", args.hand_closeups)):
+    hand_folders = (
+        ("--sign-hands", args.sign_hands, "extract the Sign Language Digits Dataset's Dataset/ folder there"),
+        ("--backdrop-hands", args.backdrop_hands, "pass a folder of hand photos on a plain backdrop"),
+        ("--hand-closeups", args.hand_closeups, "pass a folder of close-up hand photos"))
+    for flag, folder, hint in hand_folders:
         if folder is not None and not folder_images(folder):
-            print(f"error: no photos in {folder}: pass a folder of hand images to {flag}, or leave it out",
-                  file=sys.stderr)
+            print(f"error: no photos in {folder}: {hint}, or leave out {flag}", file=sys.stderr)
             return 2
     if args.base_list is not None and not args.base_list.is_file():
         print(f"error: no train list at {args.base_list}: pass an existing list file to --base-list, or leave "

@@ -95,7 +95,7 @@ def test_about_box_reads_the_per_source_metrics_at_the_default_slider():
 
 
 def test_cache_crop_cuts_what_square_crop_cuts_from_the_original():
-    from classification.evaluate import cache_crop
+    from classification.cache import cache_crop
     from core.crop import square_crop
     yy, xx = np.mgrid[0:300, 0:400]
     image = np.dstack([(xx * 0.6) % 255, (yy * 0.8) % 255, (xx + yy) * 0.3 % 255]).astype(np.uint8)  # smooth ramps
@@ -111,7 +111,7 @@ def test_cache_crop_cuts_what_square_crop_cuts_from_the_original():
 def test_predict_at_scales_from_the_cache_drops_faces_it_lacks():
     from types import SimpleNamespace
 
-    from classification.evaluate import predict_at_scales
+    from classification.evaluate import CacheCrops, predict_at_scales
     from core.protocols import AgeGender
     seen = []
 
@@ -124,7 +124,7 @@ def test_predict_at_scales_from_the_cache_drops_faces_it_lacks():
                     for _ in crops]
 
     faces = [(SimpleNamespace(path="a.jpg"), (0, 0, 1, 1), True), (SimpleNamespace(path="missing.jpg"), None, False)]
-    cache = (np.zeros((1, 64, 64, 3), np.uint8), {"a.jpg": 0}, 2.0)
-    kept, predictions = predict_at_scales(Stub(), faces, (1.0, 2.0), cache=cache)
+    crops = CacheCrops(np.zeros((1, 64, 64, 3), np.uint8), {"a.jpg": 0}, 2.0)
+    kept, predictions = predict_at_scales(Stub(), faces, (1.0, 2.0), crops=crops)
     assert [s.path for s, _ in kept] == ["a.jpg"] and seen == [(32, 32, 3)] * 2
     assert predictions[1.0][0].tolist() == [1] and predictions[2.0][1].shape == (1, 8)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 import yaml
 
 from detection import holdout, pack_data, train_data
@@ -160,3 +161,16 @@ def test_torso_region_lies_under_a_face_and_holds_no_labelled_face():
     someone_below = [330.0, 250.0, 360.0, 280.0]       # another person's face on that chest: no region there
     assert train_data.torso_region([face, someone_below], 800, 600, random.Random(0)) is None
     assert train_data.torso_region([[10.0, 10.0, 30.0, 30.0]], 800, 600, random.Random(0)) is None  # too small
+
+
+@pytest.mark.parametrize("flag", ["--sign-hands", "--backdrop-hands", "--hand-closeups"])
+def test_an_empty_hand_folder_is_one_line_naming_its_flag(tmp_path, capsys, flag):
+    holdout_dir = tmp_path / "holdout"
+    holdout_dir.mkdir()
+    (holdout_dir / "composite_holdout.yaml").write_text("path: .\n")
+    (tmp_path / "empty").mkdir()
+    assert train_data.main(["--holdout", str(holdout_dir), "--out", str(tmp_path / "out"),
+                            flag, str(tmp_path / "empty")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: no photos in") and f"leave out {flag}" in err and "\n" not in err
+    assert not (tmp_path / "out").exists()
