@@ -10,6 +10,9 @@ slider settings is lower than the shipped file's, and at least one is higher. On
 than `TIE_POINTS` counts as equal: one face more or less at one setting moves a six-setting mean of the
 largest split (4,051 FairFace faces) by 0.004 points, so any real difference counts.
 Exit status: 0 better, 1 not better, 2 bad input.
+
+`--markdown BASE_NAME` prints the model card's two tables instead (every source at every setting, then
+pooled), the candidate's figures with the base file's beside them under BASE_NAME.
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from core.paths import WEIGHTS_DIR
 
 HEADLINE_FIGURES = ("exact_acc", "one_off_acc", "children_exact_acc", "gender_acc")
 SHORT_NAMES = {"exact_acc": "exact", "one_off_acc": "1-off", "children_exact_acc": "children", "gender_acc": "gender"}
+SOURCE_NAMES = {"utkface": "UTKFace", "fairface": "FairFace", "aaf": "All-Age-Faces"}
 TIE_POINTS = 0.001  # percentage points: float noise, well under one face's worth
 
 
@@ -93,13 +97,57 @@ def report(base_path: Path, candidate_path: Path) -> tuple[str, bool]:
     return "\n".join(lines), better
 
 
+def _pct(value, bold: bool = False) -> str:
+    if not isinstance(value, (int, float)):
+        return ""
+    text = f"{100 * value:.1f}%"
+    return f"**{text}**" if bold else text
+
+
+def _points(figures: dict | None, keys) -> str:
+    figures = figures or {}
+    return " / ".join(f"{100 * figures[k]:.1f}" if isinstance(figures.get(k), (int, float)) else "–" for k in keys)
+
+
+def markdown_tables(base_path: Path, candidate_path: Path, base_name: str) -> str:
+    """The model card's tables: the candidate's figures per source and pooled, the base's beside them."""
+    base, candidate = load_metrics(base_path), load_metrics(candidate_path)
+    scales = shared_scales(base, candidate)
+    default = json.loads(Path(candidate_path).read_text()).get("default_crop_scale")
+    per_source = [f"| slider | source | faces | exact | 1-off | children exact | gender | "
+                  f"{base_name}: exact / 1-off / children / gender |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    pooled_keys = ("one_off_acc", "children_exact_acc", "gender_acc")
+    pooled = [f"| slider | 1-off | children exact | gender | {base_name}: 1-off / children / gender |",
+              "| --- | --- | --- | --- | --- |"]
+    for scale in scales:
+        is_default = default is not None and abs(float(scale) - float(default)) < 1e-6
+        label = f"**{scale} (default)**" if is_default else scale
+        for source, figures in candidate[scale].items():
+            if source == "overall" or not isinstance(figures, dict):
+                continue
+            cells = " | ".join(_pct(figures.get(k), is_default) for k in HEADLINE_FIGURES)
+            per_source.append(f"| {label} | {SOURCE_NAMES.get(source, source)} | {figures.get('faces', 0):,} | {cells} | "
+                              f"{_points(base[scale].get(source), HEADLINE_FIGURES)} |")
+            label = f"**{scale}**" if is_default else scale
+        overall = candidate[scale].get("overall", {})
+        cells = " | ".join(_pct(overall.get(k), is_default) for k in pooled_keys)
+        pooled.append(f"| {f'**{scale}**' if is_default else scale} | {cells} | "
+                      f"{_points(base[scale].get('overall'), pooled_keys)} |")
+    return "\n".join(per_source + [""] + pooled)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("candidate", type=Path, help="the candidate's metrics.json (classification.evaluate --out)")
     p.add_argument("--base", type=Path, default=WEIGHTS_DIR / "age_gender.metrics.json",
                    help="the shipped file's metrics (default: weights/age_gender.metrics.json)")
+    p.add_argument("--markdown", metavar="BASE_NAME", default=None,
+                   help="print the model card's tables instead, the base's figures in a column named BASE_NAME")
     args = p.parse_args(argv)
     try:
+        if args.markdown is not None:
+            print(markdown_tables(args.base, args.candidate, args.markdown))
+            return 0
         text, better = report(args.base, args.candidate)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -36,3 +36,18 @@ def test_bad_files_get_a_one_line_error(tmp_path, capsys):
     assert compare.main([str(tmp_path / "missing.json"), "--base", str(base)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 3 and all(line.startswith("error: ") for line in err)
+
+
+def test_markdown_tables_put_the_base_figures_beside_the_candidates_and_bold_the_default(tmp_path, capsys):
+    base = _metrics(tmp_path / "base.json", 0.80, 0.90)
+    candidate = _metrics(tmp_path / "cand.json", 0.75, 0.93)
+    data = json.loads(candidate.read_text())
+    data["default_crop_scale"] = 1.2
+    candidate.write_text(json.dumps(data))
+    assert compare.main([str(candidate), "--base", str(base), "--markdown", "stage 0"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "stage 0: exact / 1-off / children / gender" in lines[0]
+    assert "| 1.0 | UTKFace | 10 | 70.0% | 95.0% | 75.0% | 92.0% | 70.0 / 95.0 / 80.0 / 92.0 |" in lines
+    assert "| **1.2** | All-Age-Faces | 10 |  | **90.0%** |  | **93.0%** | – / 90.0 / – / 90.0 |" in lines
+    assert any(line.startswith("| **1.2 (default)** | UTKFace") for line in lines)
+    assert "| 1.0 |  |  | 50.0% | – / – / 50.0 |" in lines                        # pooled: only gender given
