@@ -105,7 +105,7 @@ def print_run(run) -> None:
     print(f"{run.frames} frames, {run.faces} faces, {fps:.1f} frames/s"
           + (f"; output: {run.output}" if run.output else "")
           + (f"; results: {run.results}" if run.results else "")
-          + (f"; {run.people} people: {run.summary}" if run.summary else ""))
+          + (f"; {run.people} {'person' if run.people == 1 else 'people'}: {run.summary}" if run.summary else ""))
     if run.skipped:
         names = ", ".join(p.name for p in run.skipped[:3]) + (", ..." if len(run.skipped) > 3 else "")
         print(f"warning: skipped {len(run.skipped)} file(s) that are not readable images: {names}",
@@ -121,6 +121,9 @@ def run_headless(args) -> int:
     if not args.source:
         print("error: --headless needs --source VIDEO|IMAGE|FOLDER|CAMERA (a camera is its index, e.g. 0)", file=sys.stderr)
         return 2
+    if not (args.output or args.results or args.summary):
+        print("note: no --output, --results or --summary was given: the run only prints its counts and saves "
+              "nothing", file=sys.stderr)
     if args.blur and not args.output:
         print("note: --blur only changes --output; no --output was given", file=sys.stderr)
     stop, received = threading.Event(), []

@@ -22,10 +22,10 @@ import sys
 from pathlib import Path
 
 from core.paths import WEIGHTS_DIR
+from facedata.datasets import SOURCE_NAMES
 
 HEADLINE_FIGURES = ("exact_acc", "one_off_acc", "children_exact_acc", "gender_acc")
 SHORT_NAMES = {"exact_acc": "exact", "one_off_acc": "1-off", "children_exact_acc": "children", "gender_acc": "gender"}
-SOURCE_NAMES = {"utkface": "UTKFace", "fairface": "FairFace", "aaf": "All-Age-Faces"}
 TIE_POINTS = 0.001  # percentage points: float noise, well under one face's worth
 
 

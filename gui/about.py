@@ -5,6 +5,7 @@ import json
 
 from core.config import DEFAULT_CROP_SCALE
 from core.paths import WEIGHTS_DIR as WEIGHTS
+from facedata.datasets import SOURCE_NAMES
 
 
 def _metrics(name: str) -> dict:
@@ -24,7 +25,8 @@ def _classifier_line(cls: dict) -> str:
         return "not evaluated yet"
     per_scale = cls.get("by_scale", {})
     default = per_scale.get(f"{cls.get('default_crop_scale', DEFAULT_CROP_SCALE):.1f}", {})
-    sources = ", ".join(f"{name} {_pct(m.get('gender_acc'))}" for name, m in default.items() if name != "overall")
+    sources = ", ".join(f"{SOURCE_NAMES.get(name, name)} {_pct(m.get('gender_acc'))}" for name, m in default.items()
+                        if name != "overall")
     return (f"gender {_pct(cls.get('gender_acc'))} ({sources}), age group within one group "
             f"{_pct(cls.get('one_off_acc'))}, children's age group exact {_pct(cls.get('children_exact_acc'))} "
             f"on held-out faces of every training source; {cls.get('ms_per_face', float('nan')):.1f} ms per face")

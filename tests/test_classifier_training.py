@@ -90,7 +90,7 @@ def test_about_box_reads_the_per_source_metrics_at_the_default_slider():
                "ms_per_face": 6.9, "by_scale": {"1.4": {"utkface": {"gender_acc": 0.92}, "aaf": {"gender_acc": 0.88},
                                                          "overall": {"gender_acc": 0.9}}}}
     line = _classifier_line(metrics)
-    assert "gender 90.0% (utkface 92.0%, aaf 88.0%)" in line and "children's age group exact 70.0%" in line
+    assert "gender 90.0% (UTKFace 92.0%, All-Age-Faces 88.0%)" in line and "children's age group exact 70.0%" in line
     assert _classifier_line({}) == "not evaluated yet"
 
 

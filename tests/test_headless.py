@@ -288,3 +288,21 @@ def test_signal_mid_run_leaves_a_playable_video_and_whole_rows(tmp_path, sig):
     rows = list(csv.DictReader(open(res)))
     assert rows and all(None not in r.values() and r["p_60-100"] != "" or r["gender"] == "" for r in rows)
     assert max(int(r["frame"]) for r in rows) < frames
+
+
+@needs_shipped_weights()
+def test_a_run_that_saves_nothing_says_so_and_succeeds():
+    result = run_main("--source", CLIP)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "note: no --output, --results or --summary was given" in result.stderr
+    assert "frames" in result.stdout
+
+
+def test_the_run_line_counts_one_person_in_the_singular(capsys):
+    from types import SimpleNamespace
+
+    import main
+    run = SimpleNamespace(frames=10, faces=10, seconds=1.0, output=None, results=None, summary="p.json", people=1,
+                          skipped=[])
+    main.print_run(run)
+    assert "; 1 person: p.json" in capsys.readouterr().out
