@@ -121,9 +121,6 @@ def run_headless(args) -> int:
     if not args.source:
         print("error: --headless needs --source VIDEO|IMAGE|FOLDER|CAMERA (a camera is its index, e.g. 0)", file=sys.stderr)
         return 2
-    if not (args.output or args.results or args.summary):
-        print("note: no --output, --results or --summary was given: the run only prints its counts and saves "
-              "nothing", file=sys.stderr)
     if args.blur and not args.output:
         print("note: --blur only changes --output; no --output was given", file=sys.stderr)
     stop, received = threading.Event(), []
@@ -147,6 +144,8 @@ def run_headless(args) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     print_run(result)
+    if not (args.output or args.results or args.summary):
+        print("note: no --output, --results or --summary was given, so nothing was saved", file=sys.stderr)
     if result.interrupted:
         print(f"interrupted after {result.frames} frames: what was written so far is complete and kept",
               file=sys.stderr)

@@ -294,7 +294,7 @@ def test_signal_mid_run_leaves_a_playable_video_and_whole_rows(tmp_path, sig):
 def test_a_run_that_saves_nothing_says_so_and_succeeds():
     result = run_main("--source", CLIP)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "note: no --output, --results or --summary was given" in result.stderr
+    assert "note: no --output, --results or --summary was given, so nothing was saved" in result.stderr
     assert "frames" in result.stdout
 
 
