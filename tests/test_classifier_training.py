@@ -128,3 +128,12 @@ def test_predict_at_scales_from_the_cache_drops_faces_it_lacks():
     kept, predictions = predict_at_scales(Stub(), faces, (1.0, 2.0), crops=crops)
     assert [s.path for s, _ in kept] == ["a.jpg"] and seen == [(32, 32, 3)] * 2
     assert predictions[1.0][0].tolist() == [1] and predictions[2.0][1].shape == (1, 8)
+
+
+def test_cached_boxes_come_from_a_caches_labels_and_none_without_a_cache(tmp_path):
+    from classification.cache import load_labels
+    from classification.evaluate import cached_boxes
+    assert load_labels(tmp_path / "no_cache") == {} and cached_boxes({}) == {}
+    np.savez(tmp_path / "labels.npz", path=np.array(["a.jpg", "b.jpg"]), box=np.array([[1, 2, 3, 4], [5, 6, 7, 8]]),
+             box_found=np.array([True, False]), keep=np.array([True, False]))
+    assert cached_boxes(load_labels(tmp_path)) == {"a.jpg": ((1.0, 2.0, 3.0, 4.0), True)}   # dropped rows left out
