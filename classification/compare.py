@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 from core.paths import WEIGHTS_DIR
-from facedata.datasets import SOURCE_NAMES
+from core.labels import SOURCE_NAMES
 
 HEADLINE_FIGURES = ("exact_acc", "one_off_acc", "children_exact_acc", "gender_acc")
 SHORT_NAMES = {"exact_acc": "exact", "one_off_acc": "1-off", "children_exact_acc": "children", "gender_acc": "gender"}

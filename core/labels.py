@@ -16,6 +16,9 @@ AGE_GROUPS: tuple[str, ...] = ("0-2", "4-6", "8-12", "15-20", "25-32", "38-43", 
 AGE_GROUP_BOUNDS_YEARS: tuple[tuple[int, int], ...] = (
     (0, 2), (4, 6), (8, 12), (15, 20), (25, 32), (38, 43), (48, 53), (60, 100),
 )
+# The training sources (`FaceSample.source` of `facedata.datasets`' readers) as people know them: for
+# tables and the About box, which reads them from the metrics files.
+SOURCE_NAMES = {"utkface": "UTKFace", "fairface": "FairFace", "aaf": "All-Age-Faces"}
 # Representative age of each group, used to read an expected apparent age from the distribution.
 AGE_GROUP_MIDPOINTS_YEARS = np.array([1.0, 5.0, 10.0, 17.5, 28.5, 40.5, 50.5, 70.0], dtype=np.float32)
 GENDERS: tuple[str, ...] = ("male", "female")

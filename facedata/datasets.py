@@ -19,9 +19,6 @@ from core.labels import GENDER_UNKNOWN, age_to_soft, parse_adience_age, parse_ge
 # git-ignored folder that ../shared/datasets/MORE_DATA.md's fetch commands extract into.
 from core.paths import DATASETS_DIR, EXTRA_DATA_DIR
 
-# The `source` of each reader's samples, as people know the datasets (tables, the About box).
-SOURCE_NAMES = {"utkface": "UTKFace", "fairface": "FairFace", "aaf": "All-Age-Faces"}
-
 # UTKFace "aligned & cropped" chips are 200x200; the face (brows to chin, ear to ear) fills about the
 # central 70%, measured by eye on a sample and matching dlib's chip padding.
 UTKFACE_FACE_FRACTION = 0.70

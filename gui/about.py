@@ -5,7 +5,7 @@ import json
 
 from core.config import DEFAULT_CROP_SCALE
 from core.paths import WEIGHTS_DIR as WEIGHTS
-from facedata.datasets import SOURCE_NAMES
+from core.labels import SOURCE_NAMES
 
 
 def _metrics(name: str) -> dict:
