@@ -121,18 +121,17 @@ def markdown_tables(base_path: Path, candidate_path: Path, base_name: str) -> st
               "| --- | --- | --- | --- | --- |"]
     for scale in scales:
         is_default = default is not None and abs(float(scale) - float(default)) < 1e-6
-        label = f"**{scale} (default)**" if is_default else scale
-        for source, figures in candidate[scale].items():
-            if source == "overall" or not isinstance(figures, dict):
-                continue
+        bold_scale = f"**{scale}**" if is_default else scale
+        sources = [(name, figures) for name, figures in candidate[scale].items()
+                   if name != "overall" and isinstance(figures, dict)]
+        for i, (source, figures) in enumerate(sources):
+            label = f"**{scale} (default)**" if is_default and i == 0 else bold_scale
             cells = " | ".join(_pct(figures.get(k), is_default) for k in HEADLINE_FIGURES)
             per_source.append(f"| {label} | {SOURCE_NAMES.get(source, source)} | {figures.get('faces', 0):,} | {cells} | "
                               f"{_points(base[scale].get(source), HEADLINE_FIGURES)} |")
-            label = f"**{scale}**" if is_default else scale
         overall = candidate[scale].get("overall", {})
         cells = " | ".join(_pct(overall.get(k), is_default) for k in pooled_keys)
-        pooled.append(f"| {f'**{scale}**' if is_default else scale} | {cells} | "
-                      f"{_points(base[scale].get('overall'), pooled_keys)} |")
+        pooled.append(f"| {bold_scale} | {cells} | {_points(base[scale].get('overall'), pooled_keys)} |")
     return "\n".join(per_source + [""] + pooled)
 
 
