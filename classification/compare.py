@@ -29,16 +29,20 @@ SHORT_NAMES = {"exact_acc": "exact", "one_off_acc": "1-off", "children_exact_acc
 TIE_POINTS = 0.001  # percentage points: float noise, well under one face's worth
 
 
-def load_metrics(path: Path) -> dict:
-    """The `by_scale` part of an evaluate metrics file; ValueError with what to do when it has none."""
+def read_metrics(path: Path) -> dict:
+    """A whole evaluate metrics file; ValueError with what to do when it cannot be read or has no figures."""
     try:
         metrics = json.loads(Path(path).read_text())
     except (OSError, json.JSONDecodeError) as exc:
         raise ValueError(f"cannot read {path} ({exc}): pass a metrics.json written by classification.evaluate")
-    by_scale = metrics.get("by_scale") if isinstance(metrics, dict) else None
-    if not by_scale:
+    if not isinstance(metrics, dict) or not metrics.get("by_scale"):
         raise ValueError(f"{path} has no by_scale figures: rerun `python -m classification.evaluate` for it")
-    return by_scale
+    return metrics
+
+
+def load_metrics(path: Path) -> dict:
+    """The `by_scale` part of an evaluate metrics file (`read_metrics`)."""
+    return read_metrics(path)["by_scale"]
 
 
 def shared_scales(base: dict, candidate: dict) -> list[str]:
@@ -111,9 +115,10 @@ def _points(figures: dict | None, keys) -> str:
 
 def markdown_tables(base_path: Path, candidate_path: Path, base_name: str) -> str:
     """The model card's tables: the candidate's figures per source and pooled, the base's beside them."""
-    base, candidate = load_metrics(base_path), load_metrics(candidate_path)
+    candidate_file = read_metrics(candidate_path)
+    base, candidate = load_metrics(base_path), candidate_file["by_scale"]
     scales = shared_scales(base, candidate)
-    default = json.loads(Path(candidate_path).read_text()).get("default_crop_scale")
+    default = candidate_file.get("default_crop_scale")
     per_source = [f"| slider | source | faces | exact | 1-off | children exact | gender | "
                   f"{base_name}: exact / 1-off / children / gender |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     pooled_keys = ("one_off_acc", "children_exact_acc", "gender_acc")

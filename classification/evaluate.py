@@ -28,6 +28,9 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from classification.cache import (CACHE_DETECTOR_CONFIDENCE, cache_crop, cache_scale, expected_box, face_box,
+                                  load_cache, load_labels)
+from core.crop import square_crop
 from core.labels import AGE_GROUPS, AGE_GROUP_BOUNDS_YEARS, hard_group, nearest_group
 from core.paths import DATASETS_DIR, EXTRA_DATA_DIR, FACE_CACHE_DIR, REPO_ROOT
 
@@ -69,7 +72,6 @@ def cached_boxes(labels: dict) -> dict[str, tuple[tuple[float, ...], bool]]:
 
 def held_out_faces(samples, boxes: dict, limit: int = 0):
     """The test split of each source with the box the app's detector gives it: [(sample, box, found)]."""
-    from classification.cache import face_box
     from facedata.datasets import split_name
     detector = None
     faces, per_source = [], {}
@@ -80,7 +82,6 @@ def held_out_faces(samples, boxes: dict, limit: int = 0):
             box, found = boxes[sample.path]
         else:
             if detector is None:
-                from classification.cache import CACHE_DETECTOR_CONFIDENCE
                 from detection import FaceDetector
                 detector = FaceDetector(confidence=CACHE_DETECTOR_CONFIDENCE)
             image = cv2.imread(sample.path, cv2.IMREAD_COLOR)
@@ -97,14 +98,12 @@ class ImageCrops:
 
     def read(self, sample, box):
         """(image, box) or None where the image cannot be read; no box: the dataset's own (`expected_box`)."""
-        from classification.cache import expected_box
         image = cv2.imread(sample.path, cv2.IMREAD_COLOR)
         if image is None:
             return None
         return image, box if box is not None else expected_box(sample, image.shape[1], image.shape[0])
 
     def cut(self, face, scale: float, size_px: int) -> np.ndarray:
-        from core.crop import square_crop
         image, box = face
         return square_crop(image, box, scale, size_px)
 
@@ -121,7 +120,6 @@ class CacheCrops:
         return None if row is None else self.images[row]
 
     def cut(self, face, scale: float, size_px: int) -> np.ndarray:
-        from classification.cache import cache_crop
         return cache_crop(face, self.cache_scale, scale, size_px)
 
 
@@ -270,20 +268,17 @@ def main(argv=None) -> int:
                "crops": "square_crop around the app detector's box (classification.cache.face_box)"}
     crops = None
     if args.crops_from_cache:
-        from classification.cache import cache_scale as read_cache_scale, load_cache
         try:
             images, labels = load_cache(args.cache)
         except FileNotFoundError:
             print(f"error: no face cache at {args.cache}: build one with `python -m classification.cache` or "
                   f"leave out --crops-from-cache", file=sys.stderr)
             return 2
-        cache_scale = read_cache_scale(args.cache)
         crops = CacheCrops(images, {str(p): i for i, (p, k) in enumerate(zip(labels["path"], labels["keep"])) if k},
-                           cache_scale)
-        metrics["crops"] = (f"the centre of the face cache's {images.shape[1]} px square at slider {cache_scale} "
+                           cache_scale(args.cache))
+        metrics["crops"] = (f"the centre of the face cache's {images.shape[1]} px square at slider {crops.cache_scale} "
                             f"(as training cuts them), around the same detector box")
     else:
-        from classification.cache import load_labels
         labels = load_labels(args.cache)
 
     faces = held_out_faces(read_training_sources(args.datasets, args.extra), cached_boxes(labels), args.limit)
