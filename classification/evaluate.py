@@ -28,8 +28,8 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from classification.cache import (CACHE_DETECTOR_CONFIDENCE, cache_crop, cache_scale, expected_box, face_box,
-                                  load_cache, load_labels)
+from classification.cache import (CACHE_DETECTOR_CONFIDENCE, SOURCES, cache_crop, cache_scale, expected_box,
+                                  face_box, load_cache, load_labels)
 from core.crop import square_crop
 from core.labels import AGE_GROUPS, AGE_GROUP_BOUNDS_YEARS, hard_group, nearest_group
 from core.paths import DATASETS_DIR, EXTRA_DATA_DIR, FACE_CACHE_DIR, REPO_ROOT
@@ -284,8 +284,7 @@ def main(argv=None) -> int:
     faces = held_out_faces(read_training_sources(args.datasets, args.extra), cached_boxes(labels), args.limit)
     if faces:
         kept, predictions = predict_at_scales(clf, faces, scales, crops=crops)
-        sources = sorted({s.source for s, _ in kept}, key=lambda n: ("utkface", "fairface", "aaf").index(n)
-                         if n in ("utkface", "fairface", "aaf") else 9)
+        sources = sorted({s.source for s, _ in kept}, key=lambda n: SOURCES.index(n) if n in SOURCES else len(SOURCES))
         metrics["detector_box_found"] = {name: _mean([f for s, f in kept if s.source == name]) for name in sources}
         metrics["by_scale"] = {}
         for scale in scales:
