@@ -7,7 +7,8 @@ trained on), what each threshold buys in accuracy and costs in answered faces, s
 `core.face` are chosen from numbers rather than by eye:
 
 * gender: coverage (share of faces answered) and accuracy of the answered faces for each P(gender)
-  threshold, for all faces, adults (15+) and children (under 13, the known weak spot);
+  threshold, for all faces, adults (15+) and children (under 13, the known weak spot); and the same when
+  faces that look 20 or younger (`core.face.looks_young`) are held to a stricter threshold than the rest;
 * age group: coverage and exact / within-one-group accuracy of the answered faces (UTKFace faces whose
   age lies inside an Adience group) for each P(age group) threshold;
 * face size: the same faces shrunk so the face box is N px wide, then cropped and upscaled exactly as the
@@ -33,6 +34,7 @@ import numpy as np
 from core.paths import DATASETS_DIR, EXTRA_DATA_DIR, REPO_ROOT
 
 GENDER_THRESHOLDS = (0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
+YOUNG_GENDER_THRESHOLDS = (0.85, 0.9, 0.95, 0.97, 0.99)   # for faces that look 20 or younger
 AGE_THRESHOLDS = (0.0, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7)
 FACE_SIDES_PX = (12, 16, 20, 24, 32, 48, 0)        # 0: the original size
 FACE_LUMA_LEVELS = (15, 25, 32, 40, 50, 70, 0)     # 90th-percentile grey level of the face box; 0: unchanged
@@ -98,22 +100,37 @@ def classify(classifier, samples, scale: float, face_side_px: int = 0, face_luma
     return np.array(female), np.array(ages).reshape(-1, 8), kept
 
 
-def gender_table(female: np.ndarray, samples: list) -> list[dict]:
+def gender_bands(female: np.ndarray, samples: list, thresholds: np.ndarray) -> dict:
+    """Share answered and accuracy of the answered genders, for all faces, adults and children, when each
+    face is answered at or above its own threshold."""
     truth = np.array([s.gender for s in samples])
     prob = np.maximum(female, 1.0 - female)
     right = (female >= 0.5).astype(int) == truth
     groups = {"all": np.ones(len(samples), bool), "adults": np.array([is_adult(s) for s in samples]),
               "children": np.array([is_child(s) for s in samples])}
-    rows = []
-    for t in GENDER_THRESHOLDS:
-        row = {"threshold": t}
-        for name, mask in groups.items():
-            answered = mask & (prob >= t)
-            row[name] = {"faces": int(mask.sum()), "answered": float(answered.sum() / max(mask.sum(), 1)),
-                         "acc_answered": float(right[answered].mean()) if answered.any() else None,
-                         "acc_all": float(right[mask].mean()) if mask.any() else None}
-        rows.append(row)
-    return rows
+    out = {}
+    for name, mask in groups.items():
+        answered = mask & (prob >= thresholds)
+        out[name] = {"faces": int(mask.sum()), "answered": float(answered.sum() / max(mask.sum(), 1)),
+                     "answered_faces": int(answered.sum()),
+                     "acc_answered": float(right[answered].mean()) if answered.any() else None,
+                     "acc_all": float(right[mask].mean()) if mask.any() else None}
+    return out
+
+
+def gender_table(female: np.ndarray, samples: list) -> list[dict]:
+    """One threshold for every face."""
+    return [{"threshold": t, **gender_bands(female, samples, np.full(len(samples), t))} for t in GENDER_THRESHOLDS]
+
+
+def young_gender_table(female: np.ndarray, ages: np.ndarray, samples: list, adult_threshold: float) -> list[dict]:
+    """`adult_threshold` for faces that look older than 20 and each candidate threshold for those that look
+    20 or younger (`core.face.looks_young`), as the app judges them."""
+    from core.face import looks_young
+    young = np.array([looks_young(a) for a in ages], bool)
+    return [{"young_threshold": t, "adult_threshold": adult_threshold, "looks_young": float(young.mean()),
+             **gender_bands(female, samples, np.where(young, t, adult_threshold))}
+            for t in YOUNG_GENDER_THRESHOLDS if t >= adult_threshold]
 
 
 def age_table(ages: np.ndarray, samples: list) -> list[dict]:
@@ -172,7 +189,8 @@ def too_dark_by_race(csv_path: Path | None, samples: list, limits=DARK_LIMITS_CH
             for r, v in sorted(measured.items())}
 
 
-def sweep_row(female: np.ndarray, ages: np.ndarray, samples: list, gender_min: float, age_min: float) -> dict:
+def sweep_row(female: np.ndarray, ages: np.ndarray, samples: list, age_min: float) -> dict:
+    from core.face import gender_min_prob
     from core.labels import nearest_group
     truth = np.array([s.gender for s in samples])
     prob = np.maximum(female, 1.0 - female)
@@ -181,7 +199,7 @@ def sweep_row(female: np.ndarray, ages: np.ndarray, samples: list, gender_min: f
     near = np.array([nearest_group(s.age_years) if u else -1 for s, u in zip(samples, utk)])
     one_off = np.abs(ages.argmax(axis=1) - near) <= 1
     return {"gender_acc": float(right.mean()), "age_one_off_acc": float(one_off[utk].mean()),
-            "gender_answered": float(np.mean(prob >= gender_min)),
+            "gender_answered": float(np.mean(prob >= np.array([gender_min_prob(a) for a in ages]))),
             "age_answered": float(np.mean(ages.max(axis=1) >= age_min))}
 
 
@@ -196,7 +214,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     from classification import AgeGenderClassifier
     from core.config import AppConfig
-    from core.face import AGE_MIN_PROB, GENDER_MIN_PROB, MIN_FACE_HIGHLIGHT_LUMA
+    from core.face import AGE_MIN_PROB, GENDER_MIN_PROB, GENDER_MIN_PROB_YOUNG, MIN_FACE_HIGHLIGHT_LUMA
 
     samples = held_out_samples(Path(args.datasets))
     if not samples:
@@ -207,20 +225,22 @@ def main(argv=None) -> int:
     female, ages, kept = classify(clf, samples, scale)
     fairface_faces, race_csv = fairface_held_out(Path(args.datasets), Path(args.extra))
     result = {"faces": len(kept), "crop_scale": scale, "gender_min_prob": GENDER_MIN_PROB,
+              "gender_min_prob_young": GENDER_MIN_PROB_YOUNG,
               "age_min_prob": AGE_MIN_PROB, "min_face_highlight_luma": MIN_FACE_HIGHLIGHT_LUMA,
-              "gender": gender_table(female, kept), "age": age_table(ages, kept),
+              "gender": gender_table(female, kept), "gender_young": young_gender_table(female, ages, kept, GENDER_MIN_PROB),
+              "age": age_table(ages, kept),
               "too_dark_by_race": too_dark_by_race(race_csv, fairface_faces)}
     sweep = [s for s in kept if s.source == "utkface"]
     sweep = [sweep[i] for i in np.random.default_rng(0).permutation(len(sweep))[:args.sweep_faces]]
     result["face_side_px"] = {}
     for side in FACE_SIDES_PX:
         f, a, k = classify(clf, sweep, scale, face_side_px=side)
-        result["face_side_px"][str(side or "original")] = sweep_row(f, a, k, GENDER_MIN_PROB, AGE_MIN_PROB)
+        result["face_side_px"][str(side or "original")] = sweep_row(f, a, k, AGE_MIN_PROB)
         print(f"face side {side or 'original'}: {result['face_side_px'][str(side or 'original')]}", file=sys.stderr)
     result["face_luma"] = {}
     for luma in FACE_LUMA_LEVELS:
         f, a, k = classify(clf, sweep, scale, face_luma=luma)
-        result["face_luma"][str(luma or "original")] = sweep_row(f, a, k, GENDER_MIN_PROB, AGE_MIN_PROB)
+        result["face_luma"][str(luma or "original")] = sweep_row(f, a, k, AGE_MIN_PROB)
         print(f"face luma {luma or 'original'}: {result['face_luma'][str(luma or 'original')]}", file=sys.stderr)
     Path(args.out).write_text(json.dumps(result, indent=1))
     print_report(result)
@@ -234,6 +254,12 @@ def print_report(result: dict) -> None:
         cells = " | ".join(f"{row[g]['answered']:6.1%} / {row[g]['acc_answered'] or 0:6.1%}"
                            for g in ("all", "adults", "children"))
         print(f"  {row['threshold']:.2f}: {cells}")
+    print(f"gender threshold for faces that look 20 or younger ({result['gender_min_prob']:.2f} for the rest): "
+          "answered / accuracy of answered  (all | adults | children)")
+    for row in result.get("gender_young", []):
+        cells = " | ".join(f"{row[g]['answered']:6.1%} / {row[g]['acc_answered'] or 0:6.1%}"
+                           for g in ("all", "adults", "children"))
+        print(f"  {row['young_threshold']:.2f}: {cells}  ({row['children']['answered_faces']} children answered)")
     print("age-group threshold: answered / exact / within one group (UTKFace faces inside a group)")
     for row in result["age"]:
         print(f"  {row['threshold']:.2f}: {row['answered']:6.1%} / {row['exact_answered'] or 0:6.1%} / "

@@ -17,7 +17,7 @@ from PyQt6.QtGui import QColor, QFont, QPainter, QPixmap
 from PyQt6.QtWidgets import (QAbstractItemView, QDockWidget, QHeaderView, QLabel, QStyle, QStyledItemDelegate,
                              QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from core.face import GENDER_MIN_PROB, shown_percent
+from core.face import gender_min_prob, shown_percent
 from core.labels import AGE_GROUPS
 from gui.people_feed import THUMBNAIL_PX, PersonRow
 
@@ -168,7 +168,8 @@ class PeoplePanel(QDockWidget):
         else:
             gender = cell(COL_GENDER, f"{person.gender.capitalize()}\n{shown_percent(person.gender_prob)}")
         guess = f"{person.gender} {shown_percent(person.gender_prob)}" if person.gender else ""
-        gender.setToolTip(f"below the {GENDER_MIN_PROB:.0%} threshold: {guess}"
+        threshold = f"the {gender_min_prob(person.age_probs):.0%}" if person.age_probs else "its"
+        gender.setToolTip(f"below {threshold} threshold: {guess}"
                           if person.gender_unsure and guess and not person.unjudgeable else "")
         gender.setForeground(gender_color(shown))
         bars = cell(COL_AGE_BARS)

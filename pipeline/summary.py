@@ -96,7 +96,7 @@ class TrackRecord:
         gender_prob = female if gender_index else 1.0 - female
         age_index = int(np.argmax(age))
         return {"track_id": self.track_id, "first_s": round(self.first_s, 3), "last_s": round(self.last_s, 3),
-                "gender": UNSURE if gender_is_unsure(gender_prob) else GENDERS[gender_index],
+                "gender": UNSURE if gender_is_unsure(gender_prob, age) else GENDERS[gender_index],
                 "gender_prob": round(gender_prob, 4),
                 "age_group": UNSURE if age_is_unsure(age) else AGE_GROUPS[age_index],
                 "age_probs": {g: round(float(p), 4) for g, p in zip(AGE_GROUPS, age)},

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.face import AGE_MIN_PROB, GENDER_MIN_PROB, Face
+from core.face import AGE_MIN_PROB, Face, gender_min_prob
 from core.geometry import Box, iou
 from core.labels import GENDERS
 
@@ -114,7 +114,7 @@ class Track:
         shown_gender, shown_age = self.shown_gender, self.shown_age
         self.shown_gender = _with_hysteresis(gender_probs, None if first else self.shown_gender, margin)
         self.shown_age = _with_hysteresis(self.age_probs, None if first else self.shown_age, margin)
-        self.gender_unsure = _unsure(float(gender_probs[self.shown_gender]), GENDER_MIN_PROB,
+        self.gender_unsure = _unsure(float(gender_probs[self.shown_gender]), gender_min_prob(self.age_probs),
                                      None if first else self.gender_unsure, self.shown_gender == shown_gender)
         self.age_unsure = _unsure(float(self.age_probs[self.shown_age]), AGE_MIN_PROB,
                                   None if first else self.age_unsure, self.shown_age == shown_age)

@@ -192,6 +192,19 @@ def test_unsure_parts_show_a_question_mark_with_hysteresis():
     assert AGE_MIN_PROB < 0.9
 
 
+def test_a_track_that_looks_young_needs_the_young_gender_threshold():
+    from core.face import GENDER_MIN_PROB, GENDER_MIN_PROB_YOUNG
+    between = (GENDER_MIN_PROB + GENDER_MIN_PROB_YOUNG) / 2
+    frame = grey((100, 100, 3))
+    labels = {}
+    for name, group in (("adult", 4), ("child", 1)):
+        age = np.eye(8)[group] * 0.9 + 0.1 / 8
+        an = _analyzer([[(10, 10, 60, 60)]], [("female", between, age)], classify_every_n_frames=1,
+                       settle_classifications=1)
+        labels[name] = [an.track(frame)[0].label()[0] for _ in range(4)]
+    assert labels == {"adult": ["F"] * 4, "child": ["?"] * 4}
+
+
 def test_too_small_and_too_dark_faces_get_a_marker_and_no_classification():
     from core.face import MIN_FACE_SIDE_PX, TOO_DARK, TOO_SMALL
     frame = grey((120, 320, 3))
