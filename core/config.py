@@ -13,7 +13,7 @@ from pathlib import Path
 # The face-extraction size: the square the classifier sees, in multiples of the detected box's longer
 # side. The default is where the classifier measured best (classification.evaluate, model card); the
 # range is the toolbar slider's, which training covers and the face cache holds (classification.cache).
-DEFAULT_CROP_SCALE = 1.2
+DEFAULT_CROP_SCALE = 1.4
 CROP_SCALE_RANGE = (1.0, 2.0)
 DEFAULT_CONFIDENCE = 0.35
 CONFIDENCE_RANGE = (0.01, 0.99)          # what the CLI accepts

@@ -1,4 +1,4 @@
-"""The Qt-free frame pipeline, composing the models: `FaceAnalyzer(crop_scale=1.2).analyze(frame) -> [Face]`.
+"""The Qt-free frame pipeline, composing the models: `FaceAnalyzer(crop_scale=1.4).analyze(frame) -> [Face]`.
 
 `AppConfig`, `Face` and `square_crop` live in `core` (the shared vocabulary) and are re-exported here for
 the Python API's one import line."""
