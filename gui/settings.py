@@ -31,6 +31,14 @@ KEY_BLUR_FACES = "blur_faces"
 DEFAULT_FOLDERS = {KEY_LAST_DIR: Path.home(), KEY_SNAPSHOT_DIR: Path.home() / "Pictures",
                    KEY_RECORD_DIR: Path.home() / "Videos", KEY_SUMMARY_DIR: Path.home()}
 
+# Version 1 (until session 15) wrote every AppConfig setting on the way out, chosen or not, so a default
+# measured anew never reached anyone who had opened the app once. Version 2 stores only the settings that
+# differ from their defaults. A version-1 store's value equal to that version's default is taken as not
+# chosen and ignored: the face-extraction size's default was 1.2 in sessions 8-15 and is 1.4 since.
+KEY_SETTINGS_VERSION = "settings_version"
+SETTINGS_VERSION = 2
+VERSION_1_DEFAULTS = {"crop_scale": 1.2}
+
 
 def open_settings() -> QSettings:
     return QSettings(ORGANIZATION, APPLICATION)
@@ -39,6 +47,7 @@ def open_settings() -> QSettings:
 def load_into(settings: QSettings, config: AppConfig, overridden: set[str] = frozenset()) -> AppConfig:
     """`config` with the stored settings applied (clamped), except those the command line set explicitly."""
     stored = {}
+    version_1 = not settings.contains(KEY_SETTINGS_VERSION)
     for name in PERSISTED_SETTINGS:
         if name in overridden or not settings.contains(name):
             continue
@@ -53,13 +62,22 @@ def load_into(settings: QSettings, config: AppConfig, overridden: set[str] = fro
             continue
         if isinstance(value, float) and not math.isfinite(value):  # a hand-edited or damaged settings file
             continue
+        if version_1 and VERSION_1_DEFAULTS.get(name) == value:  # written for everyone, not chosen
+            continue
         stored[name] = value
     return config.changed(**stored)
 
 
 def save_from(settings: QSettings, config: AppConfig) -> None:
+    """Store the settings that differ from their defaults; a setting back at its default follows the default."""
+    defaults = AppConfig()
     for name in PERSISTED_SETTINGS:
-        settings.setValue(name, getattr(config, name))
+        value = getattr(config, name)
+        if value == getattr(defaults, name):
+            settings.remove(name)
+        else:
+            settings.setValue(name, value)
+    settings.setValue(KEY_SETTINGS_VERSION, SETTINGS_VERSION)
 
 
 def load_flag(settings: QSettings, name: str, default: bool = False) -> bool:

@@ -239,3 +239,21 @@ def test_damaged_settings_values_are_ignored(settings):
     settings.setValue("detection_confidence", "inf")
     config = load_into(settings, AppConfig())
     assert config.crop_scale == AppConfig().crop_scale and config.detection_confidence == AppConfig().detection_confidence
+
+
+def test_a_default_is_not_stored_so_a_new_default_reaches_everyone(settings):
+    from gui.settings import KEY_SETTINGS_VERSION, load_into, save_from
+    save_from(settings, AppConfig())
+    assert not settings.contains("crop_scale") and settings.contains(KEY_SETTINGS_VERSION)
+    save_from(settings, AppConfig().changed(crop_scale=1.2))   # a user's choice, even an old default
+    assert load_into(settings, AppConfig()).crop_scale == pytest.approx(1.2)
+    save_from(settings, AppConfig())                            # back at the default: follows the default
+    assert not settings.contains("crop_scale")
+
+
+def test_an_old_store_written_for_everyone_gives_the_new_default(settings):
+    from gui.settings import VERSION_1_DEFAULTS, load_into
+    settings.setValue("crop_scale", VERSION_1_DEFAULTS["crop_scale"])   # what version 1 wrote on every exit
+    assert load_into(settings, AppConfig()).crop_scale == AppConfig().crop_scale != VERSION_1_DEFAULTS["crop_scale"]
+    settings.setValue("crop_scale", 1.75)                                # moved by hand: kept
+    assert load_into(settings, AppConfig()).crop_scale == pytest.approx(1.75)
