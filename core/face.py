@@ -22,15 +22,15 @@ GENDER_MIN_PROB_YOUNG = 0.95  # ... and for a face that looks 20 or younger (`lo
                            # adults 87.2% answered, 98.2% right. (On the 5% validation split one threshold of 0.85
                            # already met the rule, 91.7% of 48 children: the children band is small, so its
                            # figure moves by several points between splits)
-YOUNG_AGE_GROUPS = 4       # "looks 20 or younger": P(0-2, 4-6, 8-12 or 15-20) >= 0.5, more likely than not; children
-                           # misread as teenagers are among the confident mistakes
+YOUNG_AGE_GROUPS = 4       # "looks 20 or younger": P(0-2, 4-6, 8-12 or 15-20) >= LOOKS_YOUNG_MIN_PROB; children
+LOOKS_YOUNG_MIN_PROB = 0.5 # misread as teenagers are among the confident mistakes. 0.5: more likely than not
 AGE_MIN_PROB = 0.40        # P(shown age group) of 8: the highest threshold keeping >= 80% of faces
                            # answered (88.9%; 0.45: 78.6%); exact group 76.4% right (72.1% unfiltered), within one 97.4%
 
 
 def looks_young(age_probs) -> bool:
     """True when the age groups up to 15-20 together hold at least half the probability."""
-    return float(np.sum(np.asarray(age_probs)[:YOUNG_AGE_GROUPS])) >= 0.5
+    return float(np.sum(np.asarray(age_probs)[:YOUNG_AGE_GROUPS])) >= LOOKS_YOUNG_MIN_PROB
 
 
 def gender_min_prob(age_probs) -> float:
