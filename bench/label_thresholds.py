@@ -34,6 +34,7 @@ import numpy as np
 from core.paths import DATASETS_DIR, EXTRA_DATA_DIR, REPO_ROOT
 
 GENDER_THRESHOLDS = (0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
+GENDER_BANDS = ("all", "adults", "children")                # faces, ages 15+, under 13 (is_adult, is_child)
 YOUNG_GENDER_THRESHOLDS = (0.85, 0.9, 0.95, 0.97, 0.99)   # for faces that look 20 or younger
 AGE_THRESHOLDS = (0.0, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7)
 FACE_SIDES_PX = (12, 16, 20, 24, 32, 48, 0)        # 0: the original size
@@ -106,8 +107,9 @@ def gender_bands(female: np.ndarray, samples: list, thresholds: np.ndarray) -> d
     truth = np.array([s.gender for s in samples])
     prob = np.maximum(female, 1.0 - female)
     right = (female >= 0.5).astype(int) == truth
-    groups = {"all": np.ones(len(samples), bool), "adults": np.array([is_adult(s) for s in samples]),
-              "children": np.array([is_child(s) for s in samples])}
+    masks = (np.ones(len(samples), bool), np.array([is_adult(s) for s in samples]),
+             np.array([is_child(s) for s in samples]))
+    groups = dict(zip(GENDER_BANDS, masks))
     out = {}
     for name, mask in groups.items():
         answered = mask & (prob >= thresholds)
@@ -247,19 +249,20 @@ def main(argv=None) -> int:
     return 0
 
 
+def _band_cells(row: dict) -> str:
+    """'answered / accuracy of answered' for each band of a `gender_bands` row."""
+    return " | ".join(f"{row[g]['answered']:6.1%} / {row[g]['acc_answered'] or 0:6.1%}" for g in GENDER_BANDS)
+
+
 def print_report(result: dict) -> None:
     print(f"{result['faces']} held-out faces (UTKFace + FairFace test split)")
     print("gender threshold: answered / accuracy of answered  (all | adults | children)")
     for row in result["gender"]:
-        cells = " | ".join(f"{row[g]['answered']:6.1%} / {row[g]['acc_answered'] or 0:6.1%}"
-                           for g in ("all", "adults", "children"))
-        print(f"  {row['threshold']:.2f}: {cells}")
+        print(f"  {row['threshold']:.2f}: {_band_cells(row)}")
     print(f"gender threshold for faces that look 20 or younger ({result['gender_min_prob']:.2f} for the rest): "
           "answered / accuracy of answered  (all | adults | children)")
     for row in result.get("gender_young", []):
-        cells = " | ".join(f"{row[g]['answered']:6.1%} / {row[g]['acc_answered'] or 0:6.1%}"
-                           for g in ("all", "adults", "children"))
-        print(f"  {row['young_threshold']:.2f}: {cells}  ({row['children']['answered_faces']} children answered)")
+        print(f"  {row['young_threshold']:.2f}: {_band_cells(row)}  ({row['children']['answered_faces']} children answered)")
     print("age-group threshold: answered / exact / within one group (UTKFace faces inside a group)")
     for row in result["age"]:
         print(f"  {row['threshold']:.2f}: {row['answered']:6.1%} / {row['exact_answered'] or 0:6.1%} / "
