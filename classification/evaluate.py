@@ -1,11 +1,12 @@
 """Evaluate the age-group + gender classifier on held-out faces: `python -m classification.evaluate --help`.
 
 Held-out data is the fixed 'test' split of `facedata.datasets.split_name` of every training source
-(10% of UTKFace, FairFace and All-Age-Faces by a hash of the file name or person; never trained on,
-never used for model selection). Each face is cut exactly as the app cuts it: `square_crop` of the
-original image around the box the app's detector finds (stored in the face cache; found afresh where
-the cache lacks it), at several face-extraction sizes across the slider's range. Reported per source,
-per slider setting and pooled:
+(10% of UTKFace, FairFace and All-Age-Faces by a hash of the file name or person; never trained on).
+`--split val` measures the 5% validation split instead: the place to choose between candidates (a
+weight average, an epoch) so that the test split only says yes or no to the one chosen. Each face is
+cut exactly as the app cuts it: `square_crop` of the original image around the box the app's detector
+finds (stored in the face cache; found afresh where the cache lacks it), at several face-extraction
+sizes across the slider's range. Reported per source, per slider setting and pooled:
 * exact-age sources (UTKFace, All-Age-Faces): exact and 1-off (within one group) age-group accuracy on
   faces whose age lies inside an Adience group, children (0-12) exact, per-group recall, a confusion
   matrix plot; the same with gap ages snapped to the nearest group;
@@ -38,6 +39,7 @@ from core.paths import DATASETS_DIR, EXTRA_DATA_DIR, FACE_CACHE_DIR, REPO_ROOT
 EVAL_SCALES = (1.0, 1.2, 1.4, 1.6, 1.8, 2.0)
 CHILD_GROUPS = (0, 1, 2)  # 0-2, 4-6, 8-12
 EXACT_AGE_SOURCES = ("utkface", "aaf")
+HELD_OUT_SPLITS = {"test": "10%", "val": "5%"}   # facedata.datasets.split_name's held-out splits and their shares
 
 
 def parse_args(argv=None):
@@ -51,6 +53,8 @@ def parse_args(argv=None):
     p.add_argument("--scales", default=",".join(str(s) for s in EVAL_SCALES),
                    help="comma-separated face-extraction sizes to evaluate")
     p.add_argument("--limit", type=int, default=0, help="evaluate at most N faces per source (0: all)")
+    p.add_argument("--split", choices=HELD_OUT_SPLITS, default="test",
+                   help="test: the shipping gate; val: choosing between candidates before the gate")
     p.add_argument("--crops-from-cache", action="store_true",
                    help="cut each crop from the face cache (--cache) as training does, not from the original "
                         "image as the app does: what the cache's resolution costs")
@@ -70,13 +74,13 @@ def cached_boxes(labels: dict) -> dict[str, tuple[tuple[float, ...], bool]]:
             for p, b, f, k in zip(labels["path"], labels["box"], labels["box_found"], labels["keep"]) if k}
 
 
-def held_out_faces(samples, boxes: dict, limit: int = 0):
-    """The test split of each source with the box the app's detector gives it: [(sample, box, found)]."""
+def held_out_faces(samples, boxes: dict, limit: int = 0, split: str = "test"):
+    """One held-out split of each source with the box the app's detector gives it: [(sample, box, found)]."""
     from facedata.datasets import split_name
     detector = None
     faces, per_source = [], {}
     for sample in samples:
-        if split_name(sample) != "test" or (limit and per_source.get(sample.source, 0) >= limit):
+        if split_name(sample) != split or (limit and per_source.get(sample.source, 0) >= limit):
             continue
         if sample.path in boxes:
             box, found = boxes[sample.path]
@@ -264,7 +268,8 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     metrics = {"weights": str(clf.weights), "input_size_px": clf.input_size_px, "default_crop_scale": default_scale,
                "mirror_average": clf.mirror_average,
-               "split": "facedata.datasets.split_name == 'test' (sha1 of source:file name or person, 10%)",
+               "split": f"facedata.datasets.split_name == {args.split!r} (sha1 of source:file name or person, "
+                        f"{HELD_OUT_SPLITS[args.split]})",
                "crops": "square_crop around the app detector's box (classification.cache.face_box)"}
     crops = None
     if args.crops_from_cache:
@@ -281,7 +286,8 @@ def main(argv=None) -> int:
     else:
         labels = load_labels(args.cache)
 
-    faces = held_out_faces(read_training_sources(args.datasets, args.extra), cached_boxes(labels), args.limit)
+    faces = held_out_faces(read_training_sources(args.datasets, args.extra), cached_boxes(labels), args.limit,
+                           args.split)
     if faces:
         kept, predictions = predict_at_scales(clf, faces, scales, crops=crops)
         sources = sorted({s.source for s, _ in kept}, key=lambda n: SOURCES.index(n) if n in SOURCES else len(SOURCES))

@@ -137,3 +137,16 @@ def test_cached_boxes_come_from_a_caches_labels_and_none_without_a_cache(tmp_pat
     np.savez(tmp_path / "labels.npz", path=np.array(["a.jpg", "b.jpg"]), box=np.array([[1, 2, 3, 4], [5, 6, 7, 8]]),
              box_found=np.array([True, False]), keep=np.array([True, False]))
     assert cached_boxes(load_labels(tmp_path)) == {"a.jpg": ((1.0, 2.0, 3.0, 4.0), True)}   # dropped rows left out
+
+
+def test_held_out_faces_take_the_asked_split_only_and_never_a_training_face():
+    from classification.evaluate import held_out_faces
+    from facedata.datasets import FaceSample, split_name
+    samples = [FaceSample(f"{i}.jpg", (0, 0, 1, 1), 0.5, np.eye(8)[0], 0, "utkface", subject=f"{i}.jpg")
+               for i in range(400)]
+    boxes = {s.path: (s.box, True) for s in samples}
+    by_split = {split: [s for s, _, _ in held_out_faces(samples, boxes, split=split)] for split in ("test", "val")}
+    for split, faces in by_split.items():
+        assert faces and all(split_name(s) == split for s in faces)
+    assert not {s.path for s in by_split["test"]} & {s.path for s in by_split["val"]}
+    assert [s.path for s in by_split["test"]] == [s.path for s, _, _ in held_out_faces(samples, boxes)]  # test by default
