@@ -34,12 +34,12 @@ from classification.cache import (CACHE_DETECTOR_CONFIDENCE, SOURCES, cache_crop
 from core.crop import square_crop
 from core.labels import AGE_GROUPS, AGE_GROUP_BOUNDS_YEARS, hard_group, nearest_group
 from core.paths import DATASETS_DIR, EXTRA_DATA_DIR, FACE_CACHE_DIR, REPO_ROOT
+from facedata.datasets import HELD_OUT_SPLITS
 
 # Slider settings evaluated: the ends of the range, the app's default, and points between to choose it.
 EVAL_SCALES = (1.0, 1.2, 1.4, 1.6, 1.8, 2.0)
 CHILD_GROUPS = (0, 1, 2)  # 0-2, 4-6, 8-12
 EXACT_AGE_SOURCES = ("utkface", "aaf")
-HELD_OUT_SPLITS = {"test": "10%", "val": "5%"}   # facedata.datasets.split_name's held-out splits and their shares
 
 
 def parse_args(argv=None):

@@ -54,6 +54,9 @@ def split_of(key: str, test_percent: int = 10) -> str:
     return "test" if bucket < test_percent else "train"
 
 
+HELD_OUT_SPLITS = {"test": "10%", "val": "5%"}   # the splits `split_name` holds out of training, and their shares
+
+
 def split_name(sample: FaceSample) -> str:
     """'test' (10%), 'val' (5%) or 'train', fixed by a hash of the subject key and the source."""
     key = f"{sample.source}:{sample.subject}"
