@@ -2,7 +2,9 @@
 
 Resumable: the run folder keeps a Keras BackupAndRestore state (model, optimizer, epoch), `last.keras`,
 `best.keras` (by validation age accuracy), `history.csv` and `curves.png`; rerunning the same command
-continues where the last session stopped.
+continues where the last session stopped. With `--average-from-epoch E` it also keeps `average.keras`,
+the running mean of the weights at the end of every epoch from E on (stochastic weight averaging: the
+mean of nearby points on a low-LR path generalizes better than any one of them, for no inference cost).
 
 `--init` takes a `.keras` checkpoint or a shipped `.tflite` file (rebuilt by `classification.from_tflite`);
 a model rebuilt from TFLite trains with its BatchNorm layers frozen, because its folded statistics are
@@ -11,6 +13,7 @@ exact only in inference mode.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -46,6 +49,9 @@ def parse_args(argv=None):
     p.add_argument("--init", default=None, help="a .keras checkpoint or a shipped .tflite to start from (fine-tuning)")
     p.add_argument("--threads", type=int, default=0, help="TensorFlow intra-op threads (0 = all cores)")
     p.add_argument("--stop-after-epochs", type=int, default=0, help="end this invocation after N epochs")
+    p.add_argument("--average-from-epoch", type=int, default=0,
+                   help="keep average.keras, the mean of the weights after each epoch from this one on (0: off; "
+                        "exact for --init runs, whose BatchNorms are frozen; else export recalibrates them)")
     return p.parse_args(argv)
 
 
@@ -164,6 +170,8 @@ def main(argv=None) -> int:
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
         CurvesPlot(run_dir / "history.csv", run_dir / "curves.png"),
     ]
+    if args.average_from_epoch:
+        callbacks.append(WeightAverage(keras, run_dir / "average.keras", args.average_from_epoch))
     if args.stop_after_epochs:
         callbacks.append(StopAfter(keras, args.stop_after_epochs))
     model.fit(train_ds, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
@@ -191,6 +199,46 @@ def initial_model(args, tf, run_dir: Path, train_images: np.ndarray, cache_scale
         if isinstance(layer, tf.keras.layers.BatchNormalization):
             layer.trainable = False  # folded statistics are exact only in inference mode
     return model
+
+
+def WeightAverage(keras, path: Path, from_epoch: int):
+    class _WeightAverage(keras.callbacks.Callback):
+        """Keeps at `path` the mean of the model's weights after every epoch from `from_epoch` (1-based) on.
+
+        Resumable: the mean and the epochs in it live in the file and in `path.json`; an epoch already in
+        the mean (a resumed run repeating it) is not counted twice. Written to a temporary file first, so
+        an interrupted write leaves the previous mean."""
+
+        def __init__(self):
+            super().__init__()
+            self.state_path = path.with_suffix(".json")
+            self.mean, self.epochs = None, []
+
+        def on_train_begin(self, logs=None):
+            if path.is_file() and self.state_path.is_file():
+                self.epochs = json.loads(self.state_path.read_text())["epochs"]
+                self.mean = [np.asarray(w, np.float64) for w in
+                             keras.models.load_model(path, compile=False).get_weights()]
+
+        def on_epoch_end(self, epoch, logs=None):
+            epoch += 1
+            if epoch < from_epoch or epoch in self.epochs:
+                return
+            current = self.model.get_weights()
+            n = len(self.epochs)
+            self.mean = [np.asarray(w, np.float64) for w in current] if self.mean is None else \
+                [m + (np.asarray(w, np.float64) - m) / (n + 1) for m, w in zip(self.mean, current)]
+            self.epochs.append(epoch)
+            self.model.set_weights([m.astype(w.dtype) for m, w in zip(self.mean, current)])
+            try:
+                tmp = path.with_name(path.stem + ".partial.keras")
+                self.model.save(tmp)
+                os.replace(tmp, path)
+                self.state_path.write_text(json.dumps({"epochs": self.epochs}))
+            finally:
+                self.model.set_weights(current)
+
+    return _WeightAverage()
 
 
 def StopAfter(keras, n_epochs: int):

@@ -150,3 +150,39 @@ def test_held_out_faces_take_the_asked_split_only_and_never_a_training_face():
         assert faces and all(split_name(s) == split for s in faces)
     assert not {s.path for s in by_split["test"]} & {s.path for s in by_split["val"]}
     assert [s.path for s in by_split["test"]] == [s.path for s, _, _ in held_out_faces(samples, boxes)]  # test by default
+
+
+@pytest.mark.timeout(300)
+def test_weight_average_is_the_mean_of_the_epochs_from_its_start_and_resumes_without_double_counting(tmp_path):
+    import runtime
+    from classification.train import WeightAverage
+    tf = runtime.import_tensorflow()
+    keras = tf.keras
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    seen = []
+
+    class Record(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append([w.copy() for w in self.model.get_weights()])
+
+    x, y = np.random.default_rng(0).normal(size=(32, 4)), np.random.default_rng(1).normal(size=(32, 3))
+    path = tmp_path / "average.keras"
+    model.fit(x, y, epochs=3, verbose=0, callbacks=[Record(), WeightAverage(keras, path, from_epoch=2)])
+    want = [(a + b) / 2 for a, b in zip(seen[1], seen[2])]
+    got = keras.models.load_model(path, compile=False).get_weights()
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
+    for w, s in zip(model.get_weights(), seen[2]):
+        np.testing.assert_array_equal(w, s)  # the model trains on from its own weights, not the mean
+    assert not np.allclose(seen[1][0], seen[2][0])  # the epochs differ, so the mean is not trivially either
+
+    resumed = WeightAverage(keras, path, from_epoch=2)  # a resumed run repeating epoch 3, then its epoch 4
+    resumed.set_model(model)
+    resumed.on_train_begin()
+    resumed.on_epoch_end(2)
+    model.set_weights([w + 1.0 for w in seen[2]])
+    resumed.on_epoch_end(3)
+    got = keras.models.load_model(path, compile=False).get_weights()
+    for g, a, b in zip(got, seen[1], seen[2]):
+        np.testing.assert_allclose(g, (a + b + b + 1.0) / 3, rtol=1e-5, atol=1e-6)
