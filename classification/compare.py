@@ -9,6 +9,8 @@ The shipping rule (issue 14; stage 7 was shipped by it in session 8, stage 8 hel
 slider settings is lower than the shipped file's, and at least one is higher. Only a change smaller
 than `TIE_POINTS` counts as equal: one face more or less at one setting moves a six-setting mean of the
 largest split (4,051 FairFace faces) by 0.004 points, so any real difference counts.
+Beside each mean the report prints the net count of face-readings behind it (faces gained minus lost,
+summed over the settings), so a verdict decided by two faces reads as such.
 Exit status: 0 better, 1 not better, 2 bad input.
 
 `--markdown BASE_NAME` prints the model card's two tables instead (every source at every setting, then
@@ -27,6 +29,10 @@ from core.labels import SOURCE_NAMES
 HEADLINE_FIGURES = ("exact_acc", "one_off_acc", "children_exact_acc", "gender_acc")
 SHORT_NAMES = {"exact_acc": "exact", "one_off_acc": "1-off", "children_exact_acc": "children", "gender_acc": "gender"}
 TIE_POINTS = 0.001  # percentage points: float noise, well under one face's worth
+# the count each figure is a share of, in evaluate's per-source metrics (FairFace has no in-group count:
+# its 1-off is over all its faces)
+DENOMINATOR_KEYS = {"exact_acc": ("in_group_faces",), "one_off_acc": ("in_group_faces", "faces"),
+                    "children_exact_acc": ("children_faces",), "gender_acc": ("faces",)}
 
 
 def read_metrics(path: Path) -> dict:
@@ -54,7 +60,8 @@ def shared_scales(base: dict, candidate: dict) -> list[str]:
 
 
 def figure_changes(base: dict, candidate: dict, scales: list[str]) -> dict[str, dict[str, dict[str, list[float]]]]:
-    """{source: {figure: {"base": [...], "candidate": [...]}}} over `scales`."""
+    """{source: {figure: {"base": [...], "candidate": [...], "faces": [...]}}} over `scales`; "faces": the
+    candidate's count each share is of at that setting (0 where the file does not say)."""
     out: dict = {}
     for scale in scales:
         for source, figures in base[scale].items():
@@ -63,9 +70,11 @@ def figure_changes(base: dict, candidate: dict, scales: list[str]) -> dict[str, 
                 continue
             for key in HEADLINE_FIGURES:
                 if isinstance(figures.get(key), (int, float)) and isinstance(other.get(key), (int, float)):
-                    pair = out.setdefault(source, {}).setdefault(key, {"base": [], "candidate": []})
+                    pair = out.setdefault(source, {}).setdefault(key, {"base": [], "candidate": [], "faces": []})
                     pair["base"].append(float(figures[key]))
                     pair["candidate"].append(float(other[key]))
+                    count = next((other[k] for k in DENOMINATOR_KEYS[key] if isinstance(other.get(k), int)), 0)
+                    pair["faces"].append(count)
     return out
 
 
@@ -74,6 +83,12 @@ def mean_changes_points(changes: dict) -> dict[str, dict[str, float]]:
     return {source: {key: 100.0 * (sum(v["candidate"]) - sum(v["base"])) / len(v["base"])
                      for key, v in figures.items()}
             for source, figures in changes.items()}
+
+
+def net_faces(figure: dict[str, list]) -> tuple[int, int]:
+    """(face-readings gained minus lost, face-readings in all) over the settings of one `figure_changes` entry."""
+    net = sum(round((c - b) * n) for b, c, n in zip(figure["base"], figure["candidate"], figure["faces"]))
+    return net, sum(figure["faces"])
 
 
 def verdict(means: dict[str, dict[str, float]]) -> tuple[bool, list[str]]:
@@ -90,12 +105,15 @@ def report(base_path: Path, candidate_path: Path) -> tuple[str, bool]:
     scales = shared_scales(base, candidate)
     changes = figure_changes(base, candidate, scales)
     lines = [f"candidate {candidate_path} against {base_path}, slider settings {', '.join(scales)}", ""]
-    lines.append(f"{'source':>9} {'figure':>9} " + " ".join(f"{s:>13}" for s in scales) + f" {'mean':>7}")
+    lines.append(f"{'source':>9} {'figure':>9} " + " ".join(f"{s:>13}" for s in scales) + f" {'mean':>7}"
+                 + "  net faces")
     means = mean_changes_points(changes)
     for source, figures in changes.items():
         for key, v in figures.items():
             cells = " ".join(f"{100 * b:5.1f}->{100 * c:5.1f}" for b, c in zip(v["base"], v["candidate"]))
-            lines.append(f"{source:>9} {SHORT_NAMES[key]:>9} {cells} {means[source][key]:+7.2f}")
+            net, total = net_faces(v)
+            lines.append(f"{source:>9} {SHORT_NAMES[key]:>9} {cells} {means[source][key]:+7.2f}"
+                         + (f"  {net:+d} of {total:,}" if total else ""))
     better, reasons = verdict(means)
     lines += ["", "better on every source: " + ("yes" if better else "no (" + "; ".join(reasons) + ")")]
     return "\n".join(lines), better

@@ -51,3 +51,18 @@ def test_markdown_tables_put_the_base_figures_beside_the_candidates_and_bold_the
     assert "| **1.2** | All-Age-Faces | 10 |  | **90.0%** |  | **93.0%** | – / 90.0 / – / 90.0 |" in lines
     assert any(line.startswith("| **1.2 (default)** | UTKFace") for line in lines)
     assert "| 1.0 |  |  | 50.0% | – / – / 50.0 |" in lines                        # pooled: only gender given
+
+
+def test_the_report_counts_the_faces_behind_each_mean(tmp_path):
+    base = _metrics(tmp_path / "base.json", 0.80, 0.90)
+    trade = _metrics(tmp_path / "b.json", 0.70, 1.00)  # of 10 faces a setting: one child fewer, one gender more
+    text, _ = compare.report(base, trade)
+    line = {tuple(row.split()[:2]): row for row in text.splitlines() if row.strip()}
+    assert line[("aaf", "gender")].endswith("+10.00  +2 of 20")  # one face more at each of two settings
+    assert line[("utkface", "children")].endswith("-10.00")  # the file gives no children count: no net shown
+    data = json.loads(trade.read_text())
+    for figures in data["by_scale"].values():
+        figures["utkface"]["children_faces"] = 10
+    trade.write_text(json.dumps(data))
+    text, _ = compare.report(base, trade)
+    assert any(row.split()[:2] == ["utkface", "children"] and row.endswith("-2 of 20") for row in text.splitlines())
