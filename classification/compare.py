@@ -13,6 +13,11 @@ Beside each mean the report prints the net count of face-readings behind it (fac
 summed over the settings), so a verdict decided by two faces reads as such.
 Exit status: 0 better, 1 not better, 2 bad input.
 
+`--paired` adds, where both runs kept `per_face.npz` (classification.evaluate writes it beside
+metrics.json), a 95% interval for each mean's change from a paired bootstrap over the faces: the
+same faces redrawn with replacement for both files, so it says how far the change could move on
+another draw of faces like these. It informs; the verdict stays the rule above.
+
 `--markdown BASE_NAME` prints the model card's two tables instead (every source at every setting, then
 pooled), the candidate's figures with the base file's beside them under BASE_NAME.
 """
@@ -23,11 +28,15 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
+
+from classification.evaluate import PER_FACE_FILE
 from core.paths import WEIGHTS_DIR
 from core.labels import SOURCE_NAMES
 
 HEADLINE_FIGURES = ("exact_acc", "one_off_acc", "children_exact_acc", "gender_acc")
 SHORT_NAMES = {"exact_acc": "exact", "one_off_acc": "1-off", "children_exact_acc": "children", "gender_acc": "gender"}
+BOOTSTRAP_DRAWS = 2000
 TIE_POINTS = 0.001  # percentage points: float noise, well under one face's worth
 # the count each figure is a share of, in evaluate's per-source metrics (FairFace has no in-group count:
 # its 1-off is over all its faces)
@@ -91,6 +100,39 @@ def net_faces(figure: dict[str, list]) -> tuple[int, int]:
     return net, sum(figure["faces"])
 
 
+def paired_intervals(base_faces: Path, candidate_faces: Path, scales: list[str], draws: int = BOOTSTRAP_DRAWS,
+                     seed: int = 0) -> dict[str, dict[str, tuple[float, float]]]:
+    """{source: {figure: (low, high)}}: the 2.5th and 97.5th percentiles, in percentage points, of the
+    six-setting mean's change when the faces are redrawn with replacement (the same draw for both files).
+    ValueError when a file is missing or the two runs did not measure the same faces."""
+    try:
+        base, candidate = dict(np.load(base_faces)), dict(np.load(candidate_faces))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot read per-face outcomes ({exc}): rerun classification.evaluate for both files")
+    order = np.argsort(candidate["path"])
+    if not np.array_equal(np.sort(base["path"]), candidate["path"][order]):
+        raise ValueError("the two runs measured different faces: evaluate both on the same --split and --limit")
+    rank = np.argsort(base["path"])
+    rng = np.random.default_rng(seed)
+    out: dict = {}
+    for source in np.unique(base["source"]):
+        mask = base["source"][rank] == source
+        for key in HEADLINE_FIGURES:
+            names = [f"{scale}/{key}" for scale in scales]
+            if not all(n in base and n in candidate for n in names):
+                continue
+            b = np.stack([base[n][rank][mask] for n in names])
+            c = np.stack([candidate[n][order][mask] for n in names])
+            counted = np.isfinite(b[0])
+            if not counted.any():
+                continue
+            diff = (c - b)[:, counted].sum(axis=0)  # per face, summed over the settings
+            picks = rng.integers(0, diff.size, (draws, diff.size))
+            means = 100.0 * diff[picks].sum(axis=1) / (diff.size * len(scales))
+            out.setdefault(str(source), {})[key] = (float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5)))
+    return out
+
+
 def verdict(means: dict[str, dict[str, float]]) -> tuple[bool, list[str]]:
     """(better, reasons it is not): the shipping rule of the module docstring."""
     reasons = [f"{source} {SHORT_NAMES[key]} {delta:+.2f} points"
@@ -100,10 +142,12 @@ def verdict(means: dict[str, dict[str, float]]) -> tuple[bool, list[str]]:
     return not reasons, reasons
 
 
-def report(base_path: Path, candidate_path: Path) -> tuple[str, bool]:
+def report(base_path: Path, candidate_path: Path, paired: bool = False) -> tuple[str, bool]:
     base, candidate = load_metrics(base_path), load_metrics(candidate_path)
     scales = shared_scales(base, candidate)
     changes = figure_changes(base, candidate, scales)
+    intervals = paired_intervals(Path(base_path).parent / PER_FACE_FILE, Path(candidate_path).parent / PER_FACE_FILE,
+                                 scales) if paired else {}
     lines = [f"candidate {candidate_path} against {base_path}, slider settings {', '.join(scales)}", ""]
     lines.append(f"{'source':>9} {'figure':>9} " + " ".join(f"{s:>13}" for s in scales) + f" {'mean':>7}"
                  + "  net faces")
@@ -113,7 +157,8 @@ def report(base_path: Path, candidate_path: Path) -> tuple[str, bool]:
             cells = " ".join(f"{100 * b:5.1f}->{100 * c:5.1f}" for b, c in zip(v["base"], v["candidate"]))
             net, total = net_faces(v)
             lines.append(f"{source:>9} {SHORT_NAMES[key]:>9} {cells} {means[source][key]:+7.2f}"
-                         + (f"  {net:+d} of {total:,}" if total else ""))
+                         + (f"  {net:+d} of {total:,}" if total else "")
+                         + ("  95%% [%+.2f, %+.2f]" % intervals[source][key] if key in intervals.get(source, {}) else ""))
     better, reasons = verdict(means)
     lines += ["", "better on every source: " + ("yes" if better else "no (" + "; ".join(reasons) + ")")]
     return "\n".join(lines), better
@@ -165,12 +210,14 @@ def main(argv=None) -> int:
                    help="the shipped file's metrics (default: weights/age_gender.metrics.json)")
     p.add_argument("--markdown", metavar="BASE_NAME", default=None,
                    help="print the model card's tables instead, the base's figures in a column named BASE_NAME")
+    p.add_argument("--paired", action="store_true",
+                   help="add a 95%% paired-bootstrap interval to each mean (needs per_face.npz beside both files)")
     args = p.parse_args(argv)
     try:
         if args.markdown is not None:
             print(markdown_tables(args.base, args.candidate, args.markdown))
             return 0
-        text, better = report(args.base, args.candidate)
+        text, better = report(args.base, args.candidate, args.paired)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

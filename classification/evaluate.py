@@ -39,6 +39,7 @@ from facedata.datasets import HELD_OUT_SPLITS
 # Slider settings evaluated: the ends of the range, the app's default, and points between to choose it.
 EVAL_SCALES = (1.0, 1.2, 1.4, 1.6, 1.8, 2.0)
 CHILD_GROUPS = (0, 1, 2)  # 0-2, 4-6, 8-12
+PER_FACE_FILE = "per_face.npz"  # beside metrics.json: every face's outcome per figure and setting (face_outcomes)
 EXACT_AGE_SOURCES = ("utkface", "aaf")
 
 
@@ -177,32 +178,58 @@ def _mean(values) -> float | None:
     return float(values.mean()) if values.size else None
 
 
+def face_outcomes(samples, gender_pred: np.ndarray, age_probs: np.ndarray) -> dict[str, np.ndarray]:
+    """Per face, for each headline figure: 1.0 right, 0.0 wrong, NaN where the face does not count for it
+    (an unknown gender; an age between groups; not a child). Each figure is the mean of its non-NaN
+    entries; kept per face so that two models can be compared face by face (`classification.compare --paired`)."""
+    pred = age_probs.argmax(axis=1)
+    gender_true = np.array([s.gender for s in samples])
+    out = {"gender_acc": np.where(gender_true >= 0, (gender_pred == gender_true).astype(float), np.nan)}
+    ages = np.array([s.age_years for s in samples], float)
+    if np.all(np.isfinite(ages)):
+        true = np.array([hard_group(a) if hard_group(a) is not None else -1 for a in ages])
+        in_group = true >= 0
+        diff = np.abs(true - pred)
+        out["exact_acc"] = np.where(in_group, (diff == 0).astype(float), np.nan)
+        out["one_off_acc"] = np.where(in_group, (diff <= 1).astype(float), np.nan)
+        out["children_exact_acc"] = np.where(in_group & np.isin(true, CHILD_GROUPS), (diff == 0).astype(float), np.nan)
+    else:
+        out["one_off_acc"] = np.array([within_one_of_range(p, s.age_range_years) for p, s in zip(pred, samples)], float)
+    return out
+
+
+def _nanmean(values: np.ndarray) -> float | None:
+    counted = values[np.isfinite(values)]
+    return float(counted.mean()) if counted.size else None
+
+
 def source_metrics(samples, gender_pred: np.ndarray, age_probs: np.ndarray) -> dict:
     """Every reported figure for one source at one slider setting."""
     pred = age_probs.argmax(axis=1)
     gender_true = np.array([s.gender for s in samples])
     known = gender_true >= 0
     main_group = np.array([int(np.argmax(s.age_soft)) for s in samples])
-    m = {"faces": len(samples), "gender_acc": _mean(gender_pred[known] == gender_true[known]),
+    outcomes = face_outcomes(samples, gender_pred, age_probs)
+    m = {"faces": len(samples), "gender_acc": _nanmean(outcomes["gender_acc"]),
          "gender_acc_by_age_group": {name: _mean(gender_pred[known & (main_group == i)] == gender_true[known & (main_group == i)])
                                      for i, name in enumerate(AGE_GROUPS) if np.any(known & (main_group == i))}}
     ages = np.array([s.age_years for s in samples], float)
     if np.all(np.isfinite(ages)):
-        in_group = np.array([hard_group(a) is not None for a in ages])
+        in_group = np.isfinite(outcomes["exact_acc"])
         true = np.array([hard_group(a) if hard_group(a) is not None else -1 for a in ages])
         strict = age_metrics(true[in_group], pred[in_group])
         snapped = age_metrics(np.array([nearest_group(a) for a in ages]), pred)
-        children = in_group & np.isin(true, CHILD_GROUPS)
-        m.update({"in_group_faces": int(in_group.sum()), "exact_acc": strict["exact_acc"],
-                  "one_off_acc": strict["one_off_acc"], "children_faces": int(children.sum()),
-                  "children_exact_acc": _mean(pred[children] == true[children]),
+        m.update({"in_group_faces": int(in_group.sum()), "exact_acc": _nanmean(outcomes["exact_acc"]),
+                  "one_off_acc": _nanmean(outcomes["one_off_acc"]),
+                  "children_faces": int(np.isfinite(outcomes["children_exact_acc"]).sum()),
+                  "children_exact_acc": _nanmean(outcomes["children_exact_acc"]),
                   "exact_acc_gap_ages_snapped": snapped["exact_acc"],
                   "one_off_acc_gap_ages_snapped": snapped["one_off_acc"],
                   "per_group_recall": strict["per_group_recall"], "confusion": strict["confusion"]})
     else:
         ranges = [s.age_range_years for s in samples]
         m.update({"age_group_overlaps_annotated_range": _mean([overlaps_range(p, r) for p, r in zip(pred, ranges)]),
-                  "one_off_acc": _mean([within_one_of_range(p, r) for p, r in zip(pred, ranges)])})
+                  "one_off_acc": _nanmean(outcomes["one_off_acc"])})
     return m
 
 
@@ -293,12 +320,16 @@ def main(argv=None) -> int:
         sources = sorted({s.source for s, _ in kept}, key=lambda n: SOURCES.index(n) if n in SOURCES else len(SOURCES))
         metrics["detector_box_found"] = {name: _mean([f for s, f in kept if s.source == name]) for name in sources}
         metrics["by_scale"] = {}
+        per_face = {"path": np.array([s.path for s, _ in kept]), "source": np.array([s.source for s, _ in kept])}
         for scale in scales:
             g_pred, probs = predictions[scale]
             per_source = {}
             for name in sources:
                 idx = np.array([s.source == name for s, _ in kept])
-                per_source[name] = source_metrics([s for s, _ in kept if s.source == name], g_pred[idx], probs[idx])
+                source_samples = [s for s, _ in kept if s.source == name]
+                per_source[name] = source_metrics(source_samples, g_pred[idx], probs[idx])
+                for key, values in face_outcomes(source_samples, g_pred[idx], probs[idx]).items():
+                    per_face.setdefault(f"{scale:.1f}/{key}", np.full(len(kept), np.nan))[idx] = values
             per_source["overall"] = pooled_metrics(per_source, {n: per_source[n]["faces"] for n in sources})
             metrics["by_scale"][f"{scale:.1f}"] = per_source
             if scale == default_scale:
@@ -312,6 +343,7 @@ def main(argv=None) -> int:
         for key in ("gender_acc", "one_off_acc", "children_exact_acc"):  # headline figures (About box)
             metrics[key] = default["overall"][key]
         metrics["exact_acc"] = default.get("utkface", {}).get("exact_acc")
+        np.savez_compressed(out / PER_FACE_FILE, **per_face)
 
     if args.adience:
         ad = read_adience(args.adience)

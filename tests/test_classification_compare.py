@@ -66,3 +66,37 @@ def test_the_report_counts_the_faces_behind_each_mean(tmp_path):
     trade.write_text(json.dumps(data))
     text, _ = compare.report(base, trade)
     assert any(row.split()[:2] == ["utkface", "children"] and row.endswith("-2 of 20") for row in text.splitlines())
+
+
+def _per_face(folder, right_at_each_setting, scales=("1.0", "1.2")):
+    """A run folder with metrics.json and per_face.npz: 100 UTKFace faces, gender right on the first N."""
+    import numpy as np
+    folder.mkdir()
+    n = right_at_each_setting
+    by_scale = {s: {"utkface": {"faces": 100, "gender_acc": n / 100}} for s in scales}
+    (folder / "metrics.json").write_text(json.dumps({"by_scale": by_scale}))
+    outcomes = {f"{s}/gender_acc": (np.arange(100) < n).astype(float) for s in scales}
+    np.savez_compressed(folder / "per_face.npz", path=np.array([f"f{i:03d}.jpg" for i in range(100)]),
+                        source=np.array(["utkface"] * 100), **outcomes)
+    return folder / "metrics.json"
+
+
+def test_paired_intervals_bracket_the_change_and_shrink_to_it_when_every_face_moves_alike(tmp_path):
+    base, candidate = _per_face(tmp_path / "a", 80), _per_face(tmp_path / "b", 85)
+    text, better = compare.report(base, candidate, paired=True)
+    row = next(line for line in text.splitlines() if "gender" in line)
+    low, high = (float(v) for v in row.split("[")[1].rstrip("]").split(","))
+    assert better and low < 5.0 < high and high - low < 10  # 5 faces of 100 gained: the interval holds +5
+    same = _per_face(tmp_path / "c", 80)
+    row = next(line for line in compare.report(base, same, paired=True)[0].splitlines() if "gender" in line)
+    assert row.endswith("95% [+0.00, +0.00]")  # no face changed: no draw can show a change
+
+
+def test_paired_needs_the_same_faces(tmp_path, capsys):
+    import numpy as np
+    base, other = _per_face(tmp_path / "a", 80), _per_face(tmp_path / "b", 85)
+    data = dict(np.load(tmp_path / "b" / "per_face.npz"))
+    data["path"] = np.array([f"g{i}.jpg" for i in range(100)])
+    np.savez_compressed(tmp_path / "b" / "per_face.npz", **data)
+    assert compare.main([str(other), "--base", str(base), "--paired"]) == 2
+    assert "different faces" in capsys.readouterr().err

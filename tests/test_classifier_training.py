@@ -42,6 +42,17 @@ def test_source_metrics_exact_ages_children_and_gender_by_group():
     assert m["gender_acc"] == pytest.approx(0.8) and m["gender_acc_by_age_group"]["4-6"] == 0.0
 
 
+def test_face_outcomes_count_only_the_faces_each_figure_is_of():
+    from classification.evaluate import face_outcomes
+    samples = [_sample(age_soft=age_to_soft(a), age_years=float(a), gender=g)
+               for a, g in ((1, 0), (22, -1), (28, 1))]
+    out = face_outcomes(samples, np.array([0, 0, 0]), np.eye(8)[[1, 4, 4]])
+    np.testing.assert_array_equal(out["gender_acc"], [1.0, np.nan, 0.0])  # unknown gender: not counted
+    np.testing.assert_array_equal(out["exact_acc"], [0.0, np.nan, 1.0])   # 22 lies between groups
+    np.testing.assert_array_equal(out["one_off_acc"], [1.0, np.nan, 1.0])
+    np.testing.assert_array_equal(out["children_exact_acc"], [0.0, np.nan, np.nan])
+
+
 def test_source_metrics_age_ranges():
     from classification.evaluate import source_metrics, within_one_of_range
     assert within_one_of_range(5, (20, 29)) and not within_one_of_range(6, (20, 29))
