@@ -203,13 +203,16 @@ def _nanmean(values: np.ndarray) -> float | None:
     return float(counted.mean()) if counted.size else None
 
 
-def source_metrics(samples, gender_pred: np.ndarray, age_probs: np.ndarray) -> dict:
-    """Every reported figure for one source at one slider setting."""
+def source_metrics(samples, gender_pred: np.ndarray, age_probs: np.ndarray,
+                   outcomes: dict[str, np.ndarray] | None = None) -> dict:
+    """Every reported figure for one source at one slider setting; `outcomes`: its `face_outcomes`, where
+    the caller has them already."""
     pred = age_probs.argmax(axis=1)
     gender_true = np.array([s.gender for s in samples])
     known = gender_true >= 0
     main_group = np.array([int(np.argmax(s.age_soft)) for s in samples])
-    outcomes = face_outcomes(samples, gender_pred, age_probs)
+    if outcomes is None:
+        outcomes = face_outcomes(samples, gender_pred, age_probs)
     m = {"faces": len(samples), "gender_acc": _nanmean(outcomes["gender_acc"]),
          "gender_acc_by_age_group": {name: _mean(gender_pred[known & (main_group == i)] == gender_true[known & (main_group == i)])
                                      for i, name in enumerate(AGE_GROUPS) if np.any(known & (main_group == i))}}
@@ -327,8 +330,9 @@ def main(argv=None) -> int:
             for name in sources:
                 idx = np.array([s.source == name for s, _ in kept])
                 source_samples = [s for s, _ in kept if s.source == name]
-                per_source[name] = source_metrics(source_samples, g_pred[idx], probs[idx])
-                for key, values in face_outcomes(source_samples, g_pred[idx], probs[idx]).items():
+                outcomes = face_outcomes(source_samples, g_pred[idx], probs[idx])
+                per_source[name] = source_metrics(source_samples, g_pred[idx], probs[idx], outcomes)
+                for key, values in outcomes.items():
                     per_face.setdefault(f"{scale:.1f}/{key}", np.full(len(kept), np.nan))[idx] = values
             per_source["overall"] = pooled_metrics(per_source, {n: per_source[n]["faces"] for n in sources})
             metrics["by_scale"][f"{scale:.1f}"] = per_source
