@@ -16,7 +16,14 @@ Exit status: 0 better, 1 not better, 2 bad input.
 `--paired` adds, where both runs kept `per_face.npz` (classification.evaluate writes it beside
 metrics.json), a 95% interval for each mean's change from a paired bootstrap over the faces: the
 same faces redrawn with replacement for both files, so it says how far the change could move on
-another draw of faces like these. It informs; the verdict stays the rule above.
+another draw of faces like these. With the default `--rule strict` it informs; the verdict stays the
+rule above.
+
+`--rule band` (implies `--paired`) is the test-split gate adopted in session 19, before stage 19 was
+measured, because the test split has worn on UTKFace (the model card says how): a candidate is
+**better** when no source mean's 95% interval lies wholly below zero and at least one lies wholly
+above it. The whole gate is two commands: the strict rule on the validation split (exit 0), then
+the band rule on the test split (exit 0).
 
 `--markdown BASE_NAME` prints the model card's two tables instead (every source at every setting, then
 pooled), the candidate's figures with the base file's beside them under BASE_NAME.
@@ -142,7 +149,22 @@ def verdict(means: dict[str, dict[str, float]]) -> tuple[bool, list[str]]:
     return not reasons, reasons
 
 
-def report(base_path: Path, candidate_path: Path, paired: bool = False) -> tuple[str, bool]:
+def band_verdict(intervals: dict[str, dict[str, tuple[float, float]]]) -> tuple[bool, list[str]]:
+    """(better, reasons it is not): the `--rule band` gate of the module docstring, on `paired_intervals`."""
+    reasons = [f"{source} {SHORT_NAMES[key]} 95% [{low:+.2f}, {high:+.2f}] lies below zero"
+               for source, figures in intervals.items() for key, (low, high) in figures.items() if high < -TIE_POINTS]
+    if not reasons and not any(low > TIE_POINTS for figures in intervals.values() for low, _ in figures.values()):
+        reasons = ["no interval lies above zero"]
+    return not reasons, reasons
+
+
+RULES = ("strict", "band")
+
+
+def report(base_path: Path, candidate_path: Path, paired: bool = False, rule: str = "strict") -> tuple[str, bool]:
+    if rule not in RULES:
+        raise ValueError(f"unknown rule {rule!r}: use one of {', '.join(RULES)}")
+    paired = paired or rule == "band"
     base, candidate = load_metrics(base_path), load_metrics(candidate_path)
     scales = shared_scales(base, candidate)
     changes = figure_changes(base, candidate, scales)
@@ -159,8 +181,13 @@ def report(base_path: Path, candidate_path: Path, paired: bool = False) -> tuple
             lines.append(f"{source:>9} {SHORT_NAMES[key]:>9} {cells} {means[source][key]:+7.2f}"
                          + (f"  {net:+d} of {total:,}" if total else "")
                          + ("  95%% [%+.2f, %+.2f]" % intervals[source][key] if key in intervals.get(source, {}) else ""))
-    better, reasons = verdict(means)
-    lines += ["", "better on every source: " + ("yes" if better else "no (" + "; ".join(reasons) + ")")]
+    if rule == "band":
+        better, reasons = band_verdict(intervals)
+        heading = "better beyond the 95% band (no interval below zero, one above)"
+    else:
+        better, reasons = verdict(means)
+        heading = "better on every source"
+    lines += ["", f"{heading}: " + ("yes" if better else "no (" + "; ".join(reasons) + ")")]
     return "\n".join(lines), better
 
 
@@ -212,12 +239,15 @@ def main(argv=None) -> int:
                    help="print the model card's tables instead, the base's figures in a column named BASE_NAME")
     p.add_argument("--paired", action="store_true",
                    help="add a 95%% paired-bootstrap interval to each mean (needs per_face.npz beside both files)")
+    p.add_argument("--rule", choices=RULES, default="strict",
+                   help="strict: no six-setting mean lower (the validation-split gate); band: no 95%% interval "
+                        "wholly below zero, one wholly above (the test-split gate since session 19; implies --paired)")
     args = p.parse_args(argv)
     try:
         if args.markdown is not None:
             print(markdown_tables(args.base, args.candidate, args.markdown))
             return 0
-        text, better = report(args.base, args.candidate, args.paired)
+        text, better = report(args.base, args.candidate, args.paired, args.rule)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -100,3 +100,19 @@ def test_paired_needs_the_same_faces(tmp_path, capsys):
     np.savez_compressed(tmp_path / "b" / "per_face.npz", **data)
     assert compare.main([str(other), "--base", str(base), "--paired"]) == 2
     assert "different faces" in capsys.readouterr().err
+
+
+def test_the_band_rule_passes_a_loss_within_noise_and_refuses_one_beyond_it(tmp_path):
+    base = _per_face(tmp_path / "a", 80)
+    clear_gain, tiny_loss, clear_loss = _per_face(tmp_path / "b", 90), _per_face(tmp_path / "c", 79), _per_face(tmp_path / "d", 60)
+    assert compare.main([str(clear_gain), "--base", str(base), "--rule", "band"]) == 0
+    # one face of 100 lost: the strict rule says no, the band says the loss is noise but nothing is gained
+    assert compare.main([str(tiny_loss), "--base", str(base)]) == 1
+    text, better = compare.report(base, tiny_loss, rule="band")
+    assert not better and "no interval lies above zero" in text
+    text, better = compare.report(base, clear_loss, rule="band")
+    assert not better and "utkface gender 95% [" in text and "lies below zero" in text
+    # a second source that gains clearly does not buy back a loss beyond the band on the first
+    intervals = {"utkface": {"gender_acc": (-3.0, -0.5)}, "fairface": {"gender_acc": (1.0, 2.0)}}
+    assert compare.band_verdict(intervals)[0] is False
+    assert compare.band_verdict({"utkface": {"exact_acc": (-0.9, 0.4)}, "aaf": {"exact_acc": (0.6, 2.8)}})[0] is True
