@@ -187,7 +187,9 @@ def report(base_path: Path, candidate_path: Path, paired: bool = False, rule: st
     else:
         better, reasons = verdict(means)
         heading = "better on every source"
-    lines += ["", f"{heading}: " + ("yes" if better else "no (" + "; ".join(reasons) + ")")]
+    total = sum(delta for figures in means.values() for delta in figures.values())
+    lines += ["", f"sum of the mean changes: {total:+.2f} points (breaks a tie between two candidates that are both better)",
+              f"{heading}: " + ("yes" if better else "no (" + "; ".join(reasons) + ")")]
     return "\n".join(lines), better
 
 

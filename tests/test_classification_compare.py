@@ -25,6 +25,7 @@ def test_a_candidate_must_not_lose_any_source_figure_on_average(tmp_path):
     assert compare.main([str(same), "--base", str(base)]) == 1  # nothing higher is not better either
     text, better = compare.report(base, trade)
     assert not better and "utkface children -2.00 points" in text and "aaf" in text
+    assert "sum of the mean changes: +3.00 points" in text  # -2.00 children, +5.00 aaf gender
 
 
 def test_bad_files_get_a_one_line_error(tmp_path, capsys):
