@@ -38,7 +38,7 @@ def number_in(low: float, high: float, kind=float):
 def parse_args(argv=None) -> argparse.Namespace:
     from core.config import CONFIDENCE_RANGE, CROP_SCALE_RANGE
     p = OneLineParser(description="Find every face and show gender and age group, live.")
-    p.add_argument("--camera", type=number_in(0, 255, int), default=None, help="camera index to open (default 0)")
+    p.add_argument("--camera", type=number_in(0, 255, int), default=None, help="camera index to open (default: the last one used, 0 at first)")
     p.add_argument("--source", default=None, help="video file, image or folder instead of a camera")
     p.add_argument("--headless", action="store_true", help="no window: process --source and exit")
     p.add_argument("--output", default=None, help="headless: annotated video (.mp4/.avi), image, or folder")

@@ -117,7 +117,9 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("checkpoint", nargs="*", default=[str(REPO_ROOT / "runs" / "classifier" / "best.keras")],
                    help="a .keras checkpoint; several: ship the average of their weights (same run only)")
-    p.add_argument("--out", default=str(REPO_ROOT / "weights" / "age_gender.tflite"))
+    p.add_argument("--out", default=str(REPO_ROOT / "weights" / "age_gender.tflite"),
+                   help="the .tflite written (default: the shipped file, so give --out runs/... for a candidate)")
+    p.add_argument("--overwrite", action="store_true", help="replace a file already at --out or --save-keras")
     p.add_argument("--cache", default=str(FACE_CACHE_DIR),
                    help="decoded-face cache for BatchNorm recalibration (see classification.cache)")
     p.add_argument("--calibration-batches", type=int, default=60, help="0: keep the training-time BN statistics")
@@ -125,11 +127,15 @@ def main(argv=None) -> int:
     p.add_argument("--quantization", choices=QUANTIZATIONS, default="dynamic",
                    help="dynamic: int8 weights, 1/4 size (default); float16: 1/2; none: float32")
     args = p.parse_args(argv)
-    tf = import_tensorflow()
     for checkpoint in args.checkpoint:
         if not Path(checkpoint).is_file():
             print(f"error: no checkpoint at {checkpoint}; train with `python -m classification.train`", file=sys.stderr)
             return 2
+    present = [f for f in (args.out, args.save_keras) if f and Path(f).exists()]
+    if present and not args.overwrite:
+        print(f"error: {', '.join(present)} already there and kept; give --out runs/<run>/NAME.tflite "
+              "(ship it only when classification.compare says better), or --overwrite", file=sys.stderr)
+        return 2
     try:
         model = load_averaged(args.checkpoint)
     except ValueError as exc:

@@ -197,3 +197,14 @@ def test_weight_average_is_the_mean_of_the_epochs_from_its_start_and_resumes_wit
     got = keras.models.load_model(path, compile=False).get_weights()
     for g, a, b in zip(got, seen[1], seen[2]):
         np.testing.assert_allclose(g, (a + b + b + 1.0) / 3, rtol=1e-5, atol=1e-6)
+
+
+def test_export_keeps_a_file_already_at_its_output(tmp_path, capsys):
+    """The default --out is the shipped classifier: a candidate export must not replace it unasked."""
+    from classification import export
+    checkpoint, shipped = tmp_path / "last.keras", tmp_path / "age_gender.tflite"
+    checkpoint.write_bytes(b"not read")
+    shipped.write_bytes(b"shipped")
+    assert export.main([str(checkpoint), "--out", str(shipped)]) == 2
+    assert shipped.read_bytes() == b"shipped"
+    assert "already there and kept" in capsys.readouterr().err
