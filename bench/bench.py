@@ -241,13 +241,7 @@ def main(argv=None) -> int:
                                      "no_cuts_no_confirmation": stream_stability(older, frames, fps, clip_cuts)})
         print(f"stability on {name}: done", file=sys.stderr)
     if len(streams) > 1:  # all real clips together: a per-minute figure over more than a few seconds
-        real = results["stability"][1:]
-        results["real_clips_total"] = {}
-        for mode in STABILITY_MODES:
-            changes = sum(r[mode]["label_changes"] for r in real)
-            minutes = sum(r[mode]["person_minutes"] for r in real)
-            results["real_clips_total"][mode] = {"label_changes": changes, "person_minutes": minutes,
-                                                 "label_changes_per_min": changes / minutes if minutes else None}
+        results["real_clips_total"] = real_clips_total(results["stability"][1:])
     results["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
     if args.stability_only and Path(args.out).exists():  # keep the last full run's frame-budget rows
         kept = json.loads(Path(args.out).read_text())
@@ -258,6 +252,25 @@ def main(argv=None) -> int:
     Path(args.out).write_text(json.dumps(results, indent=1))
     print_table(results)
     return 0
+
+
+def real_clips_total(rows: list[dict]) -> dict:
+    """Per mode, the clips pooled: label changes per labelled person-minute, and the share of judged
+    face-frames (labelled, no marker) whose gender and age group were answered, each clip weighted by its
+    judged person-minutes."""
+    total = {}
+    for mode in STABILITY_MODES:
+        runs = [r[mode] for r in rows]
+        changes = sum(r["label_changes"] for r in runs)
+        minutes = sum(r["person_minutes"] for r in runs)
+        judged = [(r, r["person_minutes"] * (1.0 - (r["unjudgeable"] or 0.0))) for r in runs
+                  if r["gender_answered"] is not None]
+        weight = sum(w for _, w in judged)
+        answered = {key: sum(r[key] * w for r, w in judged) / weight if weight else None
+                    for key in ("gender_answered", "age_answered")}
+        total[mode] = {"label_changes": changes, "person_minutes": minutes,
+                       "label_changes_per_min": changes / minutes if minutes else None, **answered}
+    return total
 
 
 def print_table(results: dict) -> None:
@@ -288,8 +301,10 @@ def print_table(results: dict) -> None:
                       f"{pct_cell(r['age_answered']):>12} {pct_cell(r['unjudgeable']):>6}")
     for mode, r in results.get("real_clips_total", {}).items():
         per_min = "n/a" if r["label_changes_per_min"] is None else f"{r['label_changes_per_min']:.2f}"
+        answered = "".join(f", {key.split('_')[0]} answered {r[key]:.1%}" for key in ("gender_answered", "age_answered")
+                           if r.get(key) is not None)
         print(f"{'all real clips':<34} {mode:<24} {per_min:>11} {r['person_minutes']:10.2f}  "
-              f"({r['label_changes']} changes)")
+              f"({r['label_changes']} changes{answered})")
 
 
 if __name__ == "__main__":

@@ -38,3 +38,19 @@ def test_jitter_keeps_frames_and_is_repeatable():
     a, b = jittered(frames, seed=1), jittered(frames, seed=1)
     assert len(a) == 4 and all(x.shape == (48, 64, 3) for x in a)
     assert all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+def test_real_clips_total_weights_answered_shares_by_judged_person_minutes():
+    from bench.bench import STABILITY_MODES, real_clips_total
+
+    def run(changes, minutes, gender, age, marker):
+        return {"label_changes": changes, "person_minutes": minutes, "gender_answered": gender,
+                "age_answered": age, "unjudgeable": marker}
+    rows = [{mode: run(1, 1.0, 1.0, 0.5, 0.0) for mode in STABILITY_MODES},
+            {mode: run(2, 2.0, 0.25, 1.0, 0.5) for mode in STABILITY_MODES},    # half its frames marked
+            {mode: run(0, 0.5, None, None, 1.0) for mode in STABILITY_MODES}]   # all marked: no answers
+    total = real_clips_total(rows)["app"]
+    assert total["label_changes"] == 3 and total["person_minutes"] == 3.5
+    assert abs(total["label_changes_per_min"] - 3 / 3.5) < 1e-9
+    assert abs(total["gender_answered"] - (1.0 * 1 + 0.25 * 1) / 2) < 1e-9   # judged minutes 1 and 1
+    assert abs(total["age_answered"] - (0.5 + 1.0) / 2) < 1e-9
