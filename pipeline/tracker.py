@@ -43,11 +43,14 @@ from core.labels import GENDERS
 # 2 + 2, both evidence arriving rather than flicker (README, "Real footage").
 UNSURE_BAND_PROB = 0.15
 # A "?" is answered only this far above the threshold: the "?" the user reads is replaced only when the
-# evidence has clearly passed it (threshold + 0.05: gender 0.90, age group 0.45). On the real clips of bench.real_clips, with
-# the long memory, 3 of the 11 changes left were an age group's mean crossing 0.40 and back or for good
-# a little later; 0.03 and 0.05 both left 8 (README, "Real footage"). It only makes answers surer: a
-# first label and an answer replacing another still need the plain threshold.
-ANSWER_BAND_PROB = 0.05
+# evidence has clearly passed it (threshold + 0.10: adult gender 0.95, age group 0.50). A first label and an
+# answer replacing another still need the plain threshold. Measured on the real clips of bench.real_clips
+# (`python -m bench.bench --stability-only --skip-startup --real-clips DIR`, README "Real footage"): with
+# the stage-19 classifier 0.05 left 11 shown-label changes in 3.05 person-minutes, 0.10 leaves 7 (stage 13
+# at 0.05: 6), gender answered on 84.2% of real-clip face-frames and the age group on 83.1% (stage 13:
+# 81.3%, 72.9%). 0.15 left 4 but can never answer an adult's gender "?" (0.85 + 0.15 = 1.0), so it is not
+# used; a young-looking face's gender "?" (0.95) is answered only by a new first label at any band.
+ANSWER_BAND_PROB = 0.10
 # A real change within a track: each of its last CHANGE_WINDOW_CLASSIFICATIONS classifications is at least
 # CHANGE_DISTANCE_PROB from the track's mean, in gender (difference of P(female)) or age group (total
 # variation distance); two different people's sure crops differ by about 1. One person's crops never all
