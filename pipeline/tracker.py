@@ -42,15 +42,17 @@ from core.labels import GENDERS
 # no band, 5 + 3 shown-label changes; 0.05 and 0.10, 2 + 3 (a turning head's age group blinks); 0.15-0.25,
 # 2 + 2, both evidence arriving rather than flicker (README, "Real footage").
 UNSURE_BAND_PROB = 0.15
-# A "?" is answered only this far above the threshold: the "?" the user reads is replaced only when the
-# evidence has clearly passed it (threshold + 0.10: adult gender 0.95, age group 0.50). A first label and an
-# answer replacing another still need the plain threshold. Measured on the real clips of bench.real_clips
-# (`python -m bench.bench --stability-only --skip-startup --real-clips DIR`, README "Real footage"): with
-# the stage-19 classifier 0.05 left 11 shown-label changes in 3.05 person-minutes, 0.10 leaves 7 (stage 13
-# at 0.05: 6), gender answered on 84.2% of real-clip face-frames and the age group on 83.1% (stage 13:
-# 81.3%, 72.9%). 0.15 left 4 but can never answer an adult's gender "?" (0.85 + 0.15 = 1.0), so it is not
-# used; a young-looking face's gender "?" (0.95) is answered only by a new first label at any band.
-ANSWER_BAND_PROB = 0.10
+# A "?" is answered only this far above the threshold, and at most at ANSWER_MAX_PROB: the "?" the user
+# reads is replaced only when the evidence has clearly passed it (adult gender 0.97, a young-looking
+# face's gender 0.97, age group 0.55). A first label and an answer replacing another still need the plain
+# threshold. Measured on the real clips of bench.real_clips (`python -m bench.bench --stability-only
+# --skip-startup --real-clips DIR`, README "Real footage"; shown-label changes in 3.05 person-minutes, and
+# judged face-frames with gender / age group answered): with the stage-19 classifier a flat band of 0.05
+# gave 11 changes (85.7% / 84.3%), 0.10 gave 7 (84.2% / 83.1%), 0.15 gave 4 but could never answer an
+# adult's gender "?" (0.85 + 0.15 = 1.0) nor, at any band, a young-looking face's (0.95 + band); 0.15
+# capped at 0.97 gives 5 (83.1% / 82.7%; stage 13 at 0.05: 6, 81.3% / 72.9%), the demo clip 0.
+ANSWER_BAND_PROB = 0.15
+ANSWER_MAX_PROB = 0.97
 # A real change within a track: each of its last CHANGE_WINDOW_CLASSIFICATIONS classifications is at least
 # CHANGE_DISTANCE_PROB from the track's mean, in gender (difference of P(female)) or age group (total
 # variation distance); two different people's sure crops differ by about 1. One person's crops never all
@@ -163,10 +165,11 @@ class Track:
 def _unsure(prob: float, threshold: float, was_unsure: bool | None, same_answer: bool = True) -> bool:
     """Whether a part shows "?", with hysteresis around `threshold`: a first label (`was_unsure` None) and a
     different answer replacing a shown one use the plain threshold; an answer kept keeps it down to
-    `UNSURE_BAND_PROB` below it, and a "?" is answered only from `ANSWER_BAND_PROB` above it."""
+    `UNSURE_BAND_PROB` below it, and a "?" is answered only from `ANSWER_BAND_PROB` above it (at most
+    from `ANSWER_MAX_PROB`)."""
     if was_unsure is None or (not was_unsure and not same_answer):
         return prob < threshold
-    return prob < (threshold + ANSWER_BAND_PROB if was_unsure else threshold - UNSURE_BAND_PROB)
+    return prob < (min(threshold + ANSWER_BAND_PROB, ANSWER_MAX_PROB) if was_unsure else threshold - UNSURE_BAND_PROB)
 
 
 def _with_hysteresis(probs: np.ndarray, shown: int | None, margin: float) -> int:

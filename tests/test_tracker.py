@@ -264,6 +264,20 @@ def test_an_unsure_part_is_answered_only_clearly_above_its_threshold():
     assert labels[2:9] == ["?"] * 7 and labels[9:] == ["F"] * 6
 
 
+def test_a_young_looking_faces_gender_question_mark_can_still_be_answered():
+    """Its threshold (0.95) plus the answer band would pass 1: the cap keeps an answer reachable."""
+    from core.face import GENDER_MIN_PROB_YOUNG
+    from pipeline.tracker import ANSWER_BAND_PROB, ANSWER_MAX_PROB
+    assert GENDER_MIN_PROB_YOUNG + ANSWER_BAND_PROB > 1.0 > ANSWER_MAX_PROB > GENDER_MIN_PROB_YOUNG
+    young = np.eye(8)[1] * 0.9 + 0.1 / 8   # 4-6 years: looks 20 or younger
+    answers = ([("male", GENDER_MIN_PROB_YOUNG - 0.1, young)] * 3 + [("male", ANSWER_MAX_PROB - 0.01, young)] * 6
+               + [("male", ANSWER_MAX_PROB + 0.02, young)] * 6)
+    an = _analyzer([[(10, 10, 60, 60)]], answers, classify_every_n_frames=1, smoothing_alpha=1.0)
+    frame = grey((100, 100, 3))
+    labels = [an.track(frame)[0].label()[0] for _ in range(15)]
+    assert labels[2:9] == ["?"] * 7 and labels[9:] == ["M"] * 6
+
+
 def test_a_face_at_the_darkness_limit_does_not_blink_between_label_and_marker():
     from core.face import MIN_FACE_HIGHLIGHT_LUMA, TOO_DARK, unjudgeable_reason
     box = (10, 10, 60, 60)
