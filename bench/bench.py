@@ -75,11 +75,12 @@ def label_changes_per_minute(per_frame_faces: list[list], fps: float, cut_frames
     return changes / minutes if minutes > 0 else float("nan")
 
 
-def count_label_changes(per_frame_faces: list[list], cut_frames=()) -> tuple[int, int]:
-    """(shown-label changes, labelled person-frames); see `label_changes_per_minute`."""
+def label_transitions(per_frame_faces: list[list], cut_frames=()) -> tuple[list[tuple], int]:
+    """([(label before, label after) for each shown-label change], labelled person-frames); identities
+    as in `label_changes_per_minute`."""
     from pipeline.tracker import IouTracker
     ident = IouTracker(0.3, 5)
-    last, changes, person_frames = {}, 0, 0
+    last, transitions, person_frames = {}, [], 0
     for i, faces in enumerate(per_frame_faces):
         if i in cut_frames:
             ident.start_new_shot()
@@ -90,9 +91,28 @@ def count_label_changes(per_frame_faces: list[list], cut_frames=()) -> tuple[int
                 continue
             person_frames += 1
             if track.track_id in last and last[track.track_id] != label:
-                changes += 1
+                transitions.append((last[track.track_id], label))
             last[track.track_id] = label
-    return changes, person_frames
+    return transitions, person_frames
+
+
+def count_label_changes(per_frame_faces: list[list], cut_frames=()) -> tuple[int, int]:
+    """(shown-label changes, labelled person-frames); see `label_changes_per_minute`."""
+    transitions, person_frames = label_transitions(per_frame_faces, cut_frames)
+    return len(transitions), person_frames
+
+
+def changes_by_part(transitions: list[tuple]) -> dict[str, int]:
+    """How many changes touched each part of the tag: "gender", "age" (one change can touch both), or
+    "marker" (a marker came or went)."""
+    counts = {"gender": 0, "age": 0, "marker": 0}
+    for before, after in transitions:
+        if len(before) == 1 or len(after) == 1:
+            counts["marker"] += 1
+            continue
+        counts["gender"] += before[0] != after[0]
+        counts["age"] += before[1] != after[1]
+    return counts
 
 
 def jittered(frames: list[np.ndarray], seed: int = 0, shake_px: int = 4, gain: float = 0.15) -> list[np.ndarray]:
@@ -124,6 +144,7 @@ def stream_stability(analyzer, frames: list[np.ndarray], fps: float, cut_frames=
             # None, not NaN, where no face was ever labelled: results.json stays strict JSON
             "label_changes_per_min": label_changes_per_minute(outputs, fps, set(cut_frames)) if labelled else None,
             "label_changes": count_label_changes(outputs, set(cut_frames))[0],
+            "label_changes_by_part": changes_by_part(label_transitions(outputs, set(cut_frames))[0]),
             "person_minutes": len(labelled) / fps / 60.0,
             "gender_answered": float(np.mean([not f.gender_unsure for f in judged])) if judged else None,
             "age_answered": float(np.mean([not f.age_unsure for f in judged])) if judged else None,
@@ -268,8 +289,11 @@ def real_clips_total(rows: list[dict]) -> dict:
         weight = sum(w for _, w in judged)
         answered = {key: sum(r[key] * w for r, w in judged) / weight if weight else None
                     for key in ("gender_answered", "age_answered")}
+        parts = {part: sum(r.get("label_changes_by_part", {}).get(part, 0) for r in runs)
+                 for part in ("gender", "age", "marker")}
         total[mode] = {"label_changes": changes, "person_minutes": minutes,
-                       "label_changes_per_min": changes / minutes if minutes else None, **answered}
+                       "label_changes_per_min": changes / minutes if minutes else None, **answered,
+                       "label_changes_by_part": parts}
     return total
 
 
@@ -303,6 +327,9 @@ def print_table(results: dict) -> None:
         per_min = "n/a" if r["label_changes_per_min"] is None else f"{r['label_changes_per_min']:.2f}"
         answered = "".join(f", {key.split('_')[0]} answered {r[key]:.1%}" for key in ("gender_answered", "age_answered")
                            if r.get(key) is not None)
+        parts = r.get("label_changes_by_part")
+        if parts:
+            answered += "; touching " + ", ".join(f"{part} {n}" for part, n in parts.items())
         print(f"{'all real clips':<34} {mode:<24} {per_min:>11} {r['person_minutes']:10.2f}  "
               f"({r['label_changes']} changes{answered})")
 
