@@ -70,7 +70,10 @@ def shown_label(face) -> tuple | None:
 def label_changes_per_minute(per_frame_faces: list[list], fps: float, cut_frames=()) -> float:
     """Shown-label changes per person per minute, identities from box overlap across frames (the
     bench's own IoU tracker, independent of the app's; it starts afresh at the known `cut_frames`)."""
-    changes, person_frames = count_label_changes(per_frame_faces, cut_frames)
+    return per_person_minute(*count_label_changes(per_frame_faces, cut_frames), fps)
+
+
+def per_person_minute(changes: int, person_frames: int, fps: float) -> float:
     minutes = person_frames / fps / 60.0
     return changes / minutes if minutes > 0 else float("nan")
 
@@ -139,12 +142,13 @@ def stream_stability(analyzer, frames: list[np.ndarray], fps: float, cut_frames=
     shown = [f for faces in outputs for f in faces]
     labelled = [f for f in shown if shown_label(f) is not None]
     judged = [f for f in labelled if not f.unjudgeable]
+    transitions, person_frames = label_transitions(outputs, set(cut_frames))  # one identity pass for all three
     return {"frames": len(frames), "seconds": len(frames) / fps, "faces_shown": len(shown),
             "track_ids": len({f.track_id for f in shown}), "cuts_detected": analyzer.scene_cuts_seen,
             # None, not NaN, where no face was ever labelled: results.json stays strict JSON
-            "label_changes_per_min": label_changes_per_minute(outputs, fps, set(cut_frames)) if labelled else None,
-            "label_changes": count_label_changes(outputs, set(cut_frames))[0],
-            "label_changes_by_part": changes_by_part(label_transitions(outputs, set(cut_frames))[0]),
+            "label_changes_per_min": per_person_minute(len(transitions), person_frames, fps) if labelled else None,
+            "label_changes": len(transitions),
+            "label_changes_by_part": changes_by_part(transitions),
             "person_minutes": len(labelled) / fps / 60.0,
             "gender_answered": float(np.mean([not f.gender_unsure for f in judged])) if judged else None,
             "age_answered": float(np.mean([not f.age_unsure for f in judged])) if judged else None,
