@@ -146,6 +146,12 @@ def run_headless(args) -> int:
     print_run(result)
     if not (args.output or args.results or args.summary):
         print("note: no --output, --results or --summary was given, so nothing was saved", file=sys.stderr)
+    if args.output and result.output is None:
+        print(f"note: {args.output} was not written: no frame was analysed", file=sys.stderr)
+    if result.ended_early:
+        print(f"warning: {args.source} ended after {result.frames} of the {result.announced_frames} frames its "
+              f"header announces: the file is truncated or damaged there, and the outputs cover only what "
+              f"could be read", file=sys.stderr)
     if result.interrupted:
         print(f"interrupted after {result.frames} frames: what was written so far is complete and kept",
               file=sys.stderr)
@@ -161,6 +167,14 @@ def display_missing() -> bool:
 
 
 def main(argv=None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C while the libraries load, before the run's own handler is set
+        print("interrupted while starting: nothing was written", file=sys.stderr)
+        return 128 + signal.SIGINT
+
+
+def _main(argv=None) -> int:
     args = parse_args(argv)
     if args.headless:
         return run_headless(args)

@@ -42,6 +42,15 @@ class HeadlessRun:
     interrupted: bool = False                           # stopped early through `stop`; outputs still closed
     summary: Path | None = None
     people: int | None = None   # distinct people (see pipeline.summary), when a summary was asked for
+    announced_frames: int = 0   # the video file's own frame count (0: a camera, photos, or unknown)
+
+    @property
+    def ended_early(self) -> bool:
+        """True when a video file that was not stopped ended well before the frame count in its header: the
+        file is truncated or damaged after that point. A tolerance of 1% (at least 2 frames) allows for
+        containers whose count is an estimate."""
+        return (not self.interrupted and self.announced_frames > 0
+                and self.frames + max(2, self.announced_frames // 100) < self.announced_frames)
 
 
 def run_headless(source: str, output: str | None, results: str | None, config: AppConfig | None = None,
@@ -86,11 +95,12 @@ def _process(src, analyzer: FaceAnalyzer, out_path: Path | None, res_path: Path 
             scene = blur_faces(scene, faces) if photos else blurrer.apply(scene, faces + pending)
         return scene
 
+    photos_written: list[Path] = []
     sinks = []
     if people is not None:  # session summary hook
         sinks.append(lambda r: people.add_stills(r.faces) if photos else people.update(r.time_s, r.faces))
     if out_path is not None and photos:
-        sinks.append(lambda r: _write_photo(out_path, src, r.annotated))
+        sinks.append(lambda r: photos_written.append(_write_photo(out_path, src, r.annotated)))
     if writer:
         sinks.append(lambda r: writer.write(r.index, r.time_s, src.current_path.name if photos else src.name, r.faces))
     session = Session(analyzer, tracked=not photos, fps=src.fps, draw=out_path is not None,
@@ -112,9 +122,12 @@ def _process(src, analyzer: FaceAnalyzer, out_path: Path | None, res_path: Path 
     skipped = [*src.ignored, *src.skipped] if photos else []
     session_summary = people.to_dict() if people is not None else None
     summary_path = _write_session(session_summary, summary) if session_summary is not None else None
-    return HeadlessRun(session.frames, session.faces_total, time.perf_counter() - start, out_path, res_path, skipped,
+    wrote_output = bool(photos_written) if photos else bool(session.recorder and session.recorder.frames_written)
+    return HeadlessRun(session.frames, session.faces_total, time.perf_counter() - start,
+                      out_path if wrote_output else None, res_path, skipped,
                       interrupted=stop.is_set(), summary=summary_path,
-                      people=session_summary["people"] if session_summary is not None else None)
+                      people=session_summary["people"] if session_summary is not None else None,
+                      announced_frames=0 if photos or src.is_live else src.frame_count)
 
 
 def _write_session(session: dict, path: str) -> Path:
@@ -171,6 +184,10 @@ def check_outputs(src, out_path: Path | None, res_path: Path | None, summary_pat
                               f"(or give a folder).")
         check_writable(out_path, "output image")
     else:
+        file_suffixes = {*VIDEO_CODECS, *PHOTO_OUTPUT_SUFFIXES, ".json", ".csv", ".jsonl"}
+        if out_path.suffix.lower() in file_suffixes and not out_path.is_dir():
+            raise OutputError(f"--output {out_path.name}: photos of a folder are annotated into a folder of "
+                              f"photos; name a folder (without {out_path.suffix}).")
         if any(same_file(out_path, p.parent) for p in inputs):
             raise OutputError(f"--output {out_path} is the folder of the input photos: the annotated copies "
                               f"would mix with (or replace) them. Choose another folder.")

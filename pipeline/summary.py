@@ -209,7 +209,10 @@ def check_summary_path(path: str | Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"Cannot write the summary to {path}: {exc.strerror or exc}.") from None
-    if path.is_dir() or not os.access(path.parent, os.W_OK):
+    if path.is_dir():
+        raise OutputError(f"Cannot write the summary to {path}: it is a folder; give a file name such as "
+                          f"{path / 'people.json'}.")
+    if not os.access(path.parent, os.W_OK):
         raise OutputError(f"Cannot write the summary to {path}: not a writable file name.")
     return path
 

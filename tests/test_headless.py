@@ -306,3 +306,75 @@ def test_the_run_line_counts_one_person_in_the_singular(capsys):
                           skipped=[])
     main.print_run(run)
     assert "; 1 person: p.json" in capsys.readouterr().out
+
+
+def test_a_photo_folder_with_a_file_name_as_output_is_refused(tmp_path):
+    """A folder of photos is annotated into a folder: `--output out.mp4` used to become a folder named out.mp4."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copyfile(PHOTO, photos / "a.jpg")
+    shutil.copyfile(PHOTO, photos / "b.jpg")
+    result = run_main("--source", photos, "--output", tmp_path / "out.mp4", "--detector", tmp_path / "never-loaded.onnx")
+    assert_one_line_refusal(result, r"name a folder \(without \.mp4\)")
+    assert not (tmp_path / "out.mp4").exists()
+
+
+def fake_analyzer():
+    from pipeline.analyzer import FaceAnalyzer
+    from tests.conftest import FakeClassifier, FakeDetector
+    return FaceAnalyzer(detector=FakeDetector([[(60, 80, 120, 150)]]), classifier=FakeClassifier())
+
+
+def test_a_truncated_video_is_reported_as_ending_early(tmp_path):
+    """A video cut short used to count as a full success: its header still announces every frame."""
+    from pipeline import headless
+    whole = tmp_path / "whole.avi"
+    writer = cv2.VideoWriter(str(whole), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, (160, 120))
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        writer.write(rng.integers(0, 255, (120, 160, 3), np.uint8))
+    writer.release()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    full = headless.run_headless(str(whole), None, None, progress=False, analyzer=fake_analyzer())
+    assert full.frames == full.announced_frames == 100 and not full.ended_early
+    short = headless.run_headless(str(cut), None, None, progress=False, analyzer=fake_analyzer())
+    assert short.announced_frames == 100 and 0 < short.frames < 90 and short.ended_early
+
+
+def test_ending_early_allows_for_estimated_frame_counts():
+    from pipeline.headless import HeadlessRun
+    run = lambda frames, **kw: HeadlessRun(frames, 0, 1.0, None, None, announced_frames=360, **kw)  # noqa: E731
+    assert run(207).ended_early
+    assert not run(358).ended_early                     # a container's estimate may be off by a frame or two
+    assert not run(207, interrupted=True).ended_early   # stopped by the user, not cut short
+    assert not HeadlessRun(5, 0, 1.0, None, None).ended_early  # a camera: no count to fall short of
+
+
+def test_a_run_stopped_before_its_first_frame_names_no_output(tmp_path):
+    """The run line used to name an output video that was never written."""
+    import threading
+
+    from pipeline import headless
+    stop = threading.Event()
+    stop.set()
+    out = tmp_path / "never.mp4"
+    run = headless.run_headless(str(CLIP), str(out), None, progress=False, analyzer=fake_analyzer(), stop=stop)
+    assert run.frames == 0 and run.interrupted and run.output is None and not out.exists()
+
+
+def test_ctrl_c_while_starting_is_one_line_not_a_traceback(monkeypatch, capsys):
+    import main
+
+    def interrupted(argv=None):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(main, "_main", interrupted)
+    assert main.main([]) == 128 + signal.SIGINT
+    assert capsys.readouterr().err.strip() == "interrupted while starting: nothing was written"
+
+
+def test_a_folder_as_summary_says_so(tmp_path):
+    from core.errors import OutputError
+    from pipeline.summary import check_summary_path
+    with pytest.raises(OutputError, match="it is a folder; give a file name such as"):
+        check_summary_path(tmp_path)
