@@ -371,10 +371,12 @@ class MainWindow(QMainWindow):
         self._update_actions(False)
         self.show_message(message)  # a models problem stays in the banner above
 
-    def on_source_ended(self):
+    def on_source_ended(self, early_note: str = ""):
         self.current_source = None
         self._update_actions(False)
         text = "Playback ended. Open a video, play the demo clip, or choose a camera."
+        if early_note:
+            text = f"{early_note} {text}"
         if self.stack.currentWidget() is self.view:  # keep the last picture (a photo stays on screen)
             self.statusBar().showMessage(text)
         else:

@@ -22,7 +22,7 @@ from gui.people_feed import PeopleFeed, bgr_to_qimage
 from pipeline.annotate import FaceAnnotator
 from pipeline.outputs import VideoRecorder
 from pipeline.session import FrameTimings, Session
-from pipeline.sources import ImageFilesSource, open_source
+from pipeline.sources import ImageFilesSource, ended_early, open_source
 
 IDLE_WAIT_S = 0.02
 FPS_WINDOW_FRAMES = 20
@@ -47,7 +47,7 @@ class AnalysisWorker(QObject):
     modelsFailed = pyqtSignal(str)
     sourceOpened = pyqtSignal(str, bool)     # name, is_live
     sourceFailed = pyqtSignal(str)           # message for the user
-    sourceEnded = pyqtSignal()
+    sourceEnded = pyqtSignal(str)         # "" or why the end came early (a truncated file)
     recordingChanged = pyqtSignal(bool, str)  # recording?, path
     recordingFailed = pyqtSignal(str)         # why nothing (more) is recorded; recording has stopped
     peopleReady = pyqtSignal(list)           # [PersonRow] for the people panel, at most PANEL_REFRESH_HZ
@@ -115,7 +115,7 @@ class AnalysisWorker(QObject):
     @pyqtSlot()
     def stop_source(self):
         self._close_source()
-        self.sourceEnded.emit()
+        self.sourceEnded.emit("")
 
     @pyqtSlot(bool)
     def set_paused(self, paused: bool):
@@ -201,8 +201,11 @@ class AnalysisWorker(QObject):
                 self.session.restart()
                 self.people.new_segment()
                 return
+            announced = 0 if src.is_live or isinstance(src, ImageFilesSource) else src.frame_count
+            note = (f"{src.name} ended after {self.session.frames} of the {announced} frames its header announces: "
+                    f"the file is truncated or damaged there." if ended_early(self.session.frames, announced) else "")
             self._close_source()
-            self.sourceEnded.emit()
+            self.sourceEnded.emit(note)
             return
         result = self.session.step(frame)  # analysed, blurred if asked, summary fed, annotated, recorded
         self.frameReady.emit(bgr_to_qimage(self.people.highlight(result.annotated, result.faces)))

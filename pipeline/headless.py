@@ -23,7 +23,7 @@ from pipeline.outputs import (VIDEO_CODECS, ResultsWriter, VideoRecorder, check_
                               results_format, unique_path)
 from pipeline.privacy import FaceBlurrer, blur_faces
 from pipeline.session import Session
-from pipeline.sources import ImageFilesSource, open_source
+from pipeline.sources import ImageFilesSource, ended_early, open_source
 from pipeline.summary import SessionSummary, check_summary_path, write_summary
 
 PHOTO_OUTPUT_SUFFIXES = IMAGE_SUFFIXES  # an annotated photo is written in any format a photo is read in
@@ -46,11 +46,8 @@ class HeadlessRun:
 
     @property
     def ended_early(self) -> bool:
-        """True when a video file that was not stopped ended well before the frame count in its header: the
-        file is truncated or damaged after that point. A tolerance of 1% (at least 2 frames) allows for
-        containers whose count is an estimate."""
-        return (not self.interrupted and self.announced_frames > 0
-                and self.frames + max(2, self.announced_frames // 100) < self.announced_frames)
+        """A video file that was not stopped ended well before the frame count in its header (truncated)."""
+        return not self.interrupted and ended_early(self.frames, self.announced_frames)
 
 
 def run_headless(source: str, output: str | None, results: str | None, config: AppConfig | None = None,

@@ -17,6 +17,14 @@ from core.errors import SourceError
 from core.images import IMAGE_SUFFIXES
 
 FALLBACK_FPS = 25.0
+ANNOUNCED_FRAMES_TOLERANCE = 0.01  # some containers' frame counts are estimates: 1% (at least 2 frames) short is not early
+
+
+def ended_early(frames_read: int, announced_frames: int) -> bool:
+    """True when a video file gave well under the frame count its header announces (0: unknown): the file
+    is truncated or damaged from there on, which its reader otherwise reports only as an ordinary end."""
+    return announced_frames > 0 and (
+        frames_read + max(2, int(announced_frames * ANNOUNCED_FRAMES_TOLERANCE)) < announced_frames)
 
 
 class FrameSource:

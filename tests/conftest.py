@@ -51,6 +51,20 @@ def open_window(qtbot, settings):
         w.shutdown()
 
 
+def write_truncated_video(folder: Path, frames: int = 100) -> tuple[Path, Path]:
+    """An MJPG .avi of `frames` noise frames, and a copy cut to half its bytes whose header still announces
+    them all (a truncated download)."""
+    import cv2
+    whole, cut = folder / "whole.avi", folder / "cut.avi"
+    writer = cv2.VideoWriter(str(whole), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, (160, 120))
+    rng = np.random.default_rng(0)
+    for _ in range(frames):
+        writer.write(rng.integers(0, 255, (120, 160, 3), np.uint8))
+    writer.release()
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    return whole, cut
+
+
 def needs_shipped_weights():
     missing = [p.name for p in (SHIPPED_DETECTOR, SHIPPED_CLASSIFIER) if not p.is_file()]
     return pytest.mark.skipif(bool(missing), reason=f"shipped weights missing: {missing}")

@@ -10,7 +10,7 @@ from PyQt6.QtWidgets import QPushButton  # noqa: E402
 from pipeline.analyzer import FaceAnalyzer  # noqa: E402
 from core.config import AppConfig  # noqa: E402
 from core.errors import WeightsError  # noqa: E402
-from tests.conftest import FIXTURES, FakeClassifier, FakeDetector  # noqa: E402
+from tests.conftest import FIXTURES, FakeClassifier, FakeDetector, write_truncated_video  # noqa: E402
 
 CLIP = str(FIXTURES / "two_faces.mp4")
 
@@ -98,6 +98,14 @@ def test_bad_video_shows_a_message(make_window, qtbot, tmp_path):
                     timeout=20000)
     assert window.stack.currentWidget() is window.panel and window.frames_shown == 0
     assert window.current_source is None and not window.act_record.isEnabled()  # nothing to record from
+
+
+def test_a_truncated_video_says_it_ended_early(make_window, qtbot, tmp_path):
+    _, cut = write_truncated_video(tmp_path)
+    window = make_window(source=str(cut))
+    qtbot.waitUntil(lambda: "Playback ended" in window.statusBar().currentMessage(), timeout=30000)
+    assert "cut.avi ended after" in window.statusBar().currentMessage()
+    assert "of the 100 frames its header announces" in window.statusBar().currentMessage()
 
 
 def test_missing_weights_still_play_video_and_say_how_to_train(make_window, qtbot):

@@ -15,7 +15,7 @@ import pytest
 
 from core.config import AppConfig
 from core.face import TOO_DARK, TOO_SMALL
-from tests.conftest import FIXTURES, ROOT, needs_shipped_weights
+from tests.conftest import FIXTURES, ROOT, needs_shipped_weights, write_truncated_video
 
 CLIP = FIXTURES / "two_faces.mp4"
 PHOTO = FIXTURES / "two_faces.jpg"
@@ -328,14 +328,7 @@ def fake_analyzer():
 def test_a_truncated_video_is_reported_as_ending_early(tmp_path):
     """A video cut short used to count as a full success: its header still announces every frame."""
     from pipeline import headless
-    whole = tmp_path / "whole.avi"
-    writer = cv2.VideoWriter(str(whole), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, (160, 120))
-    rng = np.random.default_rng(0)
-    for _ in range(100):
-        writer.write(rng.integers(0, 255, (120, 160, 3), np.uint8))
-    writer.release()
-    cut = tmp_path / "cut.avi"
-    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    whole, cut = write_truncated_video(tmp_path)
     full = headless.run_headless(str(whole), None, None, progress=False, analyzer=fake_analyzer())
     assert full.frames == full.announced_frames == 100 and not full.ended_early
     short = headless.run_headless(str(cut), None, None, progress=False, analyzer=fake_analyzer())
