@@ -156,15 +156,22 @@ class ResultsWriter:
         for face in faces:
             row = face_row(frame_index, time_s, source, face)
             lines.append(json.dumps(row, allow_nan=False) if self._jsonl else row)
-        if self._jsonl:
-            self._file.write("".join(line + "\n" for line in lines))
-        else:
-            self._csv.writerows(lines)
-        self._file.flush()
+        try:
+            if self._jsonl:
+                self._file.write("".join(line + "\n" for line in lines))
+            else:
+                self._csv.writerows(lines)
+            self._file.flush()
+        except OSError as exc:  # a full disk, a removed drive: name the file, not just the errno
+            raise OutputError(f"Cannot write the results file {self.path} ({exc.strerror or exc}): free some "
+                              f"space or choose another disk; the rows written before are kept.") from None
         self.rows_written += len(lines)
 
     def close(self) -> None:
-        self._file.close()
+        try:
+            self._file.close()
+        except OSError:  # the flush that failed above fails again here; that error was already reported
+            pass
 
     def __enter__(self):
         return self

@@ -371,3 +371,17 @@ def test_a_folder_as_summary_says_so(tmp_path):
     from pipeline.summary import check_summary_path
     with pytest.raises(OutputError, match="it is a folder; give a file name such as"):
         check_summary_path(tmp_path)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (a device that is always full)")
+def test_a_full_disk_names_the_results_file(tmp_path):
+    """A full disk used to end the run with `error: No space left on device.` and no file named."""
+    from core.errors import OutputError
+    from core.face import Face
+    from pipeline.outputs import ResultsWriter
+    full = tmp_path / "faces.jsonl"
+    full.symlink_to("/dev/full")
+    writer = ResultsWriter(full)
+    with pytest.raises(OutputError, match="Cannot write the results file .*faces.jsonl .*No space left"):
+        writer.write(0, 0.0, "clip.mp4", [Face(box=(0, 0, 10, 10), score=0.9)])
+    writer.close()
