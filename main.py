@@ -118,6 +118,7 @@ def run_headless(args) -> int:
     from core.errors import SourceError, WeightsError
     from core.images import FrameError
     from pipeline.headless import run_headless as run
+    from pipeline.sources import early_end_note
     if not args.source:
         print("error: --headless needs --source VIDEO|IMAGE|FOLDER|CAMERA (a camera is its index, e.g. 0)", file=sys.stderr)
         return 2
@@ -149,9 +150,8 @@ def run_headless(args) -> int:
     if args.output and result.output is None:
         print(f"note: {args.output} was not written: no frame was analysed", file=sys.stderr)
     if result.ended_early:
-        print(f"warning: {args.source} ended after {result.frames} of the {result.announced_frames} frames its "
-              f"header announces: the file is truncated or damaged there, and the outputs cover only what "
-              f"could be read", file=sys.stderr)
+        print(f"warning: {early_end_note(args.source, result.frames, result.announced_frames)} The outputs cover "
+              f"what could be read.", file=sys.stderr)
     if result.interrupted:
         print(f"interrupted after {result.frames} frames: what was written so far is complete and kept",
               file=sys.stderr)

@@ -22,7 +22,7 @@ from gui.people_feed import PeopleFeed, bgr_to_qimage
 from pipeline.annotate import FaceAnnotator
 from pipeline.outputs import VideoRecorder
 from pipeline.session import FrameTimings, Session
-from pipeline.sources import ImageFilesSource, ended_early, open_source
+from pipeline.sources import ImageFilesSource, early_end_note, open_source
 
 IDLE_WAIT_S = 0.02
 FPS_WINDOW_FRAMES = 20
@@ -202,8 +202,7 @@ class AnalysisWorker(QObject):
                 self.people.new_segment()
                 return
             announced = 0 if src.is_live or isinstance(src, ImageFilesSource) else src.frame_count
-            note = (f"{src.name} ended after {self.session.frames} of the {announced} frames its header announces: "
-                    f"the file is truncated or damaged there." if ended_early(self.session.frames, announced) else "")
+            note = early_end_note(src.name, self.session.frames, announced)
             self._close_source()
             self.sourceEnded.emit(note)
             return

@@ -27,6 +27,14 @@ def ended_early(frames_read: int, announced_frames: int) -> bool:
         frames_read + max(2, int(announced_frames * ANNOUNCED_FRAMES_TOLERANCE)) < announced_frames)
 
 
+def early_end_note(name: str, frames_read: int, announced_frames: int) -> str:
+    """What to tell the user when `ended_early`, else ""."""
+    if not ended_early(frames_read, announced_frames):
+        return ""
+    return (f"{name} ended after {frames_read} of the {announced_frames} frames its header announces: "
+            f"the file is truncated or damaged there.")
+
+
 class FrameSource:
     """Common interface: `read() -> frame or None` (None = end of stream), `close()`."""
 
