@@ -120,7 +120,7 @@ class PeopleFeed:
             photo = self._source.current_path
             if photo not in self._photos_counted:
                 self._photos_counted.add(photo)
-                self.summary.add_stills(faces)
+                self.summary.add_stills(faces, photo=photo.name)
         else:
             self.summary.update(now_s, faces)
         wall = self._clock()

@@ -95,7 +95,8 @@ def _process(src, analyzer: FaceAnalyzer, out_path: Path | None, res_path: Path 
     photos_written: list[Path] = []
     sinks = []
     if people is not None:  # session summary hook
-        sinks.append(lambda r: people.add_stills(r.faces) if photos else people.update(r.time_s, r.faces))
+        sinks.append(lambda r: people.add_stills(r.faces, photo=src.current_path.name) if photos
+                     else people.update(r.time_s, r.faces))
     if out_path is not None and photos:
         sinks.append(lambda r: photos_written.append(_write_photo(out_path, src, r.annotated)))
     if writer:

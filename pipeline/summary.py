@@ -44,7 +44,7 @@ MIN_PERSON_FRAMES = 5      # ... and be seen on at least this many frames
 PRUNE_AFTER_S = 10.0       # forget tracks that ended this long ago without becoming a person
 PRUNE_EVERY_UPDATES = 100  # how often to look for such tracks (pruning is O(tracks))
 SUMMARY_CSV_COLUMNS = ["track_id", "first_s", "last_s", "gender", "gender_prob", "age_group",
-                       "apparent_age", *[f"p_{g}" for g in AGE_GROUPS]]
+                       "apparent_age", *[f"p_{g}" for g in AGE_GROUPS], "photo"]
 
 
 @dataclass
@@ -59,6 +59,7 @@ class TrackRecord:
     female_sum: float = 0.0
     age_sum: np.ndarray = field(default_factory=lambda: np.zeros(len(AGE_GROUPS), np.float64), repr=False)
     still: bool = False   # a face in a photo: one sighting is the whole life, so the time floors do not apply
+    photo: str | None = None  # that photo's file name, so a person of a folder can be found again
 
     def add(self, time_s: float, face: Face) -> None:
         self.last_s = max(self.last_s, time_s)
@@ -100,7 +101,7 @@ class TrackRecord:
                 "gender_prob": round(gender_prob, 4),
                 "age_group": UNSURE if age_is_unsure(age) else AGE_GROUPS[age_index],
                 "age_probs": {g: round(float(p), 4) for g, p in zip(AGE_GROUPS, age)},
-                "apparent_age": round(expected_age_years(age), 1)}
+                "apparent_age": round(expected_age_years(age), 1), "photo": self.photo}
 
 
 class SessionSummary:
@@ -127,13 +128,13 @@ class SessionSummary:
         if self._updates % PRUNE_EVERY_UPDATES == 0:
             self._prune(time_s)
 
-    def add_stills(self, faces: list[Face], time_s: float = 0.0) -> None:
-        """Photos are not tracked: every labelled face in a photo is one person of its own."""
+    def add_stills(self, faces: list[Face], time_s: float = 0.0, photo: str | None = None) -> None:
+        """Photos are not tracked: every labelled face in a photo is one person of its own (`photo`: its name)."""
         for face in faces:
             if not face.is_classified:
                 continue
             self._still_ids += 1
-            record = TrackRecord(self._still_ids, time_s, time_s, still=True)
+            record = TrackRecord(self._still_ids, time_s, time_s, still=True, photo=photo)
             record.add(time_s, face)
             self._records[(-1, self._still_ids)] = record
 

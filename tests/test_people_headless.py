@@ -33,7 +33,8 @@ def test_summary_counts_each_tracked_person_once(tmp_path):
     assert sum(data["by_age_group"].values()) == 2
     for person in data["people_list"]:
         assert set(person) == {"track_id", "first_s", "last_s", "gender", "gender_prob", "age_group",
-                               "age_probs", "apparent_age"}
+                               "age_probs", "apparent_age", "photo"}
+        assert person["photo"] is None  # a video's people are found by time, not by file
         # a person is seen from the frame their track is confirmed on (pipeline.tracker), not before
         first_shown_s = (AppConfig().confirm_hits - 1) / 15
         assert person["first_s"] == pytest.approx(first_shown_s, abs=1e-3)
@@ -119,3 +120,16 @@ def test_summary_file_gets_the_same_permissions_as_other_outputs(tmp_path):
     finally:
         os.umask(mask)
     assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_people_of_a_photo_folder_name_their_photo(tmp_path):
+    """A folder's summary used to give people 1..N with no way back to the picture each was found in."""
+    import shutil
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("first.jpg", "second.jpg"):
+        shutil.copyfile(FIXTURES / "two_faces.jpg", photos / name)
+    path = tmp_path / "people.json"
+    run_headless(str(photos), None, None, progress=False, analyzer=fake_analyzer(), summary=str(path))
+    people = json.loads(path.read_text())["people_list"]
+    assert sorted(p["photo"] for p in people) == ["first.jpg", "first.jpg", "second.jpg", "second.jpg"]
