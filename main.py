@@ -183,8 +183,19 @@ def _main(argv=None) -> int:
               "`face-age-gender --headless --source clip.mp4 --output annotated.mp4` (a camera: --source 0, "
               "stop with Ctrl-C), or log in to a desktop session", file=sys.stderr)
         return 2
+    ignored = headless_only_flags(args)
+    if ignored:
+        print(f"note: {', '.join(ignored)} only apply with --headless; in the window, use File > Record (R), "
+              f"File > Snapshot (S), File > Export summary (Ctrl+E) and View > Blur faces (B) instead", file=sys.stderr)
     from gui.app import run_gui
     return run_gui(args, config_from_args(args))
+
+
+def headless_only_flags(args) -> list[str]:
+    """The headless-only flags given to a window run, which would otherwise be ignored without a word."""
+    given = {"--output": args.output, "--results": args.results, "--summary": args.summary, "--blur": args.blur,
+             "--overwrite": args.overwrite, "--no-progress": args.no_progress}
+    return [flag for flag, value in given.items() if value]
 
 
 if __name__ == "__main__":

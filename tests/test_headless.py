@@ -385,3 +385,10 @@ def test_a_full_disk_names_the_results_file(tmp_path):
     with pytest.raises(OutputError, match="Cannot write the results file .*faces.jsonl .*No space left"):
         writer.write(0, 0.0, "clip.mp4", [Face(box=(0, 0, 10, 10), score=0.9)])
     writer.close()
+
+
+def test_headless_only_flags_in_window_mode_are_named_not_ignored_silently():
+    import main
+    args = main.parse_args(["--source", str(CLIP), "--output", "a.mp4", "--blur", "--summary", "p.json"])
+    assert main.headless_only_flags(args) == ["--output", "--summary", "--blur"]
+    assert main.headless_only_flags(main.parse_args(["--source", str(CLIP)])) == []
