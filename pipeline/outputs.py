@@ -150,6 +150,7 @@ class ResultsWriter:
         if self._csv:
             self._csv.writeheader()
         self.rows_written = 0
+        self._write_failed = False
 
     def write(self, frame_index: int, time_s: float, source: str, faces: list[Face]) -> None:
         lines = []
@@ -163,6 +164,7 @@ class ResultsWriter:
                 self._csv.writerows(lines)
             self._file.flush()
         except OSError as exc:  # a full disk, a removed drive: name the file, not just the errno
+            self._write_failed = True
             raise OutputError(f"Cannot write the results file {self.path} ({exc.strerror or exc}): free some "
                               f"space or choose another disk; the rows written before are kept.") from None
         self.rows_written += len(lines)
@@ -170,8 +172,9 @@ class ResultsWriter:
     def close(self) -> None:
         try:
             self._file.close()
-        except OSError:  # the flush that failed above fails again here; that error was already reported
-            pass
+        except OSError:
+            if not self._write_failed:  # else it is the failed flush again, already reported by `write`
+                raise
 
     def __enter__(self):
         return self
