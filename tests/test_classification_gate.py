@@ -1,0 +1,89 @@
+"""`classification.gate`: the session-19 gate as one resumable command (no model is trained or run here)."""
+from __future__ import annotations
+
+import json
+
+from classification import compare, gate
+
+
+def _metrics(path, utk_children, aaf_gender):
+    by_scale = {s: {"utkface": {"faces": 10, "exact_acc": 0.7, "one_off_acc": 0.95, "children_exact_acc": utk_children,
+                                "gender_acc": 0.92},
+                    "aaf": {"faces": 10, "gender_acc": aaf_gender, "one_off_acc": 0.9}} for s in ("1.0", "1.2")}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"by_scale": by_scale}))
+    return path
+
+
+def test_the_better_candidate_with_the_larger_sum_goes_to_test():
+    judged = [gate.Judged("last", True, 3.0), gate.Judged("average", True, 4.5)]
+    assert gate.choose(judged).name == "average"
+    assert gate.choose([gate.Judged("last", False, 9.0), gate.Judged("average", True, 0.5)]).name == "average"
+    assert gate.choose([gate.Judged("last", False, 9.0)]) is None  # a large sum does not excuse a lower source
+
+
+def fake_steps(tmp_path, val_figures: dict):
+    """A `step` that writes what each command would: an empty .tflite, or the given validation metrics."""
+    ran = []
+
+    def step(command, output, log):
+        ran.append(command)
+        if output.suffix == ".tflite":
+            output.write_bytes(b"")
+        else:
+            candidate = next(c for c in gate.CANDIDATES if f"val_s9{c}" in str(output))
+            _metrics(output, *val_figures[candidate])
+    return step, ran
+
+
+def test_no_candidate_better_on_validation_never_touches_the_test_split(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    for c in gate.CANDIDATES:
+        (run / f"{c}.keras").write_bytes(b"")
+    base = _metrics(tmp_path / "val_base" / "metrics.json", 0.80, 0.90)
+    step, ran = fake_steps(tmp_path, {"last": (0.78, 0.95), "average": (0.80, 0.90)})  # a trade; no gain
+    assert gate.gate(run, "s9", base, tmp_path / "unused.json", tmp_path / "eval", step=step) is False
+    assert [c[0] for c in ran] == ["classification.export", "classification.evaluate"] * 2
+    assert all("--split" in c for c in ran if c[0] == "classification.evaluate")   # validation runs only
+    assert "utkface children -2.00 points" in (tmp_path / "gate_s9" / "compare_val_last.txt").read_text()
+
+
+def test_the_chosen_candidate_alone_is_judged_on_test_by_the_band_rule(tmp_path, monkeypatch):
+    run = tmp_path / "run"
+    run.mkdir()
+    for c in gate.CANDIDATES:
+        (run / f"{c}.keras").write_bytes(b"")
+    base = _metrics(tmp_path / "val_base" / "metrics.json", 0.80, 0.90)
+    step, ran = fake_steps(tmp_path, {"last": (0.81, 0.91), "average": (0.82, 0.93)})   # both better; average more
+    rules = []
+
+    def report(base_path, candidate_path, paired=False, rule="strict"):
+        rules.append(rule)
+        if rule == "band":  # the test split: per_face.npz files would be read here
+            return "sum of the mean changes: +1.00 points\nbetter beyond the 95% band: yes", True
+        return compare.report(base_path, candidate_path, paired, rule)
+
+    def step_with_test(command, output, log):
+        if "--split" not in command and command[0] == "classification.evaluate":
+            ran.append(command)
+            _metrics(output, 0.82, 0.93)
+        else:
+            step(command, output, log)
+    monkeypatch.setattr(gate, "report", report)
+    assert gate.gate(run, "s9", base, tmp_path / "test_base.json", tmp_path / "eval", step=step_with_test) is True
+    assert rules == ["strict", "strict", "band"]
+    assert ran[-1][:3] == ["classification.evaluate", "--weights", str(run / "s9average.tflite")]
+
+
+def test_a_step_whose_output_exists_is_not_run_again(tmp_path, capsys):
+    done = tmp_path / "metrics.json"
+    done.write_text("{}")
+    gate.run_step(["classification.evaluate", "--no-such-flag"], done, tmp_path / "log.txt")  # would fail if run
+    assert "kept" in capsys.readouterr().out and not (tmp_path / "log.txt").exists()
+
+
+def test_missing_bases_are_one_line_errors(tmp_path, capsys):
+    assert gate.main([str(tmp_path), "--name", "s9", "--val-base", str(tmp_path / "v.json"),
+                      "--test-base", str(tmp_path / "t.json")]) == 2
+    assert capsys.readouterr().err.startswith("error: ")
