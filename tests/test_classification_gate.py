@@ -36,12 +36,17 @@ def fake_steps(tmp_path, val_figures: dict):
     return step, ran
 
 
-def test_no_candidate_better_on_validation_never_touches_the_test_split(tmp_path):
+def run_with_both_candidates(tmp_path):
+    """A run folder keeping last.keras and average.keras, and the shipped stage's validation metrics."""
     run = tmp_path / "run"
     run.mkdir()
     for c in gate.CANDIDATES:
         (run / f"{c}.keras").write_bytes(b"")
-    base = _metrics(tmp_path / "val_base" / "metrics.json", 0.80, 0.90)
+    return run, _metrics(tmp_path / "val_base" / "metrics.json", 0.80, 0.90)
+
+
+def test_no_candidate_better_on_validation_never_touches_the_test_split(tmp_path):
+    run, base = run_with_both_candidates(tmp_path)
     step, ran = fake_steps(tmp_path, {"last": (0.78, 0.95), "average": (0.80, 0.90)})  # a trade; no gain
     assert gate.gate(run, "s9", base, tmp_path / "unused.json", tmp_path / "eval", step=step) is False
     assert [c[0] for c in ran] == ["classification.export", "classification.evaluate"] * 2
@@ -50,11 +55,7 @@ def test_no_candidate_better_on_validation_never_touches_the_test_split(tmp_path
 
 
 def test_the_chosen_candidate_alone_is_judged_on_test_by_the_band_rule(tmp_path, monkeypatch):
-    run = tmp_path / "run"
-    run.mkdir()
-    for c in gate.CANDIDATES:
-        (run / f"{c}.keras").write_bytes(b"")
-    base = _metrics(tmp_path / "val_base" / "metrics.json", 0.80, 0.90)
+    run, base = run_with_both_candidates(tmp_path)
     step, ran = fake_steps(tmp_path, {"last": (0.81, 0.91), "average": (0.82, 0.93)})   # both better; average more
     rules = []
 
