@@ -184,7 +184,7 @@ def test_camera_read_returns_only_the_newest_frame(monkeypatch):
 
         def read(self):
             Counting.n += 1
-            return True, np.full((4, 4, 3), Counting.n % 250, np.uint8)
+            return True, np.full((4, 4, 3), min(Counting.n, 255), np.uint8)  # saturates: a wrap to 0 read as 'queued'
 
     monkeypatch.setattr(sources.cv2, "VideoCapture", lambda index: Counting(0))
     cam = open_source(1)
