@@ -201,8 +201,7 @@ class AnalysisWorker(QObject):
                 self.session.restart()
                 self.people.new_segment()
                 return
-            announced = 0 if src.is_live or isinstance(src, ImageFilesSource) else src.frame_count
-            note = early_end_note(src.name, self.session.frames, announced)
+            note = early_end_note(src.name, self.session.frames, src.announced_frames)
             self._close_source()
             self.sourceEnded.emit(note)
             return

@@ -125,7 +125,7 @@ def _process(src, analyzer: FaceAnalyzer, out_path: Path | None, res_path: Path 
                       out_path if wrote_output else None, res_path, skipped,
                       interrupted=stop.is_set(), summary=summary_path,
                       people=session_summary["people"] if session_summary is not None else None,
-                      announced_frames=0 if photos or src.is_live else src.frame_count)
+                      announced_frames=src.announced_frames)
 
 
 def _write_session(session: dict, path: str) -> Path:

@@ -57,6 +57,11 @@ class FrameSource:
         """The files this source reads (none for a camera): an output must never replace one of them."""
         return []
 
+    @property
+    def announced_frames(self) -> int:
+        """The frame count a video file's header promises (0: no such promise), for `ended_early`."""
+        return 0
+
     def frames(self, stop: threading.Event | None = None) -> Iterator[np.ndarray]:
         """Every frame until the end of the stream, or until `stop` is set (checked before each read)."""
         while stop is None or not stop.is_set():
@@ -107,6 +112,10 @@ class VideoFileSource(FrameSource):
     @property
     def input_paths(self) -> list[Path]:
         return [self.path]
+
+    @property
+    def announced_frames(self) -> int:
+        return self.frame_count
 
     def rewind(self) -> bool:
         self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
