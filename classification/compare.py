@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -161,7 +162,21 @@ def band_verdict(intervals: dict[str, dict[str, tuple[float, float]]]) -> tuple[
 RULES = ("strict", "band")
 
 
+@dataclass
+class Judgement:
+    """A comparison's printed report, its verdict by the rule asked for, and the sum of the mean changes."""
+
+    text: str
+    better: bool
+    sum_points: float   # breaks a tie between two candidates that are both better
+
+
 def report(base_path: Path, candidate_path: Path, paired: bool = False, rule: str = "strict") -> tuple[str, bool]:
+    judged = judge(base_path, candidate_path, paired, rule)
+    return judged.text, judged.better
+
+
+def judge(base_path: Path, candidate_path: Path, paired: bool = False, rule: str = "strict") -> Judgement:
     if rule not in RULES:
         raise ValueError(f"unknown rule {rule!r}: use one of {', '.join(RULES)}")
     paired = paired or rule == "band"
@@ -190,7 +205,7 @@ def report(base_path: Path, candidate_path: Path, paired: bool = False, rule: st
     total = sum(delta for figures in means.values() for delta in figures.values())
     lines += ["", f"sum of the mean changes: {total:+.2f} points (breaks a tie between two candidates that are both better)",
               f"{heading}: " + ("yes" if better else "no (" + "; ".join(reasons) + ")")]
-    return "\n".join(lines), better
+    return Judgement("\n".join(lines), better, total)
 
 
 def _pct(value, bold: bool = False) -> str:

@@ -24,7 +24,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from classification.compare import report
+from classification.compare import judge
 from classification.evaluate import PER_FACE_FILE
 from core.paths import REPO_ROOT
 
@@ -59,12 +59,6 @@ def run_step(command: list[str], output: Path, log: Path) -> None:
         raise RuntimeError(f"{' '.join(command)} failed (exit {done.returncode}): see {log}")
 
 
-def sum_of_changes(text: str) -> float:
-    """The `sum of the mean changes` line of a `classification.compare` report."""
-    line = next(line for line in text.splitlines() if line.startswith("sum of the mean changes:"))
-    return float(line.split(":")[1].split()[0])
-
-
 def gate(run_dir: Path, name: str, val_base: Path, test_base: Path, eval_dir: Path, step=run_step) -> bool:
     logs = eval_dir.parent / f"gate_{name}"
     logs.mkdir(parents=True, exist_ok=True)
@@ -79,11 +73,11 @@ def gate(run_dir: Path, name: str, val_base: Path, test_base: Path, eval_dir: Pa
         val_dir = eval_dir / f"val_{name}{candidate}"
         step(["classification.evaluate", "--weights", str(tflite), "--split", "val", "--out", str(val_dir)],
              val_dir / "metrics.json", logs / f"val_{candidate}.log")
-        text, better = report(val_base, val_dir / "metrics.json")
-        (logs / f"compare_val_{candidate}.txt").write_text(text + "\n", encoding="utf-8")
-        judged.append(Judged(candidate, better, sum_of_changes(text)))
-        print(f"{candidate}: validation {'better on every source' if better else 'not better'}; "
-              f"{text.splitlines()[-1]}", flush=True)
+        val = judge(val_base, val_dir / "metrics.json")
+        (logs / f"compare_val_{candidate}.txt").write_text(val.text + "\n", encoding="utf-8")
+        judged.append(Judged(candidate, val.better, val.sum_points))
+        print(f"{candidate}: validation {'better on every source' if val.better else 'not better'}; "
+              f"{val.text.splitlines()[-1]}", flush=True)
     if not judged:
         raise ValueError(f"{run_dir} holds no last.keras or average.keras: is it a classification.train run folder?")
     chosen = choose(judged)
@@ -94,10 +88,10 @@ def gate(run_dir: Path, name: str, val_base: Path, test_base: Path, eval_dir: Pa
     test_dir = eval_dir / name
     step(["classification.evaluate", "--weights", str(run_dir / f"{name}{chosen.name}.tflite"), "--out", str(test_dir)],
          test_dir / "metrics.json", logs / "test.log")
-    text, better = report(test_base, test_dir / "metrics.json", rule="band")
-    (logs / "compare_test.txt").write_text(text + "\n", encoding="utf-8")
-    print(text, flush=True)
-    return better
+    test = judge(test_base, test_dir / "metrics.json", rule="band")
+    (logs / "compare_test.txt").write_text(test.text + "\n", encoding="utf-8")
+    print(test.text, flush=True)
+    return test.better
 
 
 def main(argv=None) -> int:

@@ -59,11 +59,11 @@ def test_the_chosen_candidate_alone_is_judged_on_test_by_the_band_rule(tmp_path,
     step, ran = fake_steps(tmp_path, {"last": (0.81, 0.91), "average": (0.82, 0.93)})   # both better; average more
     rules = []
 
-    def report(base_path, candidate_path, paired=False, rule="strict"):
+    def judge(base_path, candidate_path, paired=False, rule="strict"):
         rules.append(rule)
         if rule == "band":  # the test split: per_face.npz files would be read here
-            return "sum of the mean changes: +1.00 points\nbetter beyond the 95% band: yes", True
-        return compare.report(base_path, candidate_path, paired, rule)
+            return compare.Judgement("better beyond the 95% band: yes", True, 1.0)
+        return compare.judge(base_path, candidate_path, paired, rule)
 
     def step_with_test(command, output, log):
         if "--split" not in command and command[0] == "classification.evaluate":
@@ -71,7 +71,7 @@ def test_the_chosen_candidate_alone_is_judged_on_test_by_the_band_rule(tmp_path,
             _metrics(output, 0.82, 0.93)
         else:
             step(command, output, log)
-    monkeypatch.setattr(gate, "report", report)
+    monkeypatch.setattr(gate, "judge", judge)
     assert gate.gate(run, "s9", base, tmp_path / "test_base.json", tmp_path / "eval", step=step_with_test) is True
     assert rules == ["strict", "strict", "band"]
     assert ran[-1][:3] == ["classification.evaluate", "--weights", str(run / "s9average.tflite")]
