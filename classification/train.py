@@ -49,10 +49,41 @@ def parse_args(argv=None):
     p.add_argument("--init", default=None, help="a .keras checkpoint or a shipped .tflite to start from (fine-tuning)")
     p.add_argument("--threads", type=int, default=0, help="TensorFlow intra-op threads (0 = all cores)")
     p.add_argument("--stop-after-epochs", type=int, default=0, help="end this invocation after N epochs")
+    p.add_argument("--source-weight", action="append", default=[], metavar="SOURCE=W",
+                   help="draw a source's faces W times as often as the others' (e.g. fairface=2; "
+                        "default: every training face once a pass)")
     p.add_argument("--average-from-epoch", type=int, default=0,
                    help="keep average.keras, the mean of the weights after each epoch from this one on (0: off; "
                         "exact for --init runs, whose BatchNorms are frozen; else export recalibrates them)")
     return p.parse_args(argv)
+
+
+def parse_source_weights(pairs: list[str], sources) -> dict[str, float]:
+    """`["fairface=2"]` -> `{"fairface": 2.0}`; ValueError naming the sources it knows for anything else."""
+    weights = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        try:
+            weight = float(value)
+        except ValueError:
+            weight = -1.0
+        if name not in sources or not weight > 0:
+            raise ValueError(f"--source-weight {pair}: give SOURCE=W with SOURCE one of {', '.join(sources)} "
+                             f"and W > 0")
+        weights[name] = weight
+    return weights
+
+
+def sampling_order(rng: np.random.Generator, train_sources: np.ndarray, weight_by_source: dict[str, float]) -> np.ndarray:
+    """Positions into the training set for one pass over it.
+
+    Without weights, a permutation: every face once. With them, as many draws with replacement, a face of
+    a source with weight W drawn W times as often as a face of weight 1, so a source whose figures lag
+    (FairFace gender, stages 20-22) gets more of the steps without dropping the others."""
+    if not weight_by_source:
+        return rng.permutation(len(train_sources))
+    p = np.array([weight_by_source.get(str(s), 1.0) for s in train_sources], np.float64)
+    return rng.choice(len(train_sources), size=len(train_sources), replace=True, p=p / p.sum())
 
 
 def class_weights(age_soft: np.ndarray) -> np.ndarray:
@@ -106,6 +137,11 @@ def main(argv=None) -> int:
     from facedata.datasets import read_training_sources
     from classification.model import build_model
 
+    try:
+        weight_by_source = parse_source_weights(args.source_weight, SOURCES)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     cache = Path(args.cache)
     if not (cache / "labels.npz").is_file():
         if not Path(args.datasets).is_dir():
@@ -119,7 +155,10 @@ def main(argv=None) -> int:
     val_idx = np.sort(np.random.default_rng(0).permutation(val_idx)[:VALIDATION_FACES])
     max_scale = np.array([MAX_TRAIN_SCALE_BY_SOURCE.get(SOURCES[k], CROP_SCALE_RANGE[1])
                           for k in labels["source"]], np.float32)
+    train_sources = np.array([SOURCES[k] for k in labels["source"][train_idx]])
     print(f"train faces {len(train_idx)}, validation faces {len(val_idx)}", flush=True)
+    if weight_by_source:
+        print(f"sources drawn with weights {weight_by_source}", flush=True)
     images = np.ascontiguousarray(images_mm[np.concatenate([train_idx, val_idx])])
     train_images, val_images = images[: len(train_idx)], images[len(train_idx):]
     age_soft, gender = labels["age_soft"], labels["gender"].astype(np.int32)
@@ -129,7 +168,8 @@ def main(argv=None) -> int:
     def batches():
         rng = np.random.default_rng()
         while True:
-            for chunk in np.array_split(rng.permutation(len(train_idx)), len(train_idx) // args.batch):
+            for chunk in np.array_split(sampling_order(rng, train_sources, weight_by_source),
+                                        len(train_idx) // args.batch):
                 idx = train_idx[chunk]
                 sample_w_age = age_soft[idx] @ weights_per_group
                 yield ((train_images[chunk], max_scale[idx]),

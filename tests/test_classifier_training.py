@@ -208,3 +208,24 @@ def test_export_keeps_a_file_already_at_its_output(tmp_path, capsys):
     assert export.main([str(checkpoint), "--out", str(shipped)]) == 2
     assert shipped.read_bytes() == b"shipped"
     assert "already there and kept" in capsys.readouterr().err
+
+
+def test_sampling_order_is_a_permutation_without_weights_and_favours_a_weighted_source():
+    from classification.train import sampling_order
+    sources = np.array(["utkface"] * 600 + ["fairface"] * 300 + ["aaf"] * 100)
+    order = sampling_order(np.random.default_rng(0), sources, {})
+    assert sorted(order.tolist()) == list(range(1000))
+    drawn = sources[sampling_order(np.random.default_rng(0), sources, {"fairface": 3.0})]
+    assert len(drawn) == 1000
+    # fairface: 300 faces x 3 against 700 x 1 -> 900 / 1600 of the draws
+    assert abs((drawn == "fairface").mean() - 900 / 1600) < 0.05
+    assert abs((drawn == "aaf").mean() - 100 / 1600) < 0.03
+
+
+def test_source_weights_parse_and_refuse_unknown_sources_or_non_positive_weights():
+    from classification.train import parse_source_weights
+    sources = ("utkface", "fairface", "aaf")
+    assert parse_source_weights(["fairface=2", "aaf=1.5"], sources) == {"fairface": 2.0, "aaf": 1.5}
+    for bad in (["imdb=2"], ["fairface=0"], ["fairface"], ["fairface=x"]):
+        with pytest.raises(ValueError, match="SOURCE=W"):
+            parse_source_weights(bad, sources)
