@@ -13,10 +13,11 @@ from PyQt6.QtCore import QObject, Qt, pyqtSignal
 from PyQt6.QtGui import QAction, QKeySequence
 from PyQt6.QtWidgets import QFileDialog, QMainWindow, QMenu
 
+from core.errors import OutputError
 from gui.people_panel import PeoplePanel
 from gui.settings import KEY_BLUR_FACES, KEY_PEOPLE_PANEL, KEY_SUMMARY_DIR, KEY_SUMMARY_PANEL, Preferences
 from gui.summary_view import SummaryDock
-from pipeline.summary import write_summary
+from pipeline.summary import check_summary_path, write_summary
 
 SUMMARY_FILTER = "JSON (*.json);;CSV, one row per person (*.csv)"
 
@@ -123,8 +124,14 @@ class PeopleFeatures(QObject):
             path, _ = QFileDialog.getSaveFileName(self.window, "Export session summary", str(start), SUMMARY_FILTER)
             if not path:
                 return None
+            if not Path(path).suffix:  # the dialog adds no suffix to a typed name
+                path += ".json"
         try:
+            check_summary_path(path)
             written = write_summary(self.summary.summary, path)
+        except OutputError as exc:
+            self.window.statusBar().showMessage(str(exc), 8000)
+            return None
         except (OSError, ValueError) as exc:
             self.window.statusBar().showMessage(f"Could not save the summary: {exc}", 6000)
             return None

@@ -37,6 +37,7 @@ import numpy as np
 from core.errors import OutputError
 from core.face import Face, age_is_unsure, gender_is_unsure
 from core.labels import AGE_GROUPS, GENDERS, expected_age_years
+from pipeline.outputs import check_writable
 
 UNSURE = "unsure"           # a person's gender or age group whose mean probability is under the screen's threshold
 MIN_PERSON_SEEN_S = 1.0    # a track must stay this long (first to last sighting) to be a person
@@ -203,18 +204,22 @@ def write_summary(summary: dict, path: str | Path) -> Path:
     return path
 
 
+SUMMARY_FORMATS = (".json", ".csv")   # write_summary: CSV for .csv, JSON otherwise
+
+
 def check_summary_path(path: str | Path) -> Path:
-    """Fail before a long run, not after it, when the summary's folder cannot be written."""
+    """Fail before a long run, not after it, when the summary cannot be written there.
+
+    The writability test creates a scratch file (`pipeline.outputs.check_writable`): `os.access` says
+    yes to root in /sys or /proc, where the summary then failed after the whole run."""
     path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"Cannot write the summary to {path}: {exc.strerror or exc}.") from None
     if path.is_dir():
         raise OutputError(f"Cannot write the summary to {path}: it is a folder; give a file name such as "
                           f"{path / 'people.json'}.")
-    if not os.access(path.parent, os.W_OK):
-        raise OutputError(f"Cannot write the summary to {path}: not a writable file name.")
+    if path.suffix.lower() not in SUMMARY_FORMATS:
+        raise OutputError(f"Cannot write the summary to {path}: give a name ending in "
+                          f"{' or '.join(SUMMARY_FORMATS)} (JSON, or one row per person in CSV).")
+    check_writable(path, "summary")
     return path
 
 

@@ -373,6 +373,19 @@ def test_a_folder_as_summary_says_so(tmp_path):
         check_summary_path(tmp_path)
 
 
+def test_a_summary_name_without_a_known_suffix_or_under_a_file_is_refused_before_the_run(tmp_path):
+    """`--summary s.xyz` used to be written as JSON; an unwritable place failed only after the whole run."""
+    from core.errors import OutputError
+    from pipeline.summary import check_summary_path
+    with pytest.raises(OutputError, match=r"give a name ending in \.json or \.csv"):
+        check_summary_path(tmp_path / "s.xyz")
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    with pytest.raises(OutputError, match="is a file, not a folder"):
+        check_summary_path(blocker / "people.json")
+    assert check_summary_path(tmp_path / "new" / "people.csv") == tmp_path / "new" / "people.csv"
+
+
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (a device that is always full)")
 def test_a_full_disk_names_the_results_file(tmp_path):
     """A full disk used to end the run with `error: No space left on device.` and no file named."""
