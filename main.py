@@ -36,7 +36,8 @@ def number_in(low: float, high: float, kind=float):
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    from core.config import CONFIDENCE_RANGE, CROP_SCALE_RANGE
+    from core.config import CONFIDENCE_RANGE, CROP_SCALE_RANGE, AppConfig
+    defaults = AppConfig()
     p = OneLineParser(description="Find every face and show gender and age group, live.")
     p.add_argument("--camera", type=number_in(0, 255, int), default=None, help="camera index to open (default: the last one used, 0 at first)")
     p.add_argument("--source", default=None, help="video file, image or folder instead of a camera")
@@ -44,15 +45,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--output", default=None, help="headless: annotated video (.mp4/.avi), image, or folder")
     p.add_argument("--results", default=None, help="headless: one row per face per frame (.csv or .jsonl)")
     p.add_argument("--crop-scale", type=number_in(*CROP_SCALE_RANGE), default=None,
-                   help="face-extraction size, %.1f-%.1f x the box" % CROP_SCALE_RANGE)
+                   help="face-extraction size, %.1f-%.1f x the box (default %.1f; in the window: this run only, "
+                        "the slider's saved value is kept)" % (*CROP_SCALE_RANGE, defaults.crop_scale))
     p.add_argument("--confidence", type=number_in(*CONFIDENCE_RANGE), default=None,
-                   help="minimum detection confidence, %g-%g" % CONFIDENCE_RANGE)
+                   help="minimum detection confidence, %g-%g (default %g; in the window: this run only)"
+                        % (*CONFIDENCE_RANGE, defaults.detection_confidence))
     p.add_argument("--detector", default=None, help="detector weights (.onnx)")
     p.add_argument("--classifier", default=None, help="classifier weights (.tflite)")
     p.add_argument("--trust-checkpoints", action="store_true",
                    help="also accept .pt/.keras training checkpoints for --detector/--classifier; loading one "
                         "runs code stored in it, so use only files you made yourself")
-    p.add_argument("--no-smoothing", action="store_true", help="show raw per-frame labels")
+    p.add_argument("--no-smoothing", action="store_true", help="show raw per-frame labels (in the window: this run only; "
+                                                               "Playback > Steady labels switches it)")
     p.add_argument("--no-progress", action="store_true",
                    help="headless: no progress bar (none is drawn anyway when stderr is not a terminal)")
     p.add_argument("--summary", default=None, metavar="PATH.json",

@@ -93,6 +93,8 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.prefs = Preferences(settings)
         self.config = self.prefs.load_config(config, overridden)  # the window's config; the worker gets changes
+        # settings the command line gave for this run only: not saved, unless changed in the window
+        self.run_only_settings = set(overridden)
         self.initial_source = initial_source
         self.current_source: str | None = None
         self.camera_index: int | None = None  # the camera last asked for, opened or not
@@ -144,17 +146,22 @@ class MainWindow(QMainWindow):
         self.addToolBar(bar)
         self.act_open = self._action("&Open video…", "Open a video file (O)", self.open_video_dialog,
                                      [QKeySequence("O"), QKeySequence.StandardKey.Open])
-        self.act_demo = self._action("Play &demo clip", "Play the bundled demo clip", self.play_demo)
+        self.act_demo = self._action("Play &demo clip", "Play the bundled demo clip (D)", self.play_demo, [QKeySequence("D")])
         self.act_pause = self._action("&Pause", "Pause or resume (Space)", self.toggle_pause, [QKeySequence("Space")])
         self.act_pause.setCheckable(True)
-        self.act_stop = self._action("S&top", "Stop playback", self.stop_source)
-        self.act_loop = self._action("&Loop", "Loop video files", self.toggle_loop)
+        self.act_stop = self._action("S&top", "Stop playback (Esc)", self.stop_source, [QKeySequence("Esc")])
+        self.act_loop = self._action("&Loop", "Loop video files (L)", self.toggle_loop, [QKeySequence("L")])
         self.act_loop.setCheckable(True)
         self.act_loop.setChecked(self.prefs.flag(KEY_LOOP))
         self.act_snapshot = self._action("&Snapshot", "Save the annotated frame (S)", self.snapshot, [QKeySequence("S")])
         self.act_record = self._action("&Record", "Record the annotated video (R)", self.toggle_record, [QKeySequence("R")])
         self.act_record.setCheckable(True)
-        self.act_quit = self._action("&Quit", "Quit (Q)", self.close, [QKeySequence("Q"), QKeySequence.StandardKey.Quit])
+        # Ctrl+Q spelled out: StandardKey.Quit is empty on some platforms (offscreen, some desktops)
+        self.act_quit = self._action("&Quit", "Quit (Q, Ctrl+Q)", self.close, [QKeySequence("Q"), QKeySequence("Ctrl+Q")])
+        self.act_steady = self._action("Steady &labels", "Smooth each person's labels over time so they do not "
+                                       "flicker (off: every classification shown as it comes)", self.toggle_steady)
+        self.act_steady.setCheckable(True)
+        self.act_steady.setChecked(self.config.smoothing)
         for act in (self.act_open, self.act_pause, self.act_stop, self.act_loop, self.act_snapshot, self.act_record):
             bar.addAction(act)
         bar.addSeparator()
@@ -193,8 +200,8 @@ class MainWindow(QMainWindow):
             camera_menu.addAction(self._action(f"Camera {index}", f"Open camera {index}",
                                                lambda _=False, i=index: self.open_source(str(i))))
         play_menu = menu.addMenu("&Playback")
-        for act in (self.act_pause, self.act_stop, self.act_loop):
-            play_menu.addAction(act)
+        for act in (self.act_pause, self.act_stop, self.act_loop, None, self.act_steady):
+            play_menu.addSeparator() if act is None else play_menu.addAction(act)
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(self._action("&About", "About this app and its models", self.show_about))
         self._update_actions()
@@ -236,10 +243,14 @@ class MainWindow(QMainWindow):
         self.requestLoop.emit(self.act_loop.isChecked())
 
     # ---------- user actions ----------
-    def open_source(self, spec: str):
+    def open_source(self, spec: str, loop: bool | None = None):
+        """Open a camera index or a file; `loop` for this source only (the demo), else the saved Loop choice."""
         self.current_source = spec
         if spec.strip().isdigit():
             self.camera_index = int(spec)
+        loop = self.prefs.flag(KEY_LOOP) if loop is None else loop
+        self.act_loop.setChecked(loop)
+        self.requestLoop.emit(loop)
         self.requestOpen.emit(spec)
 
     def open_video_dialog(self):
@@ -253,9 +264,7 @@ class MainWindow(QMainWindow):
         if not DEMO_CLIP.is_file():
             self.show_message(f"The demo clip is missing ({DEMO_CLIP}). Open a video instead.")
             return
-        self.act_loop.setChecked(True)
-        self.toggle_loop()
-        self.open_source(str(DEMO_CLIP))
+        self.open_source(str(DEMO_CLIP), loop=True)  # the demo loops without changing the saved choice
 
     def retry_camera(self):
         """Retry the camera last asked for (`--camera 7` retries 7), else the remembered one."""
@@ -276,6 +285,9 @@ class MainWindow(QMainWindow):
     def toggle_loop(self):
         self.prefs.set_flag(KEY_LOOP, self.act_loop.isChecked())
         self.requestLoop.emit(self.act_loop.isChecked())
+
+    def toggle_steady(self):
+        self.change_settings(smoothing=self.act_steady.isChecked())
 
     def snapshot(self):
         if self.view.image is None:
@@ -311,8 +323,9 @@ class MainWindow(QMainWindow):
     def change_settings(self, **values):
         """The user changed settings: take the new config, remember it, and send the change to the worker."""
         self.config = self.config.changed(**values)
+        self.run_only_settings -= set(values)
         self._update_slider_labels()
-        self.prefs.save_config(self.config)
+        self.prefs.save_config(self.config, self.run_only_settings)
         self.requestSettings.emit({name: getattr(self.config, name) for name in values})
 
     def show_about(self):
@@ -364,15 +377,19 @@ class MainWindow(QMainWindow):
         if is_live and self.current_source and self.current_source.isdigit():
             self.prefs.set_camera(int(self.current_source))
         self.setWindowTitle(f"Face age & gender — {name}")
+        self.statusBar().clearMessage()  # "Playback ended" or an error from the source before
         self._update_actions(True)
 
     def on_source_failed(self, message: str):
         self.current_source = None
+        self.setWindowTitle("Face age & gender")  # the source named there is no longer playing
+        self.status_label.setText("")
         self._update_actions(False)
         self.show_message(message)  # a models problem stays in the banner above
 
     def on_source_ended(self, early_note: str = ""):
         self.current_source = None
+        self.status_label.setText("")  # no frame rate while nothing plays
         self._update_actions(False)
         text = "Playback ended. Open a video, play the demo clip, or choose a camera."
         if early_note:
@@ -419,7 +436,7 @@ class MainWindow(QMainWindow):
     # ---------- shutdown ----------
     def closeEvent(self, event):
         self.prefs.set_geometry(self.saveGeometry())
-        self.prefs.save_config(self.config)
+        self.prefs.save_config(self.config, self.run_only_settings)
         self.prefs.sync()
         self.shutdown()
         super().closeEvent(event)

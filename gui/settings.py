@@ -68,10 +68,13 @@ def load_into(settings: QSettings, config: AppConfig, overridden: set[str] = fro
     return config.changed(**stored)
 
 
-def save_from(settings: QSettings, config: AppConfig) -> None:
-    """Store the settings that differ from their defaults; a setting back at its default follows the default."""
+def save_from(settings: QSettings, config: AppConfig, keep: set[str] = frozenset()) -> None:
+    """Store the settings that differ from their defaults; a setting back at its default follows the default.
+    The names in `keep` (given on the command line for this run only) leave the stored value as it was."""
     defaults = AppConfig()
     for name in PERSISTED_SETTINGS:
+        if name in keep:
+            continue
         value = getattr(config, name)
         if value == getattr(defaults, name):
             settings.remove(name)
@@ -99,8 +102,8 @@ class Preferences:
     def load_config(self, config: AppConfig, overridden: set[str] = frozenset()) -> AppConfig:
         return load_into(self.store, config, overridden)
 
-    def save_config(self, config: AppConfig) -> None:
-        save_from(self.store, config)
+    def save_config(self, config: AppConfig, keep: set[str] = frozenset()) -> None:
+        save_from(self.store, config, keep)
 
     # on/off switches
     def flag(self, key: str, default: bool = False) -> bool:

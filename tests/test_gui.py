@@ -157,6 +157,59 @@ def test_settings_persist_between_windows(make_window, qtbot, settings):
     assert again.config.crop_scale == pytest.approx(1.75)
 
 
+def test_command_line_settings_last_one_run_unless_changed_in_the_window(qtbot, settings):
+    """`--crop-scale` / `--no-smoothing` once used to become the saved settings for every later launch."""
+    from gui.main_window import MainWindow
+    settings.setValue("crop_scale", 1.6)
+    given = AppConfig().changed(crop_scale=1.8, smoothing=False, detection_confidence=0.5)
+    window = MainWindow(given, settings, initial_source=CLIP, analyzer_factory=fake_factory,
+                        overridden={"crop_scale", "smoothing", "detection_confidence"})
+    qtbot.addWidget(window)
+    assert window.config.crop_scale == pytest.approx(1.8) and not window.config.smoothing
+    window.conf_slider.setValue(60)                    # changed in the window: this one is the user's choice
+    window.close()
+    assert float(settings.value("crop_scale")) == pytest.approx(1.6)
+    assert not settings.contains("smoothing")
+    assert float(settings.value("detection_confidence")) == pytest.approx(0.60)
+
+
+def test_steady_labels_can_be_switched_off_and_on_from_the_menu(make_window, qtbot, settings):
+    window = make_window()
+    assert window.act_steady.isChecked() and window.config.smoothing
+    window.act_steady.trigger()
+    assert not window.config.smoothing and settings.value("smoothing") in (False, "false")
+    qtbot.waitUntil(lambda: window.worker.analyzer is not None and not window.worker.analyzer.config.smoothing,
+                    timeout=20000)
+    window.act_steady.trigger()
+    assert window.config.smoothing and not settings.contains("smoothing")  # back at the default
+
+
+def test_the_demo_loops_without_changing_the_saved_loop_choice(make_window, qtbot, settings):
+    from gui.settings import KEY_LOOP
+    window = make_window()
+    window.play_demo()
+    assert window.act_loop.isChecked() and not window.prefs.flag(KEY_LOOP)
+    window.open_source(CLIP)                           # the user's own video: the saved choice again
+    assert not window.act_loop.isChecked()
+
+
+def test_opening_a_source_clears_an_old_playback_ended_message(make_window, qtbot):
+    window = make_window()
+    qtbot.waitUntil(lambda: window.frames_shown >= 1, timeout=20000)
+    window.on_source_ended()
+    assert "Playback ended" in window.statusBar().currentMessage() and window.status_label.text() == ""
+    window.open_source(CLIP)
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage() == "", timeout=20000)
+    window.on_source_failed("That file cannot be opened.")
+    assert window.windowTitle() == "Face age & gender"
+
+
+def test_quit_has_ctrl_q_spelled_out(make_window):
+    from PyQt6.QtGui import QKeySequence
+    window = make_window()
+    assert QKeySequence("Ctrl+Q") in window.act_quit.shortcuts()
+
+
 def test_opencv_qt_plugin_path_is_dropped_before_the_window(monkeypatch):
     import os
 
