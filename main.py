@@ -19,7 +19,8 @@ class OneLineParser(argparse.ArgumentParser):
     """argparse, but a refusal is one line (`error: ...`) instead of the usage block and a second line."""
 
     def error(self, message):
-        self.exit(2, f"error: {message} (see `python main.py --help`)\n")
+        command = f"python {self.prog}" if self.prog.endswith(".py") else self.prog  # main.py or face-age-gender
+        self.exit(2, f"error: {message} (see `{command} --help`)\n")
 
 
 def number_in(low: float, high: float, kind=float):
@@ -123,6 +124,12 @@ def run_headless(args) -> int:
     from core.images import FrameError
     from pipeline.headless import run_headless as run
     from pipeline.sources import early_end_note
+    if args.camera is not None:
+        if args.source:
+            print(f"error: give --source or --camera, not both (--source {args.source} would be read and "
+                  f"--camera {args.camera} ignored)", file=sys.stderr)
+            return 2
+        args.source = str(args.camera)  # `--headless --camera 2` is `--headless --source 2`
     if not args.source:
         print("error: --headless needs --source VIDEO|IMAGE|FOLDER|CAMERA (a camera is its index, e.g. 0)", file=sys.stderr)
         return 2

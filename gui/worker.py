@@ -218,15 +218,16 @@ class AnalysisWorker(QObject):
         self.statsReady.emit(FrameStats(result.timings, (len(self._frame_times) - 1) / span if span > 0 else 0.0,
                                         len(result.faces), result.frame.shape[1], result.frame.shape[0]))
 
-    def _stop_recording(self, error: str = ""):
+    def _stop_recording(self, error: str = "", frames_written: int = 0):
         """Close the file (an .mp4 plays only once closed) and say what became of it. After a write error the
-        session has closed the file already and passes the error here."""
+        session has closed the file already and passes the error and the frames it holds here."""
         recorder = self.session.recorder if self.session is not None else None
         if recorder is not None:
             self.session.recorder = None
             recorder.close()
         if error:
-            self.recordingFailed.emit(f"Recording stopped: {error}")
+            self.recordingFailed.emit(f"Recording stopped after {frames_written} frames (kept): {error}" if frames_written
+                                      else f"Could not start recording: {error}")
         elif recorder is None:
             return
         elif recorder.frames_written == 0:

@@ -58,13 +58,13 @@ class Session:
     `tracked`: video (track ids, smoothing) or unrelated photos. `draw`: annotate at all (headless runs
     without --output skip it). `prepare`: makes the scene to draw on from the frame, the shown faces and
     the pending ones. `recorder`: gets every annotated frame (settable while running: the GUI's Record);
-    a write error closes the recorder and goes to `on_record_error` or, without one, is raised.
+    a write error closes the recorder and goes to `on_record_error(message, frames_written)` or, without one, is raised.
     `sinks`: called with every `FrameResult`.
     """
 
     def __init__(self, analyzer: FaceAnalyzer | None, *, tracked: bool = True, fps: float = 25.0,
                  draw: bool = True, annotator: FaceAnnotator | None = None, prepare: SceneHook = keep_frame,
-                 recorder: VideoRecorder | None = None, on_record_error: Callable[[str], None] | None = None,
+                 recorder: VideoRecorder | None = None, on_record_error: Callable[[str, int], None] | None = None,
                  sinks: Iterable[Callable[[FrameResult], None]] = ()):
         self.analyzer, self.tracked, self.fps, self.draw = analyzer, tracked, fps, draw
         self.annotator = annotator or FaceAnnotator(show_track_id=False)
@@ -114,4 +114,4 @@ class Session:
                 raise
             recorder, self.recorder = self.recorder, None
             recorder.close()
-            self.on_record_error(str(exc))
+            self.on_record_error(str(exc), recorder.frames_written)

@@ -204,6 +204,19 @@ def test_opening_a_source_clears_an_old_playback_ended_message(make_window, qtbo
     assert window.windowTitle() == "Face age & gender"
 
 
+def test_a_recording_that_cannot_start_says_so(make_window, qtbot, settings, tmp_path):
+    """An unwritable recordings folder used to say "Recording stopped" for a recording that never started."""
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    settings.setValue("record_dir", str(blocker / "Videos"))
+    window = make_window()
+    qtbot.waitUntil(lambda: window.frames_shown >= 1, timeout=20000)
+    window.toggle_record()
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Could not start recording: "),
+                    timeout=5000)
+    assert not window.recording and not window.act_record.isChecked()
+
+
 def test_quit_has_ctrl_q_spelled_out(make_window):
     from PyQt6.QtGui import QKeySequence
     window = make_window()

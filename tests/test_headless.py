@@ -128,6 +128,28 @@ def test_missing_weights_exit_with_the_training_command(tmp_path):
     assert_one_line_refusal(result, "python -m detection.train")
 
 
+def test_headless_camera_is_a_source_and_both_together_are_refused(monkeypatch, capsys):
+    """`--headless --camera 2` used to answer "needs --source"; with --source too, --camera was ignored."""
+    import main
+    seen = []
+    monkeypatch.setattr("pipeline.headless.run_headless", lambda source, *a, **k: seen.append(source) or 1 / 0)
+    main.main(["--headless", "--no-progress", "--camera", "2"])
+    assert seen == ["2"]
+    assert main.main(["--headless", "--camera", "2", "--source", str(CLIP)]) == 2
+    err = capsys.readouterr().err.splitlines()[-1]
+    assert err.startswith("error: give --source or --camera, not both")
+
+
+def test_a_refusal_names_the_command_that_was_run(capsys):
+    import main
+    for prog, command in (("main.py", "python main.py --help"), ("face-age-gender", "face-age-gender --help")):
+        with pytest.raises(SystemExit):
+            main.OneLineParser(prog=prog).error("bad")
+        assert capsys.readouterr().err == f"error: bad (see `{command}`)\n"
+    result = run_main("--crop-scale", "9")
+    assert_one_line_refusal(result, r"see `python main.py --help`", code=2)
+
+
 def test_no_display_says_to_use_headless(monkeypatch, capsys):
     import main
     for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
