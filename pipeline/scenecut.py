@@ -7,8 +7,8 @@ probabilities across the cut onto the new person. Detecting the cut and starting
 How: each frame is shrunk to a thumbnail (the cost is a fraction of a millisecond), converted to HSV and
 summarised as a hue-saturation histogram plus a brightness histogram; the Bhattacharyya distance
 (0 = same, 1 = disjoint) to the previous frame's histograms jumps at a cut while camera motion, people
-moving and lighting drift change it little. `CUT_DISTANCE` was measured with
-`python -m bench.scenecuts` (README, "Real footage"). Gradual transitions (fades, dissolves) are not
+moving and lighting drift change it little. `CUT_DISTANCE` was measured with `python -m bench.scenecuts`
+(docs/measurements.md, "Real footage"). Gradual transitions (fades, dissolves) are not
 detected; they are rare in the footage this guards and cost only a track carried through the fade.
 """
 from __future__ import annotations

@@ -17,12 +17,13 @@ its class probabilities are then an exponential running mean of the classificati
 The "?" shown for an unsure part has its own hysteresis band (`UNSURE_BAND_PROB`), so a probability
 hovering at the threshold does not blink between "?" and an answer.
 
-The running mean has a long memory (`AppConfig.smoothing_alpha`), because on real footage (README, "Real
-footage") the shown-label changes left were a short memory's mean following one person's crops as they
-turned, talked and blinked. A long memory alone would make a real change (two people swapped without a
-cut) take many classifications to show, so the track also watches its last `CHANGE_WINDOW_CLASSIFICATIONS`
-classifications: when each of them disagrees with the track's mean by `CHANGE_DISTANCE_PROB` or more, the
-track's evidence restarts from them and is labelled as a new track's first label would be.
+The running mean has a long memory (`AppConfig.smoothing_alpha`), because on real footage
+(docs/measurements.md, "Real footage") the shown-label changes left were a short memory's mean following
+one person's crops as they turned, talked and blinked. A long memory alone would make a real change (two
+people swapped without a cut) take many classifications to show, so the track also watches its last
+`CHANGE_WINDOW_CLASSIFICATIONS` classifications: when each of them disagrees with the track's mean by
+`CHANGE_DISTANCE_PROB` or more, the track's evidence restarts from them and is labelled as a new track's
+first label would be.
 """
 from __future__ import annotations
 
@@ -40,17 +41,17 @@ from core.labels import GENDERS
 # person, one shot) the evidence for an answer already given does not go away with one bad angle. 0.15 is
 # the narrowest band at which no "?" blinks on the demo clip (shaken, cuts) and the Intel sample clips:
 # no band, 5 + 3 shown-label changes; 0.05 and 0.10, 2 + 3 (a turning head's age group blinks); 0.15-0.25,
-# 2 + 2, both evidence arriving rather than flicker (README, "Real footage").
+# 2 + 2, both evidence arriving rather than flicker (docs/measurements.md, "Real footage").
 UNSURE_BAND_PROB = 0.15
 # A "?" is answered only this far above the threshold, and at most at ANSWER_MAX_PROB: the "?" the user
 # reads is replaced only when the evidence has clearly passed it (adult gender 0.97, a young-looking
 # face's gender 0.97, age group 0.55). A first label and an answer replacing another still need the plain
 # threshold. Measured on the real clips of bench.real_clips (`python -m bench.bench --stability-only
-# --skip-startup --real-clips DIR`, README "Real footage"; shown-label changes in 3.05 person-minutes, and
-# judged face-frames with gender / age group answered): with the stage-19 classifier a flat band of 0.05
-# gave 11 changes (85.7% / 84.3%), 0.10 gave 7 (84.2% / 83.1%), 0.15 gave 4 but could never answer an
-# adult's gender "?" (0.85 + 0.15 = 1.0) nor, at any band, a young-looking face's (0.95 + band); 0.15
-# capped at 0.97 gives 5 (83.1% / 82.7%; stage 13 at 0.05: 6, 81.3% / 72.9%), the demo clip 0.
+# --skip-startup --real-clips DIR`, docs/measurements.md, "Real footage"; shown-label changes in 3.05
+# person-minutes, and judged face-frames with gender / age group answered): with the stage-19 classifier a
+# flat band of 0.05 gave 11 changes (85.7% / 84.3%), 0.10 gave 7 (84.2% / 83.1%), 0.15 gave 4 but could
+# never answer an adult's gender "?" (0.85 + 0.15 = 1.0) nor, at any band, a young-looking face's (0.95 +
+# band); 0.15 capped at 0.97 gives 5 (83.1% / 82.7%; stage 13 at 0.05: 6, 81.3% / 72.9%), the demo clip 0.
 ANSWER_BAND_PROB = 0.15
 ANSWER_MAX_PROB = 0.97
 # A real change within a track: each of its last CHANGE_WINDOW_CLASSIFICATIONS classifications is at least
