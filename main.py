@@ -3,12 +3,12 @@ processing (`--headless`)."""
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import signal
 import sys
 
 import runtime
+from core.cli import number_in
 
 runtime.configure_environment()
 
@@ -21,19 +21,6 @@ class OneLineParser(argparse.ArgumentParser):
     def error(self, message):
         command = f"python {self.prog}" if self.prog.endswith(".py") else self.prog  # main.py or face-age-gender
         self.exit(2, f"error: {message} (see `{command} --help`)\n")
-
-
-def number_in(low: float, high: float, kind=float):
-    """An argparse type: a finite number within [low, high], else a one-line error naming the range."""
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a{'n integer' if kind is int else ' number'}") from None
-        if not math.isfinite(value) or not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{text} is outside {low:g}-{high:g}")
-        return value
-    return parse
 
 
 def parse_args(argv=None) -> argparse.Namespace:

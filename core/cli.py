@@ -1,0 +1,73 @@
+"""What every command-line tool shares, so that bad input gets one line saying what to do, never a traceback.
+
+* `number_in`, `positive`: argparse types that refuse NaN, infinities and out-of-range numbers by name
+  (`--lr nan` used to train a model of NaNs, `--batch 0` failed after a minute inside TensorFlow).
+* `refuse_existing`: a file or folder the tool would write is already there: refuse unless told to replace
+  it (`detection.quantize` used to overwrite the shipped detector, `pack_data` to delete a folder's data).
+* `run_tool`: runs a tool's `main(argv)` and turns the errors that mean "bad input" into `error: ...` and
+  exit status 2; anything else is a bug and keeps its traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from core.errors import SourceError, WeightsError
+
+EXIT_BAD_INPUT = 2
+
+# Raised by this project's own checks with messages written for the user (core.errors), and by the
+# file system for a path that is missing or in the way: each message names the path.
+BAD_INPUT_ERRORS = (WeightsError, SourceError, FileNotFoundError, FileExistsError, NotADirectoryError,
+                    IsADirectoryError, PermissionError)
+
+
+def number_in(low: float, high: float, kind=float):
+    """An argparse type: a finite number within [low, high], else a one-line error naming the range."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a{'n integer' if kind is int else ' number'}") from None
+        if not math.isfinite(value) or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text} is outside {low:g}-{high:g}")
+        return value
+    return parse
+
+
+def positive(kind=float):
+    """An argparse type: a finite number > 0 (an int >= 1 for `kind=int`)."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a{'n integer' if kind is int else ' number'}") from None
+        if not math.isfinite(value) or value <= 0:
+            raise argparse.ArgumentTypeError(f"{text} is not a positive number")
+        return value
+    return parse
+
+
+def refuse_existing(path: str | Path, overwrite: bool, flag: str = "--overwrite") -> None:
+    """FileExistsError naming `path` and `flag` when something is already at `path` and `overwrite` is off."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        kind = "a folder" if path.is_dir() else "a file"
+        raise FileExistsError(f"{path} is already there ({kind}) and was kept: choose a new path, or pass {flag} "
+                              f"to replace it")
+
+
+def run_tool(main: Callable[[list[str] | None], int], argv: list[str] | None = None) -> int:
+    """`main(argv)`, with bad input reported as one `error:` line on stderr and exit status 2."""
+    try:
+        return main(argv)
+    except BAD_INPUT_ERRORS as exc:
+        if isinstance(exc, OSError) and exc.filename and exc.strerror:  # raised by the OS: say which path
+            message = f"{exc.strerror}: {exc.filename} (check the path, or see --help)"
+        else:
+            message = str(exc)
+        print(f"error: {message}", file=sys.stderr)
+        return EXIT_BAD_INPUT

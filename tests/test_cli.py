@@ -1,0 +1,51 @@
+"""The shared command-line helpers: numbers that say their range, files kept, one-line refusals."""
+import argparse
+
+import pytest
+
+from core.cli import number_in, positive, refuse_existing, run_tool
+from core.errors import WeightsError
+
+
+def test_positive_refuses_zero_negative_nan_and_words():
+    assert positive(int)("3") == 3 and positive()("1e-4") == pytest.approx(1e-4)
+    for text in ("0", "-3", "nan", "inf", "x"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            positive()(text)
+    with pytest.raises(argparse.ArgumentTypeError, match="not an integer"):
+        positive(int)("2.5")
+
+
+def test_number_in_names_its_range():
+    assert number_in(1.0, 2.0)("1.5") == 1.5
+    with pytest.raises(argparse.ArgumentTypeError, match="outside 1-2"):
+        number_in(1.0, 2.0)("2.5")
+
+
+def test_refuse_existing_keeps_a_file_unless_told(tmp_path):
+    target = tmp_path / "weights.onnx"
+    refuse_existing(target, overwrite=False)          # nothing there: fine
+    target.write_text("x")
+    with pytest.raises(FileExistsError, match="already there .a file. and was kept.*--overwrite"):
+        refuse_existing(target, overwrite=False)
+    refuse_existing(target, overwrite=True)
+
+
+def test_run_tool_turns_bad_input_into_one_line_and_keeps_bugs_loud(tmp_path, capsys):
+    def missing(argv):
+        open(tmp_path / "nope.yaml")
+
+    assert run_tool(missing) == 2
+    assert capsys.readouterr().err == f"error: No such file or directory: {tmp_path / 'nope.yaml'} (check the path, or see --help)\n"
+
+    def weights(argv):
+        raise WeightsError("No detector at x: train one with `python -m detection.train`.")
+
+    assert run_tool(weights) == 2
+    assert capsys.readouterr().err.startswith("error: No detector at x")
+
+    def bug(argv):
+        raise KeyError("a bug")
+
+    with pytest.raises(KeyError):
+        run_tool(bug)
