@@ -91,9 +91,10 @@ def build_cache(samples: list[FaceSample], out_dir: str | Path, detector_weights
     temporary name and renamed at the end, so an interrupted build never leaves a cache that looks whole.
     """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     if not samples:
-        raise FileNotFoundError("no training faces found; see ../shared/datasets/README.md and MORE_DATA.md")
+        raise FileNotFoundError("no training faces found: pass --datasets (../shared/datasets, its README) and "
+                                "--extra (the fetched data, MORE_DATA.md)")
+    out_dir.mkdir(parents=True, exist_ok=True)
     images = np.lib.format.open_memmap(out_dir / "images.tmp.npy", mode="w+", dtype=np.uint8,
                                        shape=(len(samples), CACHE_SIZE_PX, CACHE_SIZE_PX, 3))
     keep = np.zeros(len(samples), dtype=bool)
@@ -175,15 +176,23 @@ def main(argv=None) -> int:
     import argparse
     import sys
 
+    from core.cli import number_in
     from core.paths import DATASETS_DIR, EXTRA_DATA_DIR, FACE_CACHE_DIR
     p = argparse.ArgumentParser(description=main.__doc__)
     p.add_argument("--datasets", default=str(DATASETS_DIR))
     p.add_argument("--extra", default=str(EXTRA_DATA_DIR), help="fetched data (MORE_DATA.md)")
     p.add_argument("--out", default=str(FACE_CACHE_DIR))
-    p.add_argument("--detector", default=None, help="detector weights (default: the shipped ONNX)")
-    p.add_argument("--workers", type=int, default=0)
-    p.add_argument("--limit", type=int, default=0, help="only the first N faces (a quick try)")
+    p.add_argument("--detector", default=None, help="detector weights, .onnx (default: the shipped file)")
+    p.add_argument("--workers", type=number_in(0, 1024, int), default=0, help="detector processes (0: one per core)")
+    p.add_argument("--limit", type=number_in(0, 10**9, int), default=0, help="only the first N faces (a quick try)")
     args = p.parse_args(argv)
+    if args.detector:  # load it once here: a worker that cannot is respawned by the pool for ever
+        if Path(args.detector).suffix.lower() != ".onnx":
+            print(f"error: --detector {args.detector}: give an .onnx file (`python -m detection.export` makes one "
+                  f"from a .pt checkpoint)", file=sys.stderr)
+            return 2
+        from detection import FaceDetector
+        FaceDetector(args.detector)
     out = Path(args.out)
     if (out / "labels.npz").is_file():
         print(f"error: a cache already exists at {out}; pass another --out or delete it", file=sys.stderr)
@@ -198,4 +207,5 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from core.cli import run_tool
+    raise SystemExit(run_tool(main))

@@ -31,6 +31,7 @@ from tqdm import tqdm
 
 from classification.cache import (CACHE_DETECTOR_CONFIDENCE, SOURCES, cache_crop, cache_scale, expected_box,
                                   face_box, load_cache, load_labels)
+from core.cli import number_in, refuse_existing, run_tool
 from core.crop import square_crop
 from core.labels import AGE_GROUPS, AGE_GROUP_BOUNDS_YEARS, hard_group, nearest_group
 from core.paths import DATASETS_DIR, EXTRA_DATA_DIR, FACE_CACHE_DIR, REPO_ROOT
@@ -53,7 +54,7 @@ def parse_args(argv=None):
     p.add_argument("--adience", default=None, help="folder with fold_N_data.txt and faces/ or aligned/")
     p.add_argument("--scales", default=",".join(str(s) for s in EVAL_SCALES),
                    help="comma-separated face-extraction sizes to evaluate")
-    p.add_argument("--limit", type=int, default=0, help="evaluate at most N faces per source (0: all)")
+    p.add_argument("--limit", type=number_in(0, 10**9, int), default=0, help="evaluate at most N faces per source (0: all)")
     p.add_argument("--split", choices=HELD_OUT_SPLITS, default="test",
                    help="test: the shipping gate; val: choosing between candidates before the gate")
     p.add_argument("--crops-from-cache", action="store_true",
@@ -61,9 +62,11 @@ def parse_args(argv=None):
                         "image as the app does: what the cache's resolution costs")
     p.add_argument("--no-mirror", action="store_true",
                    help="classify each crop once, without the mirrored copy the app averages in")
-    p.add_argument("--speed-runs", type=int, default=100)
+    p.add_argument("--speed-runs", type=number_in(0, 10**6, int), default=100, help="timed batch-1 runs (0: skip)")
     p.add_argument("--out", default=str(REPO_ROOT / "runs" / "eval" / "classifier"))
-    p.add_argument("--write-metrics", default=None, help="also write the metrics JSON here")
+    p.add_argument("--write-metrics", default=None,
+                   help="also write the metrics JSON here (an existing file only with --overwrite: shipping a model)")
+    p.add_argument("--overwrite", action="store_true", help="replace the file at --write-metrics")
     return p.parse_args(argv)
 
 
@@ -285,6 +288,8 @@ def main(argv=None) -> int:
     except ValueError:
         print(f"error: --scales takes numbers separated by commas, not {args.scales!r}", file=sys.stderr)
         return 2
+    if args.write_metrics:
+        refuse_existing(args.write_metrics, args.overwrite)   # before the work, not after it
     default_scale = AppConfig().crop_scale
     if default_scale not in scales:
         scales = tuple(sorted(scales + (default_scale,)))
@@ -294,8 +299,6 @@ def main(argv=None) -> int:
     except WeightsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     metrics = {"weights": str(clf.weights), "input_size_px": clf.input_size_px, "default_crop_scale": default_scale,
                "mirror_average": clf.mirror_average,
                "split": f"facedata.datasets.split_name == {args.split!r} (sha1 of source:file name or person, "
@@ -318,6 +321,12 @@ def main(argv=None) -> int:
 
     faces = held_out_faces(read_training_sources(args.datasets, args.extra), cached_boxes(labels), args.limit,
                            args.split)
+    if not faces and not args.adience:
+        print(f"error: no held-out faces under {args.datasets} or {args.extra}: pass --datasets (../shared/datasets, "
+              f"its README) and --extra (the fetched data, MORE_DATA.md)", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     if faces:
         kept, predictions = predict_at_scales(clf, faces, scales, crops=crops)
         sources = sorted({s.source for s, _ in kept}, key=lambda n: SOURCES.index(n) if n in SOURCES else len(SOURCES))
@@ -395,4 +404,4 @@ def summary_table(metrics: dict) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tool(main))

@@ -5,6 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from core.cli import number_in, run_tool
 from core.paths import FACE_CACHE_DIR, REPO_ROOT
 from runtime import import_tensorflow
 
@@ -67,14 +68,15 @@ def load_averaged(checkpoints):
     group 90.6% at slider 1.2 against 96.3% kept; `weights/age_gender.md`).
     """
     import numpy as np
-    tf = import_tensorflow()
+
+    from classification.model import load_checkpoint
     paths = [str(c) for c in checkpoints]
-    model = tf.keras.models.load_model(paths[0], compile=False)
+    model = load_checkpoint(paths[0])
     if len(paths) == 1:
         return model
     sums = [np.array(w, np.float64) for w in model.get_weights()]
     for path in paths[1:]:
-        other = tf.keras.models.load_model(path, compile=False).get_weights()
+        other = load_checkpoint(path).get_weights()
         if len(other) != len(sums) or any(o.shape != s.shape for o, s in zip(other, sums)):
             raise ValueError(f"{path} has a different architecture from {paths[0]}; average only checkpoints "
                              f"of the same model")
@@ -122,7 +124,7 @@ def main(argv=None) -> int:
     p.add_argument("--overwrite", action="store_true", help="replace a file already at --out or --save-keras")
     p.add_argument("--cache", default=str(FACE_CACHE_DIR),
                    help="decoded-face cache for BatchNorm recalibration (see classification.cache)")
-    p.add_argument("--calibration-batches", type=int, default=60, help="0: keep the training-time BN statistics")
+    p.add_argument("--calibration-batches", type=number_in(0, 100000, int), default=60, help="0: keep the training-time BN statistics")
     p.add_argument("--save-keras", default=None, help="also save the recalibrated model as .keras")
     p.add_argument("--quantization", choices=QUANTIZATIONS, default="dynamic",
                    help="dynamic: int8 weights, 1/4 size (default); float16: 1/2; none: float32")
@@ -159,4 +161,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tool(main))

@@ -81,12 +81,20 @@ def _structural_keys(ops, tensors) -> dict[int, str]:
 
 
 def _interpreter(model_bytes_or_path):
+    """A LiteRT interpreter over a .tflite file or its bytes; WeightsError naming the file if it is not one."""
     from ai_edge_litert.interpreter import Interpreter
-    if isinstance(model_bytes_or_path, (str, Path)):
-        interp = Interpreter(model_path=str(model_bytes_or_path))
-    else:
-        interp = Interpreter(model_content=model_bytes_or_path)
-    interp.allocate_tensors()
+
+    from core.errors import WeightsError
+    try:
+        if isinstance(model_bytes_or_path, (str, Path)):
+            interp = Interpreter(model_path=str(model_bytes_or_path))
+        else:
+            interp = Interpreter(model_content=model_bytes_or_path)
+        interp.allocate_tensors()
+    except (ValueError, RuntimeError) as exc:
+        name = model_bytes_or_path if isinstance(model_bytes_or_path, (str, Path)) else "the model bytes"
+        raise WeightsError(f"{name} is not a TFLite model LiteRT can load ({str(exc).splitlines()[0][:120]}): give a "
+                           f".tflite file that `python -m classification.export` wrote.") from None
     return interp
 
 
@@ -219,6 +227,10 @@ def main(argv=None) -> int:
     p.add_argument("--out", required=True, help="where to save the rebuilt .keras model (must not exist)")
     p.add_argument("--cache", default=str(FACE_CACHE_DIR), help="faces for calibration")
     args = p.parse_args(argv)
+    if not Path(args.tflite).is_file():
+        print(f"error: no file at {args.tflite}: give the .tflite to rebuild (e.g. weights/age_gender.tflite)",
+              file=sys.stderr)
+        return 2
     out = Path(args.out)
     if out.exists() or out.suffix != ".keras":
         print(f"error: --out {out} must be a new file ending in .keras", file=sys.stderr)
@@ -253,4 +265,5 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from core.cli import run_tool
+    raise SystemExit(run_tool(main))

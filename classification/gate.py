@@ -19,6 +19,7 @@ procedure), 1 none did, 2 bad input.
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -104,6 +105,8 @@ def main(argv=None) -> int:
                    help="the shipped stage's test metrics.json, with per_face.npz beside it")
     p.add_argument("--eval-dir", type=Path, default=REPO_ROOT / "runs" / "eval", help="where evaluations go")
     args = p.parse_args(argv)
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", args.name):
+        p.error(f"--name {args.name!r}: use letters, digits, '_', '-' and '.' (it names files and folders)")
     for path in (args.val_base, args.test_base, args.test_base.parent / PER_FACE_FILE):
         if not path.is_file():
             print(f"error: {path} not found: evaluate the shipped stage first (classification.evaluate --out)",

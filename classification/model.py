@@ -1,6 +1,9 @@
 """The InceptionV3 age-group + gender network (Keras), shared by training, export and evaluation."""
 from __future__ import annotations
 
+from pathlib import Path
+
+from core.errors import WeightsError
 from runtime import import_tensorflow
 
 DEFAULT_INPUT_SIZE_PX = 112  # smallest size whose final Inception grid is still 2x2; see model card
@@ -24,3 +27,22 @@ def build_model(input_size_px: int = DEFAULT_INPUT_SIZE_PX, imagenet: bool = Fal
     gender = keras.layers.Dense(2, activation="softmax", name="gender")(x)
     age = keras.layers.Dense(8, activation="softmax", name="age")(x)
     return keras.Model(inputs, {"gender": gender, "age": age}, name="inception_v3_age_gender")
+
+
+def load_checkpoint(path: str | Path):
+    """A `.keras` checkpoint saved by `classification.train` (Keras' safe mode: no stored code runs).
+
+    WeightsError, naming the file, when it is missing or not a Keras archive: Keras itself says
+    "File not found" even for a file that is there but is not a zip archive."""
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"No checkpoint at {path}: give a .keras file that `python -m classification.train` "
+                           f"saved (runs/<run>/last.keras).")
+    if path.suffix != ".keras":
+        raise WeightsError(f"{path} is not a .keras checkpoint: give one that `python -m classification.train` saved.")
+    tf = import_tensorflow()
+    try:
+        return tf.keras.models.load_model(path, compile=False)
+    except (ValueError, OSError, TypeError) as exc:
+        raise WeightsError(f"{path} could not be loaded as a Keras checkpoint ({type(exc).__name__}): is it a "
+                           f"whole file that `python -m classification.train` saved?") from None

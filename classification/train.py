@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from classification.cache import center_crops
+from core.cli import number_in, positive, run_tool
 from core.config import CROP_SCALE_RANGE
 from core.paths import DATASETS_DIR, EXTRA_DATA_DIR, FACE_CACHE_DIR, REPO_ROOT
 from runtime import import_tensorflow
@@ -38,24 +39,27 @@ def parse_args(argv=None):
     p.add_argument("--extra", default=str(EXTRA_DATA_DIR), help="fetched data (../shared/datasets/MORE_DATA.md)")
     p.add_argument("--cache", default=str(FACE_CACHE_DIR), help="decoded-face cache folder")
     p.add_argument("--run-dir", default=str(REPO_ROOT / "runs" / "classifier"), help="checkpoints and logs")
-    p.add_argument("--input-size", type=int, default=112, help="classifier input side in px (>= 75)")
-    p.add_argument("--epochs", type=int, default=80, help="planned epochs; the LR schedule spans them")
-    p.add_argument("--steps-per-epoch", type=int, default=125)
-    p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--lr", type=float, default=5e-4, help="peak learning rate (2e-3 did not learn from scratch)")
-    p.add_argument("--gender-loss-weight", type=float, default=1.0,
+    p.add_argument("--input-size", type=number_in(75, 1024, int), default=112, help="classifier input side in px (>= 75)")
+    p.add_argument("--epochs", type=number_in(2, 100000, int), default=80, help="planned epochs; the LR schedule spans them")
+    p.add_argument("--steps-per-epoch", type=positive(int), default=125)
+    p.add_argument("--batch", type=positive(int), default=32)
+    p.add_argument("--lr", type=positive(), default=5e-4, help="peak learning rate (2e-3 did not learn from scratch)")
+    p.add_argument("--gender-loss-weight", type=number_in(0, 100), default=1.0,
                    help="gender loss weight against age's 1.0 (0.5 until epoch 34: age met its targets first)")
     p.add_argument("--imagenet", action="store_true", help="start the trunk from ImageNet weights (download)")
     p.add_argument("--init", default=None, help="a .keras checkpoint or a shipped .tflite to start from (fine-tuning)")
-    p.add_argument("--threads", type=int, default=0, help="TensorFlow intra-op threads (0 = all cores)")
-    p.add_argument("--stop-after-epochs", type=int, default=0, help="end this invocation after N epochs")
+    p.add_argument("--threads", type=number_in(0, 1024, int), default=0, help="TensorFlow intra-op threads (0 = all cores)")
+    p.add_argument("--stop-after-epochs", type=number_in(0, 100000, int), default=0, help="end this invocation after N epochs")
     p.add_argument("--source-weight", action="append", default=[], metavar="SOURCE=W",
                    help="draw a source's faces W times as often as the others' (e.g. fairface=2; "
                         "default: every training face once a pass)")
-    p.add_argument("--average-from-epoch", type=int, default=0,
+    p.add_argument("--average-from-epoch", type=number_in(0, 100000, int), default=0,
                    help="keep average.keras, the mean of the weights after each epoch from this one on (0: off; "
                         "exact for --init runs, whose BatchNorms are frozen; else export recalibrates them)")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.init and not Path(args.init).is_file():
+        p.error(f"--init {args.init}: no such file (a .keras checkpoint or a shipped .tflite)")
+    return args
 
 
 def parse_source_weights(pairs: list[str], sources) -> dict[str, float]:
@@ -223,7 +227,8 @@ def main(argv=None) -> int:
 def initial_model(args, tf, run_dir: Path, train_images: np.ndarray, cache_scale: float):
     """The `--init` model: a .keras checkpoint as saved, or a .tflite rebuilt once into `run_dir/init.keras`."""
     if not args.init.endswith(".tflite"):
-        return tf.keras.models.load_model(args.init, compile=False)
+        from classification.model import load_checkpoint
+        return load_checkpoint(args.init)
     rebuilt = run_dir / "init.keras"
     if rebuilt.is_file():
         model = tf.keras.models.load_model(rebuilt, compile=False)
@@ -299,4 +304,4 @@ def StopAfter(keras, n_epochs: int):
 
 if __name__ == "__main__":
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    sys.exit(main())
+    sys.exit(run_tool(main))
