@@ -28,10 +28,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from core.cli import number_in, refuse_existing, run_tool
+from core.errors import OutputError, SourceError
 from core.paths import DEMO_CLIP as CLIP, REPO_ROOT
 
 STAGES = ("decode", "detect", "crop", "classify", "track", "draw", "total")
 STABILITY_MODES = ("app", "no_smoothing", "no_cuts_no_confirmation")
+RESULTS = REPO_ROOT / "bench" / "results.json"
 
 
 def load_segments(clip: Path) -> list[dict]:
@@ -155,16 +158,56 @@ def stream_stability(analyzer, frames: list[np.ndarray], fps: float, cut_frames=
             "unjudgeable": float(np.mean([bool(f.unjudgeable) for f in labelled])) if labelled else None}
 
 
-def read_clip(spec: str) -> tuple[str, list[np.ndarray], float, list[int]]:
-    """`PATH` or `PATH:CUT,CUT,...` (frame indices of the clip's hard cuts, found by eye)."""
-    from bench.scenecuts import parse_clip, read_frames
-    path, cuts = parse_clip(spec)
+def check_demo_clip(clip: Path) -> None:
+    """SourceError, before any work, for a --clip that is missing or has no segment list beside it."""
+    meta = clip.with_suffix(".json")
+    if not clip.is_file():
+        raise SourceError(f"no clip at {clip}: give --clip a clip made by `python -m demo.make_demo_clip` "
+                          f"(default: the demo clip), or measure a clip of your own with --real-clip")
+    if not meta.is_file():
+        raise SourceError(f"{clip} has no {meta.name} beside it (its segments' faces and frames, as "
+                          f"`python -m demo.make_demo_clip` writes): give that clip with its .json, or measure "
+                          f"a clip of your own with --real-clip")
+
+
+def check_out(out: Path, explicit: bool, overwrite: bool) -> None:
+    """Before any work: `out` names a file in an existing folder, and (when the user named it) no file is
+    there yet unless `overwrite`; a tool's own default results file is rewritten."""
+    if out.is_dir():
+        raise OutputError(f"--out {out} is a folder: give a file name, e.g. {out / 'results.json'}")
+    if not out.parent.is_dir():
+        raise OutputError(f"no folder {out.parent} for --out {out}: make it first, or choose another path")
+    if explicit:
+        refuse_existing(out, overwrite)
+
+
+def kept_results(out: Path, explicit: bool, overwrite: bool, stability_only: bool) -> dict | None:
+    """The results already at `out` that a --stability-only run updates (their frame-budget rows are kept);
+    FileExistsError, before any work, for any other file there that the run would replace without
+    `overwrite` (see `check_out`)."""
+    if not (stability_only and out.is_file() and not overwrite):
+        check_out(out, explicit, overwrite)
+        return None
+    try:
+        kept = json.loads(out.read_text())
+    except (OSError, ValueError):
+        kept = None
+    if isinstance(kept, dict) and "segments" in kept:
+        return kept
+    raise FileExistsError(f"{out} is not a results file of bench.bench, so --stability-only has nothing to "
+                          f"update there: choose a new --out, or pass --overwrite to replace it")
+
+
+def read_clip(clip: tuple[Path, list[int]]) -> tuple[str, list[np.ndarray], float, list[int]]:
+    """A clip and the frame indices of its hard cuts (found by eye), as `bench.scenecuts.parse_clip` gives them."""
+    from bench.scenecuts import read_frames
+    path, cuts = clip
     cap = cv2.VideoCapture(str(path))
     fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
     cap.release()
     frames = read_frames(path)
     if not frames:
-        raise SystemExit(f"error: no frames in {path}")
+        raise SourceError(f"no frames could be read from {path}: give a video or GIF that plays")
     return path.name, frames, fps, cuts
 
 
@@ -208,35 +251,48 @@ def time_to_first_frame(clip: Path, timeout_s: float = 120.0) -> float | None:
 
 
 def main(argv=None) -> int:
+    from bench.scenecuts import parse_clip
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--clip", default=str(CLIP))
-    p.add_argument("--out", default=str(REPO_ROOT / "bench" / "results.json"))
+    p.add_argument("--clip", default=str(CLIP), help="the clip of 1-, 3- and 8-face segments (default: the demo clip)")
+    p.add_argument("--out", default=None, help=f"results file (default: {RESULTS.relative_to(REPO_ROOT)}, rewritten; "
+                                               "--stability-only updates its label-stability rows)")
+    p.add_argument("--overwrite", action="store_true", help="replace a file already at --out (default: refuse)")
     p.add_argument("--skip-startup", action="store_true", help="do not time the GUI's first frame")
-    p.add_argument("--detector", default=None, help="detector weights to compare (default: shipped)")
-    p.add_argument("--classifier", default=None, help="classifier weights to compare (default: shipped)")
-    p.add_argument("--detector-imgsz", type=int, default=None, help="detector input size (default: the app's)")
-    p.add_argument("--real-clip", action="append", default=[], metavar="PATH[:CUT,CUT]",
+    p.add_argument("--detector", default=None, help="detector weights to compare, .onnx (default: shipped)")
+    p.add_argument("--classifier", default=None, help="classifier weights to compare, .tflite (default: shipped)")
+    p.add_argument("--trust-checkpoints", action="store_true",
+                   help="also accept .pt/.keras training checkpoints for --detector/--classifier; loading one "
+                        "runs code stored in it, so use only files you made yourself")
+    p.add_argument("--detector-imgsz", type=number_in(32, 4096, int), default=None,
+                   help="detector input size, 32-4096 px (default: the app's)")
+    p.add_argument("--real-clip", action="append", type=parse_clip, default=[], metavar="CLIP[:FRAME,FRAME]",
                    help="also measure label stability on this clip (its hard cuts' frame indices after ':')")
     p.add_argument("--real-clips", metavar="DIR", default=None,
                    help="also measure every clip of bench/real_clips.py found in DIR (python -m bench.real_clips DIR)")
     p.add_argument("--stability-only", action="store_true", help="skip the frame-budget runs")
     args = p.parse_args(argv)
+    out = Path(args.out) if args.out else RESULTS
+    kept = kept_results(out, args.out is not None, args.overwrite, args.stability_only)
+    check_demo_clip(Path(args.clip))
     if args.real_clips:
         from bench.real_clips import specs
-        args.real_clip += specs(Path(args.real_clips))
+        if not Path(args.real_clips).is_dir():
+            raise SourceError(f"no folder {args.real_clips}: copy the clips there first with "
+                              f"`python -m bench.real_clips {args.real_clips}`")
+        args.real_clip += [parse_clip(spec) for spec in specs(Path(args.real_clips))]
     from core.config import AppConfig
     from pipeline.analyzer import FaceAnalyzer
     from pipeline.annotate import FaceAnnotator
 
-    segments = load_segments(Path(args.clip))
-    config = AppConfig(trust_checkpoints=True)  # --detector/--classifier compare our own training runs
+    config = AppConfig(trust_checkpoints=args.trust_checkpoints)
     if args.detector:
         config.detector_weights = Path(args.detector)
     if args.classifier:
         config.classifier_weights = Path(args.classifier)
     if args.detector_imgsz:
         config.detector_imgsz_px = args.detector_imgsz
-    smooth = FaceAnalyzer(config)
+    smooth = FaceAnalyzer(config)  # bad weights are refused here, before the clip is decoded
+    segments = load_segments(Path(args.clip))
     raw = FaceAnalyzer(replace(config, smoothing=False), detector=smooth.detector, classifier=smooth.classifier)
     annotator = FaceAnnotator()
     results = {"config": {k: str(v) for k, v in vars(config).items()}, "segments": [], "stability": []}
@@ -258,7 +314,7 @@ def main(argv=None) -> int:
     demo_fps = segments[0]["fps"]
     cuts = [seg["first_frame"] for seg in json.loads(Path(args.clip).with_suffix(".json").read_text())["segments"][1:]]
     streams = [("demo clip, cuts + jitter", jittered([f for seg in segments for f in seg["frames"]]), demo_fps, cuts)]
-    streams += [read_clip(spec) for spec in args.real_clip]
+    streams += [read_clip(clip) for clip in args.real_clip]
     for name, frames, fps, clip_cuts in streams:
         results["stability"].append({"clip": name, "cuts": clip_cuts,
                                      "app": stream_stability(smooth, frames, fps, clip_cuts),
@@ -268,13 +324,12 @@ def main(argv=None) -> int:
     if len(streams) > 1:  # all real clips together: a per-minute figure over more than a few seconds
         results["real_clips_total"] = real_clips_total(results["stability"][1:])
     results["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
-    if args.stability_only and Path(args.out).exists():  # keep the last full run's frame-budget rows
-        kept = json.loads(Path(args.out).read_text())
+    if kept is not None:  # --stability-only: keep the last full run's frame-budget rows
         kept.pop("real_clips_total", None)
         kept.update(stability=results["stability"], stability_config=results["config"],
                     **{k: results[k] for k in ("real_clips_total",) if k in results})
         results = kept
-    Path(args.out).write_text(json.dumps(results, indent=1))
+    out.write_text(json.dumps(results, indent=1))
     print_table(results)
     return 0
 
@@ -339,4 +394,4 @@ def print_table(results: dict) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tool(main))

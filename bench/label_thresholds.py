@@ -31,6 +31,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from core.cli import positive, run_tool
 from core.paths import DATASETS_DIR, EXTRA_DATA_DIR, REPO_ROOT
 
 GENDER_THRESHOLDS = (0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
@@ -42,6 +43,7 @@ FACE_LUMA_LEVELS = (15, 25, 32, 40, 50, 70, 0)     # 90th-percentile grey level 
 MEAN_LUMA_RULE = 35                                # the rejected first darkness test: mean grey < 35
 DARK_LIMITS_CHECKED = (50, 60, 70)                 # darkness limits checked against lit faces of every race
 NOISE_SIGMA_GREY = 3.0                             # sensor noise added to darkened faces
+RESULTS = REPO_ROOT / "bench" / "label_thresholds.json"
 
 
 def held_out_samples(datasets: Path) -> list:
@@ -210,19 +212,26 @@ def main(argv=None) -> int:
     p.add_argument("--datasets", default=str(DATASETS_DIR))
     p.add_argument("--extra", default=str(EXTRA_DATA_DIR), help="fetched data (MORE_DATA.md): more FairFace faces "
                    "for the darkness-by-race check")
-    p.add_argument("--weights", default=None, help="classifier weights (default: shipped)")
-    p.add_argument("--sweep-faces", type=int, default=600, help="faces used for the size and darkness sweeps")
-    p.add_argument("--out", default=str(REPO_ROOT / "bench" / "label_thresholds.json"))
+    p.add_argument("--weights", default=None, help="classifier weights, .tflite (default: shipped)")
+    p.add_argument("--trust-checkpoints", action="store_true",
+                   help="also accept a .keras training checkpoint for --weights; loading one runs code stored in "
+                        "it, so use only files you made yourself")
+    p.add_argument("--sweep-faces", type=positive(int), default=600, help="faces used for the size and darkness sweeps")
+    p.add_argument("--out", default=None, help=f"results file (default: {RESULTS.relative_to(REPO_ROOT)}, rewritten)")
+    p.add_argument("--overwrite", action="store_true", help="replace a file already at --out (default: refuse)")
     args = p.parse_args(argv)
+    from bench.bench import check_out
+    out = Path(args.out) if args.out else RESULTS
+    check_out(out, args.out is not None, args.overwrite)
     from classification import AgeGenderClassifier
     from core.config import AppConfig
     from core.face import AGE_MIN_PROB, GENDER_MIN_PROB, GENDER_MIN_PROB_YOUNG, MIN_FACE_HIGHLIGHT_LUMA
 
+    clf = AgeGenderClassifier(args.weights, trust_checkpoint=args.trust_checkpoints)  # bad weights: before any work
     samples = held_out_samples(Path(args.datasets))
     if not samples:
         print(f"error: no held-out UTKFace/FairFace faces under {args.datasets}", file=sys.stderr)
         return 2
-    clf = AgeGenderClassifier(args.weights)
     scale = AppConfig().crop_scale
     female, ages, kept = classify(clf, samples, scale)
     fairface_faces, race_csv = fairface_held_out(Path(args.datasets), Path(args.extra))
@@ -244,7 +253,7 @@ def main(argv=None) -> int:
         f, a, k = classify(clf, sweep, scale, face_luma=luma)
         result["face_luma"][str(luma or "original")] = sweep_row(f, a, k, AGE_MIN_PROB)
         print(f"face luma {luma or 'original'}: {result['face_luma'][str(luma or 'original')]}", file=sys.stderr)
-    Path(args.out).write_text(json.dumps(result, indent=1))
+    out.write_text(json.dumps(result, indent=1))
     print_report(result)
     return 0
 
@@ -281,4 +290,4 @@ def print_report(result: dict) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tool(main))

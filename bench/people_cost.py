@@ -7,8 +7,10 @@ render of the summary chart (offscreen). Median, mean and max; prints a small ta
 """
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
+import sys
 import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -16,6 +18,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np  # noqa: E402
 
 from bench.bench import CLIP, load_segments  # noqa: E402
+from core.cli import run_tool  # noqa: E402
 from runtime import configure_environment  # noqa: E402
 
 PEOPLE_SEGMENT_FACES = 8
@@ -31,7 +34,8 @@ def timings_ms(fn, items) -> tuple[float, float, float]:
     return statistics.median(times), statistics.fmean(times), max(times)
 
 
-def main() -> None:
+def main(argv=None) -> int:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)  # --help; no options
     configure_environment()
     from PyQt6.QtWidgets import QApplication
 
@@ -89,7 +93,8 @@ def main() -> None:
     for name, (med, mean, peak) in results.items():
         print(f"{name:45s} {med:6.2f} {mean:6.2f} {peak:6.2f}")
     app.quit()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_tool(main))

@@ -15,6 +15,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.cli import run_tool
+
 INTEL = ("intel-iot-devkit/sample-videos", "57978890822836f2b4743852f04f62fc511757e4", "CC BY 4.0")
 SADTALKER_TEST = ("OpenTalker/SadTalker", "68651ebaa6fedad57ca9c878221f9b57212040cb", "Apache-2.0 (repository)")
 SADTALKER = ("OpenTalker/SadTalker", "cd4c0465ae0b54a6f85af57f5c65fec9fe23e7f8", "Apache-2.0 (repository)")
@@ -121,6 +123,9 @@ def main(argv=None) -> int:
                    help="folder holding clones of the source repositories (default: %(default)s)")
     p.add_argument("--list", action="store_true", help="only print the clips and their sources")
     args = p.parse_args(argv)
+    if args.out.exists() and not args.out.is_dir() and not args.list:
+        raise FileExistsError(f"{args.out} is a file, not a folder: give a folder to copy the clips into "
+                              f"(it is made if missing; clips already there are kept)")
     if args.list:
         for clip in CLIPS:
             repo, commit, licence = clip.source
@@ -134,4 +139,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tool(main))

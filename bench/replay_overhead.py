@@ -8,6 +8,7 @@ each pass and the best. To compare two versions, run this same file in both chec
 """
 from __future__ import annotations
 
+import argparse
 import statistics
 import sys
 
@@ -28,7 +29,18 @@ class ReplayDetector:
         return found
 
 
-def main(passes: int = 3, warmup_frames: int = 3) -> int:
+def main(argv=None) -> int:
+    # plain argparse, not core.cli: this file is also run against older checkouts (PYTHONPATH=<checkout>)
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--passes", type=int, default=3, help="replays of each segment, 1 or more (default: %(default)s)")
+    p.add_argument("--warmup-frames", type=int, default=3,
+                   help="frames of each pass left out of its mean, 0-100 (default: %(default)s; segments have 120)")
+    args = p.parse_args(argv)
+    if args.passes < 1:
+        p.error(f"--passes {args.passes}: give 1 or more")
+    if not 0 <= args.warmup_frames <= 100:
+        p.error(f"--warmup-frames {args.warmup_frames}: give 0-100")
+    passes, warmup_frames = args.passes, args.warmup_frames
     from bench.bench import CLIP, load_segments
     from core.config import AppConfig
     from detection import FaceDetector

@@ -18,6 +18,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from core.cli import run_tool
+from core.errors import SourceError
 from core.paths import DEMO_CLIP
 from pipeline.scenecut import CUT_DISTANCE, frame_signature, signature_distance
 
@@ -40,8 +42,19 @@ def demo_cut_frames(clip: Path) -> list[int]:
 
 
 def parse_clip(spec: str) -> tuple[Path, list[int]]:
+    """`CLIP` or `CLIP:FRAME,FRAME` (frame indices of the clip's hard cuts, counted from 0) as
+    (path, cut frames); an argparse type, so a bad spec or a missing clip is refused before any work."""
     path, _, cuts = spec.partition(":")
-    return Path(path), [int(c) for c in cuts.split(",") if c.strip()]
+    try:
+        frames = [int(c) for c in cuts.split(",") if c.strip()]
+    except ValueError:
+        frames = None
+    if not path or frames is None or any(f < 0 for f in frames):
+        raise argparse.ArgumentTypeError(f"{spec!r} is not CLIP or CLIP:FRAME,FRAME (the frame indices of the "
+                                         f"clip's cuts, whole numbers from 0), e.g. clip.mp4:20,82")
+    if not Path(path).is_file():
+        raise argparse.ArgumentTypeError(f"no clip at {path} (check the path)")
+    return Path(path), frames
 
 
 def measure(clips: list[tuple[Path, list[int]]]) -> dict:
@@ -49,7 +62,7 @@ def measure(clips: list[tuple[Path, list[int]]]) -> dict:
     for path, cut_frames in clips:
         frames = read_frames(path)
         if not frames:
-            raise SystemExit(f"error: no frames in {path}")
+            raise SourceError(f"no frames could be read from {path}: give a video or GIF that plays")
         sigs = [frame_signature(f) for f in frames]
         dist = [signature_distance(a, b) for a, b in zip(sigs, sigs[1:])]  # dist[i]: frame i+1 vs frame i
         clip_cuts = [dist[c - 1] for c in cut_frames if 0 < c < len(frames)]
@@ -72,14 +85,17 @@ def measure(clips: list[tuple[Path, list[int]]]) -> dict:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("clips", nargs="*", help="more clips, CLIP or CLIP:CUT,CUT (frame indices of cuts)")
+    p.add_argument("clips", nargs="*", type=parse_clip, metavar="CLIP[:FRAME,FRAME]",
+                   help="more clips, CLIP or CLIP:FRAME,FRAME (frame indices of cuts)")
     p.add_argument("--no-demo", action="store_true", help="leave out the demo clip")
     args = p.parse_args(argv)
+    if args.no_demo and not args.clips:
+        p.error("nothing to measure: give clips (CLIP or CLIP:FRAME,FRAME), or drop --no-demo")
     clips = [] if args.no_demo else [(DEMO_CLIP, demo_cut_frames(DEMO_CLIP))]
-    clips += [parse_clip(c) for c in args.clips]
+    clips += args.clips
     print(json.dumps(measure(clips), indent=1))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tool(main))

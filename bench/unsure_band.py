@@ -13,6 +13,8 @@ import sys
 
 import pipeline.tracker as tracker
 from bench.bench import CLIP, jittered, load_segments, read_clip, stream_stability
+from bench.scenecuts import parse_clip
+from core.cli import run_tool
 
 BANDS = (0.0, 0.05, 0.10, 0.15, 0.20, 0.25)
 
@@ -32,7 +34,8 @@ def replaying(detector):
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("clips", nargs="*", help="real clips, CLIP or CLIP:CUT,CUT (frame indices of cuts)")
+    p.add_argument("clips", nargs="*", type=parse_clip, metavar="CLIP[:FRAME,FRAME]",
+                   help="real clips, CLIP or CLIP:FRAME,FRAME (frame indices of cuts)")
     args = p.parse_args(argv)
     from pipeline.analyzer import FaceAnalyzer
     analyzer = FaceAnalyzer()
@@ -41,7 +44,7 @@ def main(argv=None) -> int:
     cuts = [seg["first_frame"] for seg in json.loads(CLIP.with_suffix(".json").read_text())["segments"][1:]]
     streams = [("demo clip, cuts + jitter", jittered([f for s in segments for f in s["frames"]]),
                 segments[0]["fps"], cuts)]
-    streams += [read_clip(spec) for spec in args.clips]
+    streams += [read_clip(clip) for clip in args.clips]
     original = tracker.UNSURE_BAND_PROB
     print(f"{'band':>5}  {'clip':<34} {'changes':>7} {'person-min':>10} {'gender answered':>15} {'age answered':>12}")
     try:
@@ -61,4 +64,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tool(main))
