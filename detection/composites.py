@@ -19,6 +19,8 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from core.cli import number_in, run_tool
+from core.errors import SourceError
 from core.label_files import read_yolo_boxes, write_yolo_boxes
 from core.paths import DATASETS_DIR, DATA_CACHE_DIR
 
@@ -125,8 +127,26 @@ def list_chips(datasets: Path, split: str) -> list[tuple[str, Path]]:
     return chips
 
 
+def check_datasets(datasets: Path) -> None:
+    """SourceError naming each dataset `build` reads that is missing under `datasets`, before anything is written.
+
+    Why: without ../shared/datasets, `python -m detection.composites` and a first `python -m detection.train`
+    ended in a FileNotFoundError traceback on fairface_label_train.csv that said neither which folder was
+    expected nor how to get it.
+    """
+    needed = {"wider_face_subset/images/train": datasets / "wider_face_subset" / "images" / "train",
+              "fairface/fairface_label_train.csv": datasets / "fairface" / "fairface_label_train.csv",
+              "utkface": datasets / "utkface"}
+    missing = [name for name, path in needed.items() if not path.exists()]
+    if missing:
+        raise SourceError(f"no {', '.join(missing)} in the datasets folder {datasets}: fetch them as "
+                          f"../shared/datasets/README.md says, or pass `python -m detection.composites --datasets "
+                          f"FOLDER` (detection.train: --data with a data.yaml of your own)")
+
+
 def build(datasets: Path, out: Path, seed: int = 0, per_scene: int = 1, webcam_like: int = 400) -> Path:
     """Write composites for train (from WIDER train scenes) and a composite validation set; returns data.yaml."""
+    check_datasets(datasets)
     wider = datasets / "wider_face_subset"
     for split, scenes_split, n_webcam in (("train", "train", webcam_like), ("val", "val", webcam_like // 4)):
         rng = random.Random(f"{seed}:{split}")
@@ -173,11 +193,11 @@ def main(argv=None) -> int:
     p.add_argument("--datasets", default=str(DATASETS_DIR))
     p.add_argument("--out", default=str(DATA_CACHE_DIR / "detector"))
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--webcam-like", type=int, default=400)
+    p.add_argument("--webcam-like", type=number_in(0, 1_000_000, int), default=400)
     args = p.parse_args(argv)
     print(build(Path(args.datasets), Path(args.out), args.seed, webcam_like=args.webcam_like))
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_tool(main))

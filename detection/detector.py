@@ -36,11 +36,21 @@ def check_detector_suffix(path: Path, trust_checkpoint: bool) -> None:
     """Refuse, before anything is read, a file whose loading could run code, unless the user vouched for it."""
     refuse_unsafe_weights(
         path, SAFE_SUFFIX, CHECKPOINT_SUFFIX, trust_checkpoint,
-        f"{path.name} is a PyTorch checkpoint, which can run code when loaded: export it to "
-        f"ONNX with `python -m detection.export {path} --out-dir {path.parent} --name "
-        f"{path.stem}_app`, or pass --trust-checkpoints if you made the file yourself.",
+        f"{path.name} is a PyTorch checkpoint, which can run code when loaded: if you made the file yourself, "
+        f"export it to ONNX with `python -m detection.export {path} --out-dir {path.parent} --name "
+        f"{path.stem}_app --trust-checkpoints`, or pass --trust-checkpoints.",
         f"{path.name} is not a face-detector file: pass an .onnx file "
         f"(`python -m detection.export` makes one).")
+
+
+def refuse_untrusted_checkpoint(path: str | Path, trust_checkpoint: bool) -> None:
+    """For the tools that read PyTorch checkpoints themselves (`detection.export`, `detection.train --weights`):
+    every file they load is a pickle whatever its name, and loading one runs the code it holds, so nothing is
+    read unless the user vouched for the file with --trust-checkpoints (as `main.py` asks)."""
+    if not trust_checkpoint:
+        raise WeightsError(f"loading {path} runs code stored in it (a PyTorch checkpoint is a pickle): pass "
+                           f"--trust-checkpoints only for files you made yourself (e.g. runs/detector/<name>/"
+                           f"weights/last.pt)")
 
 
 def tile_starts(length_px: int, tile_px: int, overlap_px: int) -> list[int]:

@@ -37,6 +37,8 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from core.cli import number_in, positive, refuse_existing, run_tool
+from core.errors import SourceError
 from core.geometry import iou_matrix
 from core.label_files import folder_images, label_path, read_yolo_boxes
 from core.paths import DATASETS_DIR, REPO_ROOT
@@ -58,40 +60,69 @@ def parse_args(argv=None):
                    help=f"comma-separated rows: '{APP_ROW}' (the app's own setting), '{APP_ROW}@N' (the app's "
                         f"setting at input size N: what raising AppConfig.detector_imgsz_px would give) or a fixed "
                         f"input size in px without tiles (default: {DEFAULT_ROWS}); the first row is the headline")
-    p.add_argument("--imgsz", type=int, default=None,
+    p.add_argument("--imgsz", type=positive(int), default=None,
                    help="one fixed-size row at this input size, no tiles (the command's old behaviour)")
-    p.add_argument("--min-px", type=float, default=20.0,
+    p.add_argument("--min-px", type=number_in(0, 100_000), default=20.0,
                    help="smallest face that counts: longer side in px of the ORIGINAL image")
     p.add_argument("--min-px-at-input", action="store_true",
                    help="measure --min-px at the evaluated input size instead (figures before issue 19)")
-    p.add_argument("--conf", type=float, default=None, help="confidence for recall/precision (default: the app's)")
+    p.add_argument("--conf", type=number_in(0, 1), default=None,
+                   help="confidence for recall/precision (default: the app's)")
     p.add_argument("--negatives", action="append", default=[],
                    help="folder of face-free images (hands, textures): count the boxes the app would show; "
                         "may be given more than once")
     p.add_argument("--speed-weights", default=None,
                    help="weights to time at the app's input size (default: --weights), e.g. the shipped .onnx "
                         "while --weights is the .pt evaluated at 640")
-    p.add_argument("--speed-imgsz", type=int, default=None,
+    p.add_argument("--speed-imgsz", type=positive(int), default=None,
                    help="input size for the timing (default: the app's; a static ONNX file keeps its own)")
-    p.add_argument("--speed-frames", type=int, default=30, help="timed 640x480 frames (0: skip)")
+    p.add_argument("--speed-frames", type=number_in(0, 1_000_000, int), default=30,
+                   help="timed 640x480 frames (0: skip)")
     p.add_argument("--out", default=str(REPO_ROOT / "runs" / "eval" / "detector"))
     p.add_argument("--write-metrics", default=None,
-                   help="also write the metrics JSON here (e.g. weights/face_detector.metrics.json)")
+                   help="also write the metrics JSON here (e.g. weights/face_detector.metrics.json); a file "
+                        "already there is kept unless --overwrite")
+    p.add_argument("--overwrite", action="store_true", help="replace the file at --write-metrics")
+    p.add_argument("--trust-checkpoints", action="store_true",
+                   help="allow .pt weights (our own training runs): loading a .pt runs code stored in it, so pass "
+                        "this only for files you made yourself")
     args = p.parse_args(argv)
     if args.imgsz is not None and args.rows is not None:
         p.error("give --rows or --imgsz, not both")
     rows = [str(args.imgsz)] if args.imgsz is not None else (args.rows or DEFAULT_ROWS).split(",")
     args.rows = [r.strip() for r in rows if r.strip()]
     for row in args.rows:
-        if not (row.isdigit() or row == APP_ROW or (row.startswith(APP_ROW + "@") and row[len(APP_ROW) + 1:].isdigit())):
+        size = row[len(APP_ROW) + 1:] if row.startswith(APP_ROW + "@") else row
+        if not (row == APP_ROW or (size.isdigit() and int(size) > 0)):
             p.error(f"--rows: '{row}' is neither '{APP_ROW}' nor an input size in px (e.g. {DEFAULT_ROWS})")
     return args
 
 
+def read_data_yaml(data_yaml: Path, splits: tuple[str, ...]) -> dict:
+    """The mapping a YOLO data.yaml holds, checked to name every one of `splits`.
+
+    Why: a text file, an empty file or a list given as --data used to end in "AttributeError: 'str' object
+    has no attribute 'get'" here, or in an ultralytics RuntimeError after the model was built; this says
+    in one line (SourceError) which file is wrong and what it must hold.
+    """
+    import yaml
+    if not data_yaml.is_file():
+        raise SourceError(f"no data.yaml at {data_yaml}: pass --data with a YOLO data.yaml")
+    try:
+        cfg = yaml.safe_load(data_yaml.read_text())
+    except (yaml.YAMLError, UnicodeDecodeError, ValueError):
+        cfg = None
+    missing = [split for split in splits if not isinstance(cfg, dict) or not cfg.get(split)]
+    if missing:
+        raise SourceError(f"{data_yaml} is not a YOLO data.yaml naming image folders for {', '.join(missing)}: "
+                          f"pass one with '{splits[0]}: <folder>' lines, like those python -m detection.train_data "
+                          f"writes")
+    return cfg
+
+
 def split_folders(data_yaml: Path, split: str) -> list[Path]:
     """The image folders a data.yaml names for `split` (one entry or a list), resolved as ultralytics does."""
-    import yaml
-    cfg = yaml.safe_load(data_yaml.read_text())
+    cfg = read_data_yaml(data_yaml, (split,))
     base = Path(cfg.get("path") or data_yaml.parent)
     entries = cfg[split] if isinstance(cfg[split], list) else [cfg[split]]
     return [Path(entry) if Path(entry).is_absolute() else base / entry for entry in entries]
@@ -165,7 +196,8 @@ def time_app_speed(args, images: list[Path]) -> dict:
     from detection import FaceDetector
     from core.config import AppConfig
     imgsz = args.speed_imgsz or AppConfig().detector_imgsz_px
-    detector = FaceDetector(args.speed_weights or args.weights, imgsz_px=imgsz)
+    detector = FaceDetector(args.speed_weights or args.weights, imgsz_px=imgsz,
+                            trust_checkpoint=args.trust_checkpoints)
     return {"speed_weights": str(detector.weights), "ms_per_frame_imgsz": imgsz,
             "ms_per_frame": time_frames(detector, images, args.speed_frames)}
 
@@ -196,20 +228,21 @@ def row_imgsz(row: str, config) -> int:
     return int(row.split("@")[-1])
 
 
-def build_row_detector(row: str, weights, config):
+def build_row_detector(row: str, weights, config, trust_checkpoint: bool = False):
     """The detector of one row, keeping CURVE_CONFIDENCE so that one run gives the whole PR curve.
 
     `app`: every other setting as `pipeline.analyzer.FaceAnalyzer` builds it from `config` (input size,
     NMS overlap, threads, tiling of large frames). A number: that fixed input size, no tiles.
-    trust_checkpoint: this command also evaluates the .pt files of our own training runs.
+    trust_checkpoint: the .pt files of our own training runs, only with --trust-checkpoints (loading a .pt
+    runs code stored in it; this command used to load any .pt it was given).
     """
     from detection import FaceDetector
     if row.startswith(APP_ROW):
         return FaceDetector(weights, confidence=CURVE_CONFIDENCE, iou=config.detection_iou,
                             imgsz_px=row_imgsz(row, config), max_faces=AP_MAX_FACES, threads=config.threads,
-                            trust_checkpoint=True, tile_above_px=config.detector_tile_above_px)
+                            trust_checkpoint=trust_checkpoint, tile_above_px=config.detector_tile_above_px)
     return FaceDetector(weights, confidence=CURVE_CONFIDENCE, imgsz_px=int(row), max_faces=AP_MAX_FACES,
-                        trust_checkpoint=True, tile_above_px=0)
+                        trust_checkpoint=trust_checkpoint, tile_above_px=0)
 
 
 @dataclass
@@ -318,6 +351,19 @@ def main(argv=None) -> int:
             print(f"error: no negatives folder at {folder}; build it with `python -m detection.holdout`",
                   file=sys.stderr)
             return 2
+        if not folder_images(Path(folder)):
+            print(f"error: no images in {folder}: build the set with `python -m detection.holdout` or pass a "
+                  f"folder of face-free images", file=sys.stderr)
+            return 2
+    # checked before anything is read or evaluated: each used to fail only after the whole evaluation
+    from detection.detector import check_detector_suffix
+    for weights in {w for w in (args.weights, args.speed_weights) if w}:
+        check_detector_suffix(Path(weights), args.trust_checkpoints)
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        print(f"error: --out {args.out} is a file; pass a folder for the plots and metrics", file=sys.stderr)
+        return 2
+    if args.write_metrics:
+        refuse_existing(args.write_metrics, args.overwrite)
     app_conf = args.conf if args.conf is not None else config.detection_confidence
     images = image_list(data, args.split) if use_data else []
     min_key = "min20px" if args.min_px == 20 else f"min{args.min_px:g}px"
@@ -325,7 +371,8 @@ def main(argv=None) -> int:
         # timed before the accuracy model loads: after a .pt model has run in this process, ONNX Runtime
         # was measured a third slower; the app never runs torch beside its ONNX detector
         speed = time_app_speed(args, images) if args.speed_frames and images else {}
-        detectors = {row: build_row_detector(row, args.weights, config) for row in args.rows}
+        detectors = {row: build_row_detector(row, args.weights, config, args.trust_checkpoints)
+                     for row in args.rows}
     except WeightsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -368,4 +415,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tool(main))

@@ -1,4 +1,4 @@
-"""Export a trained detector: `python -m detection.export runs/detector/<name>/weights/best.pt --out-dir DIR`.
+"""Export a trained detector: `python -m detection.export runs/detector/<name>/weights/best.pt --out-dir DIR --trust-checkpoints`.
 
 Several checkpoints of the same architecture export the average of their weights (list one twice to
 weigh it double). Averaging a fine-tune with the checkpoint it started from keeps part of what the
@@ -10,6 +10,10 @@ rectangle around it (see `detection/onnx_yolo.py`). The app itself loads the sta
 `python -m detection.quantize` makes of that float file; evaluate the int8 copy at the app's setting before
 shipping it (`python -m detection.evaluate`, weights/face_detector.md). Files already there (the shipped
 ones in `weights/` among them) are kept unless `--overwrite` is given.
+
+Every checkpoint is a pickle, and loading one runs the code stored in it, so nothing is read without
+`--trust-checkpoints` (files you made yourself only). A checkpoint that fails to load or export leaves
+nothing in `--out-dir`: the files are made in a scratch folder and moved there once both exist.
 """
 from __future__ import annotations
 
@@ -19,7 +23,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from core.cli import positive, run_tool
 from core.paths import REPO_ROOT
+from detection.detector import refuse_untrusted_checkpoint
 from runtime import import_ultralytics
 
 
@@ -70,6 +76,15 @@ def ship(checkpoint: str | Path, out_dir: str | Path, name: str = "face_detector
     return pt, export_onnx(pt, imgsz_px)
 
 
+def ship_whole(checkpoint: str | Path, out_dir: Path, name: str, imgsz_px: int, staging: Path):
+    """`ship` into `staging` first, then move both files into `out_dir`: a checkpoint that fails to load or
+    export leaves nothing behind in `out_dir` (a half-written copy there used to block the next run as
+    "already there and kept"), and files replaced under --overwrite are replaced only by a finished export."""
+    pt, onnx = ship(checkpoint, staging, name, imgsz_px)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return tuple(Path(shutil.move(str(f), str(out_dir / f.name))) for f in (pt, onnx))
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("checkpoint", nargs="+",
@@ -77,8 +92,11 @@ def main(argv=None) -> int:
                         "the average of their weights")
     p.add_argument("--out-dir", default=str(REPO_ROOT / "weights"))
     p.add_argument("--name", default="face_detector", help="file stem of the .pt and .onnx written")
-    p.add_argument("--imgsz", type=int, default=320, help="the size the ONNX graph is traced at")
+    p.add_argument("--imgsz", type=positive(int), default=320, help="the size the ONNX graph is traced at")
     p.add_argument("--overwrite", action="store_true", help="replace .pt/.onnx files of that name already there")
+    p.add_argument("--trust-checkpoints", action="store_true",
+                   help="load the checkpoints: a .pt is a pickle, and loading it runs code stored in it, so "
+                        "pass this only for files you made yourself")
     args = p.parse_args(argv)
     missing = [c for c in args.checkpoint if not Path(c).is_file()]
     if missing:
@@ -90,7 +108,9 @@ def main(argv=None) -> int:
         print(f"error: {', '.join(present)} already there and kept; give --out-dir runs/detector/<name> "
               "(then python -m detection.quantize for the app's int8 file), or --overwrite", file=sys.stderr)
         return 2
-    with tempfile.TemporaryDirectory() as tmp:  # the average lives only until ship() has copied it
+    for checkpoint in args.checkpoint:
+        refuse_untrusted_checkpoint(checkpoint, args.trust_checkpoints)
+    with tempfile.TemporaryDirectory() as tmp:  # the average and the staged export live only until moved
         checkpoint = args.checkpoint[0]
         if len(args.checkpoint) > 1:
             checkpoint = Path(tmp) / "averaged.pt"
@@ -99,11 +119,25 @@ def main(argv=None) -> int:
             except ValueError as e:
                 print(f"error: {e}", file=sys.stderr)
                 return 2
+            except Exception as e:  # noqa: BLE001 - any load failure means a file that is no detector checkpoint
+                return _unusable(args.checkpoint, str(e))
             print(f"averaged the weights of {len(args.checkpoint)} checkpoints")
-        pt, onnx = ship(checkpoint, args.out_dir, args.name, args.imgsz)
+        staging = Path(tmp) / "out"
+        try:
+            pt, onnx = ship_whole(checkpoint, Path(args.out_dir), args.name, args.imgsz, staging)
+        except Exception as e:  # noqa: BLE001 - as above; nothing was written to --out-dir
+            return _unusable(args.checkpoint, str(e).replace(str(staging / f"{args.name}.pt"), str(checkpoint)))
     print(f"wrote {pt} ({pt.stat().st_size / 1e6:.1f} MB) and {onnx} ({onnx.stat().st_size / 1e6:.1f} MB)")
     return 0
 
 
+def _unusable(checkpoints: list[str], message: str) -> int:
+    """One line for a checkpoint that could not be loaded or exported (empty, truncated, not a detector)."""
+    reason = (message.strip().splitlines() or ["unreadable"])[0]
+    print(f"error: could not export {', '.join(checkpoints)} ({reason}); pass a detector checkpoint from "
+          f"python -m detection.train (runs/detector/<name>/weights/last.pt); nothing was written", file=sys.stderr)
+    return 2
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tool(main))

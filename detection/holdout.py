@@ -34,6 +34,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from core.cli import run_tool
 from core.label_files import folder_images, read_yolo_boxes, write_yolo_boxes
 from core.paths import DATASETS_DIR, REPO_ROOT
 
@@ -346,4 +347,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tool(main))

@@ -7,6 +7,10 @@ points at them with relative paths. Labels are copied unchanged (they are normal
 no box).
 
     python -m detection.pack_data --out .gpu
+
+`--out` must be a new or empty folder (`--overwrite` replaces the packed folders and data.yaml of an earlier
+pack there), and never the source dataset's folder or one of its image folders: packing used to delete
+`<out>/train` and `<out>/val` and replace `<out>/data.yaml`, the source's own when --out was its folder.
 """
 from __future__ import annotations
 
@@ -19,6 +23,8 @@ import cv2
 import yaml
 from tqdm import tqdm
 
+from core.cli import number_in, refuse_existing, run_tool
+from core.errors import OutputError
 from core.label_files import folder_images, label_path
 from detection.evaluate import split_folders
 from detection.train import ensure_data
@@ -68,17 +74,39 @@ def pack(data_yaml: Path, out: Path, quality: int) -> dict[str, float]:
     return sizes_mb
 
 
+def check_out(data_yaml: Path, out: Path) -> None:
+    """Refuse, whatever the flags, an --out that overlaps the source: its data.yaml's folder or an image folder
+    it names, either inside the other."""
+    sources = [data_yaml.parent] + [folder.parent if folder.suffix == ".txt" else folder
+                                    for split in ("train", "val") for folder in split_folders(data_yaml, split)]
+    target = out.resolve()
+    for source in (s.resolve() for s in sources):
+        if target == source or source in target.parents or target in source.parents:
+            raise OutputError(f"--out {out} overlaps the source data at {source}, whose files packing would "
+                              f"replace: choose a new folder, e.g. --out .gpu")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", default=None, help="source data.yaml (default: the detector's training data)")
-    p.add_argument("--out", type=Path, required=True, help="output folder (keep it git-ignored)")
-    p.add_argument("--quality", type=int, default=80, help="WebP quality, 0-100")
+    p.add_argument("--out", type=Path, required=True, help="output folder, new or empty (keep it git-ignored)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="pack into a folder that already holds files (its packed folders and data.yaml are replaced)")
+    p.add_argument("--quality", type=number_in(0, 100, int), default=80, help="WebP quality, 0-100")
     args = p.parse_args(argv)
+    data = ensure_data(args.data) if args.data else None  # a given data.yaml is only read: check it first
+    if data is not None:
+        check_out(data, args.out)
+    if not (args.out.is_dir() and not any(args.out.iterdir())):   # a new or empty folder needs no flag
+        refuse_existing(args.out, args.overwrite)
+    if data is None:
+        data = ensure_data(None)  # may build the composites, so only once --out is known to be usable
+        check_out(data, args.out)
     args.out.mkdir(parents=True, exist_ok=True)
-    for name, mb in pack(ensure_data(args.data), args.out, args.quality).items():
+    for name, mb in pack(data, args.out, args.quality).items():
         print(f"{name}: {mb:.1f} MB")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tool(main))

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import cv2
 
+from core.cli import positive, refuse_existing, run_tool
 from core.label_files import folder_images
 from detection.onnx_yolo import letterbox_blob, rect_input_hw
 
@@ -110,23 +111,42 @@ def quantize(float_onnx: Path, out: Path, folders: list[Path], n_images: int = 3
     return out
 
 
+def is_onnx_model(path: Path) -> bool:
+    """Whether `path` parses as an ONNX graph with an input: a text file used to end in a protobuf DecodeError,
+    an empty one (which parses as an empty model) in an IndexError, both deep inside ONNX Runtime."""
+    import onnx
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception:  # noqa: BLE001 - protobuf and onnx raise several kinds for a file that is no model
+        return False
+    return bool(model.graph.node) and bool(model.graph.input)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("float_onnx", type=Path, help="a float32 export, e.g. from python -m detection.export")
     p.add_argument("--calibration", type=Path, nargs="+", required=True,
                    help="folders of training images (never an evaluation set), e.g. "
                         "data_cache/detector_v2/composites/images/train")
-    p.add_argument("--images", type=int, default=300, help="calibration images drawn from those folders")
-    p.add_argument("--imgsz", type=int, default=384, help="the app's detector input size the ranges are measured at")
-    p.add_argument("--chunk-images", type=int, default=CALIBRATION_CHUNK_IMAGES,
+    p.add_argument("--images", type=positive(int), default=300, help="calibration images drawn from those folders")
+    p.add_argument("--imgsz", type=positive(int), default=384,
+                   help="the app's detector input size the ranges are measured at")
+    p.add_argument("--chunk-images", type=positive(int), default=CALIBRATION_CHUNK_IMAGES,
                    help="images whose activations are held in memory at once (about 60 MB each at 384 px)")
     p.add_argument("--out", type=Path, required=True, help="the int8 file to write (a new path)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a file already at --out (e.g. the shipped weights/face_detector.onnx)")
     args = p.parse_args(argv)
     if not args.float_onnx.is_file():
         print(f"error: no ONNX file at {args.float_onnx}; export one with python -m detection.export", file=sys.stderr)
         return 2
     if args.out.resolve() == args.float_onnx.resolve():
         print("error: --out must differ from the float file, which stays as it is", file=sys.stderr)
+        return 2
+    refuse_existing(args.out, args.overwrite)
+    if not is_onnx_model(args.float_onnx):
+        print(f"error: {args.float_onnx} is not an ONNX model; pass the float .onnx that python -m detection.export "
+              f"writes", file=sys.stderr)
         return 2
     missing = [str(f) for f in args.calibration if not f.is_dir()]
     if missing:
@@ -143,4 +163,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tool(main))

@@ -4,6 +4,10 @@ From scratch by default (`yolov8n.yaml`): no pretrained weights can be downloade
 project is built on. `--weights yolov8n.pt` (a user with internet) or one of our own checkpoints starts
 from trained weights instead. Rerunning with `--resume` continues the newest `last.pt` of the run.
 Checkpoints go to `runs/detector/<name>/weights/` (git-ignored); the end of training exports ONNX.
+
+A `--weights` checkpoint is a pickle, and loading it runs the code stored in it: it is read only with
+`--trust-checkpoints` (files you made yourself, or fetched from a source you trust). `--resume` reads only
+the `last.pt` this command itself wrote under runs/.
 """
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ import os
 import sys
 from pathlib import Path
 
+from core.cli import number_in, positive, run_tool
+from core.errors import SourceError
 from core.paths import DATASETS_DIR, DATA_CACHE_DIR, RUNS_DIR
 from runtime import import_ultralytics
 
@@ -26,26 +32,31 @@ def parse_args(argv=None):
                         f"or the plain WIDER subset {WIDER_ONLY_DATA})")
     p.add_argument("--model", default="yolov8n.yaml", help="architecture yaml (n/s/m sizes) for training from scratch; "
                                                         "with --weights the checkpoint's own architecture is used")
-    p.add_argument("--weights", default=None, help="starting checkpoint (.pt); default: from scratch")
-    p.add_argument("--imgsz", type=int, default=320)
-    p.add_argument("--epochs", type=int, default=60)
-    p.add_argument("--hours", type=float, default=None,
+    p.add_argument("--weights", default=None,
+                   help="starting checkpoint (.pt; needs --trust-checkpoints); default: from scratch")
+    p.add_argument("--trust-checkpoints", action="store_true",
+                   help="load --weights: a .pt is a pickle, and loading it runs code stored in it, so pass this "
+                        "only for files you made yourself")
+    p.add_argument("--imgsz", type=positive(int), default=320)
+    p.add_argument("--epochs", type=positive(int), default=60)
+    p.add_argument("--hours", type=positive(), default=None,
                    help="train for this many hours instead of --epochs (ultralytics re-plans the epochs and "
                         "learning-rate schedule after the first one); for a GPU lease of fixed length")
-    p.add_argument("--batch", type=int, default=16)
-    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--batch", type=positive(int), default=16)
+    p.add_argument("--workers", type=number_in(0, 1024, int), default=2)
     p.add_argument("--device", default="cpu", help="'cpu' or a CUDA index such as 0")
     p.add_argument("--name", default="face", help="run name under runs/detector/")
-    p.add_argument("--warmup-epochs", type=float, default=3.0,
+    p.add_argument("--warmup-epochs", type=number_in(0, 10_000), default=3.0,
                    help="LR warm-up; 1 or less suits fine-tuning one of our own checkpoints")
-    p.add_argument("--close-mosaic", type=int, default=5, help="last N epochs train without mosaic")
-    p.add_argument("--lr0", type=float, default=None,
+    p.add_argument("--close-mosaic", type=number_in(0, 1_000_000, int), default=5,
+                   help="last N epochs train without mosaic")
+    p.add_argument("--lr0", type=positive(), default=None,
                    help="starting learning rate with AdamW; default: ultralytics' 'auto' choice (AdamW at 0.002 "
                         "for runs this size), too high for a short fine-tune that should keep what it knew")
-    p.add_argument("--degrees", type=float, default=0.0,
+    p.add_argument("--degrees", type=number_in(0, 180), default=0.0,
                    help="random rotation of training images, +/- degrees (0: none, as every stage so far); "
                         "tilted heads score low without it (weights/face_detector.md)")
-    p.add_argument("--freeze", type=int, default=0,
+    p.add_argument("--freeze", type=number_in(0, 1000, int), default=0,
                    help="keep the first N layers as they are (10: the whole yolov8n backbone, so only the neck and "
                         "head learn); 0 trains every layer, as every stage so far")
     p.add_argument("--resume", action="store_true", help="continue runs/detector/<name>/weights/last.pt")
@@ -56,8 +67,13 @@ def parse_args(argv=None):
 
 
 def ensure_data(data: str | None) -> Path:
+    """--data, or the composites (built on first use); SourceError for a data.yaml that names no train and
+    val images, before the model is built (ultralytics used to fail with a RuntimeError after that)."""
+    from detection.evaluate import read_data_yaml
     if data:
-        return Path(data).resolve()
+        path = Path(data).resolve()
+        read_data_yaml(path, ("train", "val"))
+        return path
     if not DEFAULT_DATA.is_file():
         from detection.composites import build
         print("building composite training data (first run only)...", flush=True)
@@ -65,8 +81,22 @@ def ensure_data(data: str | None) -> Path:
     return DEFAULT_DATA
 
 
+def check_weights(weights: str, trust_checkpoint: bool) -> None:
+    """Before anything is read: a --weights path that is not there, and any checkpoint not vouched for.
+    A bare name that is missing (`yolov8n.pt`) is left to ultralytics, which downloads its own releases."""
+    from detection.detector import refuse_untrusted_checkpoint
+    path = Path(weights)
+    if not path.is_file() and (path.parent != Path(".") or path.exists()):
+        raise SourceError(f"no checkpoint at {weights}: pass --weights with a .pt file "
+                          f"(e.g. runs/detector/<name>/weights/last.pt), or leave it out to train from scratch")
+    refuse_untrusted_checkpoint(weights, trust_checkpoint)
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.weights and not args.resume:
+        check_weights(args.weights, args.trust_checkpoints)
+    data = None if args.resume else ensure_data(args.data)  # checked before ultralytics loads and builds the model
     os.environ["YOLO_VERBOSE"] = "True"  # training should show its progress
     import_ultralytics()
     from ultralytics import YOLO
@@ -80,7 +110,6 @@ def main(argv=None) -> int:
         model = YOLO(str(last))
         model.train(resume=True)
     else:
-        data = ensure_data(args.data)
         # A checkpoint carries its own architecture and class count. Building --model (80 classes) and then
         # loading a one-class checkpoint into it re-initialised the class-score layer of every fine-tune.
         model = YOLO(args.weights) if args.weights else YOLO(args.model)
@@ -102,4 +131,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tool(main))

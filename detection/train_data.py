@@ -44,6 +44,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from core.cli import run_tool
 from core.geometry import intersection_area
 from core.label_files import folder_images, write_yolo_boxes
 from detection import holdout
@@ -399,4 +400,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tool(main))

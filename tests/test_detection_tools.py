@@ -68,8 +68,9 @@ def fake_yolo(monkeypatch, tmp_path):
 def test_fine_tune_opens_the_checkpoint_itself(fake_yolo, tmp_path):
     """Building yolov8n.yaml (80 classes) and loading a 1-class checkpoint re-initialised its class layer."""
     ckpt = tmp_path / "start.pt"
-    assert train.main(["--data", str(fake_yolo), "--weights", str(ckpt), "--no-export", "--hours", "0.1",
-                       "--no-plots"]) == 0
+    ckpt.write_bytes(b"x")  # opened by the fake YOLO only
+    assert train.main(["--data", str(fake_yolo), "--weights", str(ckpt), "--trust-checkpoints", "--no-export",
+                       "--hours", "0.1", "--no-plots"]) == 0
     (model,) = _FakeYOLO.built
     assert model.source == str(ckpt)
     assert model.train_kwargs["pretrained"] is True
@@ -86,8 +87,10 @@ def test_from_scratch_builds_the_yaml(fake_yolo):
 def test_lr0_picks_adamw_at_that_rate_and_auto_stays_the_default(fake_yolo, tmp_path):
     """ultralytics ignores lr0 under optimizer='auto', so a lower rate must name the optimiser too."""
     ckpt = tmp_path / "start.pt"
-    assert train.main(["--data", str(fake_yolo), "--weights", str(ckpt), "--no-export", "--lr0", "0.0005"]) == 0
-    assert train.main(["--data", str(fake_yolo), "--weights", str(ckpt), "--no-export"]) == 0
+    ckpt.write_bytes(b"x")  # opened by the fake YOLO only
+    trusted = ["--weights", str(ckpt), "--trust-checkpoints"]
+    assert train.main(["--data", str(fake_yolo), *trusted, "--no-export", "--lr0", "0.0005"]) == 0
+    assert train.main(["--data", str(fake_yolo), *trusted, "--no-export"]) == 0
     lowered, default = _FakeYOLO.built
     assert lowered.train_kwargs["optimizer"] == "AdamW" and lowered.train_kwargs["lr0"] == pytest.approx(0.0005)
     assert lowered.train_kwargs["warmup_bias_lr"] == 0.0
@@ -149,7 +152,7 @@ def test_export_refuses_to_average_different_networks(tmp_path, capsys):
     a, b = tmp_path / "n.pt", tmp_path / "s.pt"
     _tiny_detector_checkpoint(a, 1.0, "n")
     _tiny_detector_checkpoint(b, 1.0, "s")
-    assert export.main([str(a), str(b), "--out-dir", str(tmp_path / "out")]) == 2
+    assert export.main([str(a), str(b), "--trust-checkpoints", "--out-dir", str(tmp_path / "out")]) == 2
     assert "different architecture" in capsys.readouterr().err
     assert not (tmp_path / "out" / "face_detector.pt").exists()
 

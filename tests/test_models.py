@@ -233,7 +233,8 @@ def test_dynamic_onnx_runs_frames_as_stride_multiple_rectangles(tiny_onnx_detect
 def test_detector_export_ships_a_stripped_pt_and_a_loadable_onnx(tiny_detector_weights, tmp_path):
     from detection import FaceDetector
     from detection.export import main as export_main
-    assert export_main([str(tiny_detector_weights), "--out-dir", str(tmp_path), "--name", "det"]) == 0
+    assert export_main([str(tiny_detector_weights), "--trust-checkpoints", "--out-dir", str(tmp_path),
+                        "--name", "det"]) == 0
     assert (tmp_path / "det.pt").is_file()
     detector = FaceDetector(tmp_path / "det.onnx")
     assert detector._onnx.fixed_hw is None  # dynamic: frames run as rectangles
