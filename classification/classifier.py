@@ -5,7 +5,10 @@ memory); a `.keras` checkpoint also works, through TensorFlow, for evaluating tr
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
+import tempfile
 from pathlib import Path
 
 import cv2
@@ -34,6 +37,34 @@ def check_classifier_suffix(path: Path, trust_checkpoint: bool) -> None:
         f"(`python -m classification.export` makes one).")
 
 
+# LiteRT's C++ core writes this to the process's stderr on the first allocation, on every run: a line
+# that says nothing to a user and broke the "one line" of every headless run's messages.
+LITERT_NOTICE = b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
+
+
+@contextlib.contextmanager
+def _without_native_notice(notice: bytes = LITERT_NOTICE):
+    """Run the block with file descriptor 2 sent to a temporary file, then write back every line but `notice`
+    (C++ writes past Python's sys.stderr, so only the descriptor can catch it; real errors still show)."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no usable descriptor 2 (an embedded interpreter): leave it alone
+        yield
+        return
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            caught.seek(0)
+            kept = [line for line in caught.read().splitlines(keepends=True) if line.strip() != notice]
+            if kept:
+                os.write(2, b"".join(kept))
+
+
 class _LiteRTBackend:
     def __init__(self, path: Path, threads: int):
         from ai_edge_litert.interpreter import Interpreter
@@ -41,7 +72,8 @@ class _LiteRTBackend:
         self._input = self._interp.get_input_details()[0]
         self.input_size_px = int(self._input["shape"][1])
         self._batch = 0
-        self._resize(1)
+        with _without_native_notice():  # the notice comes with the first allocation
+            self._resize(1)
 
     def _resize(self, batch: int) -> None:
         if batch != self._batch:

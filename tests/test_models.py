@@ -311,3 +311,15 @@ def test_tiles_do_not_box_one_face_twice(tiny_onnx_detector_weights):
     boxes = sorted(f.box for f in detector.detect(np.zeros((1080, 1920, 3), np.uint8)))
     # one box for the doubly boxed face; the other two faces stay
     assert len(boxes) == 3 and sum(abs(b[0] - 1324) < 5 for b in boxes) == 1
+
+
+def test_litert_notice_is_dropped_and_other_native_stderr_kept(capfd):
+    """LiteRT's 'Created TensorFlow Lite XNNPACK delegate' line used to open every headless run's stderr."""
+    import os
+
+    from classification.classifier import LITERT_NOTICE, _without_native_notice
+    with _without_native_notice():
+        os.write(2, LITERT_NOTICE + b"\n")
+        os.write(2, b"ERROR: something real\n")
+    err = capfd.readouterr().err
+    assert "XNNPACK" not in err and "ERROR: something real" in err
