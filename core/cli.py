@@ -25,13 +25,18 @@ BAD_INPUT_ERRORS = (WeightsError, SourceError, FileNotFoundError, FileExistsErro
                     IsADirectoryError, PermissionError)
 
 
+def _number(text: str, kind):
+    """`text` as a `kind` (float or int), else argparse's one-line error; the callers refuse NaN and infinities."""
+    try:
+        return kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a{'n integer' if kind is int else ' number'}") from None
+
+
 def number_in(low: float, high: float, kind=float):
     """An argparse type: a finite number within [low, high], else a one-line error naming the range."""
     def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a{'n integer' if kind is int else ' number'}") from None
+        value = _number(text, kind)
         if not math.isfinite(value) or not low <= value <= high:
             raise argparse.ArgumentTypeError(f"{text} is outside {low:g}-{high:g}")
         return value
@@ -41,10 +46,7 @@ def number_in(low: float, high: float, kind=float):
 def positive(kind=float):
     """An argparse type: a finite number > 0 (an int >= 1 for `kind=int`)."""
     def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a{'n integer' if kind is int else ' number'}") from None
+        value = _number(text, kind)
         if not math.isfinite(value) or value <= 0:
             raise argparse.ArgumentTypeError(f"{text} is not a positive number")
         return value
