@@ -239,8 +239,7 @@ class MainWindow(QMainWindow):
         self.requestRecord.connect(self.worker.start_recording)
         self.requestStopRecord.connect(self.worker.stop_recording)
         self.requestQuit.connect(self.worker.stop)
-        self.thread.start()
-        self.requestLoop.emit(self.act_loop.isChecked())
+        self.thread.start()  # the Loop choice goes with each source (open_source)
 
     # ---------- user actions ----------
     def open_source(self, spec: str, loop: bool | None = None):
