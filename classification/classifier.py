@@ -18,6 +18,7 @@ from core.errors import WeightsError, refuse_unsafe_weights
 from core.images import to_bgr
 from core.paths import DEFAULT_CLASSIFIER_WEIGHTS
 from core.protocols import AgeGender
+from runtime import import_tensorflow
 
 SAFE_SUFFIX = ".tflite"        # a flatbuffer of tensors and built-in ops: loading it runs no code from the file
 CHECKPOINT_SUFFIX = ".keras"   # may hold Python layers and custom objects that run when loaded
@@ -92,8 +93,8 @@ class _LiteRTBackend:
 
 class _KerasBackend:
     def __init__(self, path: Path, threads: int):
-        from classification.model import load_checkpoint
-        self._model = load_checkpoint(path)
+        tf = import_tensorflow()
+        self._model = tf.keras.models.load_model(str(path), compile=False)
         self.input_size_px = int(self._model.inputs[0].shape[1])
 
     def __call__(self, batch_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
