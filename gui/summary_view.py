@@ -72,10 +72,14 @@ class SummaryChart(QWidget):
 
 
 class SummaryDock(QDockWidget):
-    """The chart, a headline count, and an export button (the same action as File > Export summary…)."""
+    """The chart, a headline count, and an export button (the same action as File > Export summary…).
+
+    The export action stays disabled until the first summary of a stream arrives: before anything has
+    played there is nothing to export, and a file of zero people would only mislead."""
 
     def __init__(self, export_action, parent=None):
         super().__init__("Session summary", parent)
+        self._export_action = export_action
         self.setObjectName("session_summary")
         body = QWidget()
         layout = QVBoxLayout(body)
@@ -90,15 +94,22 @@ class SummaryDock(QDockWidget):
         layout.addWidget(self.chart, 1)
         export = QPushButton("Export summary…")
         export.clicked.connect(export_action.trigger)
+        export_action.changed.connect(lambda: export.setEnabled(export_action.isEnabled()))
         layout.addWidget(export, 0, Qt.AlignmentFlag.AlignRight)
         self.setWidget(body)
-        self.set_summary(empty_summary())
+        self._show(empty_summary())
+        export_action.setEnabled(False)
 
     @property
     def summary(self) -> dict:
         return self.chart.summary
 
     def set_summary(self, summary: dict) -> None:
+        """A summary from the worker: show it, and allow exporting it."""
+        self._show(summary)
+        self._export_action.setEnabled(True)
+
+    def _show(self, summary: dict) -> None:
         n = summary.get("people", 0)
         self.headline.setText(f"{n} {'person' if n == 1 else 'people'} seen since the stream started")
         self.chart.set_summary(summary)

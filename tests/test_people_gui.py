@@ -148,3 +148,17 @@ def test_feed_counts_a_looped_photo_once_and_throttles_rows(tmp_path):
             assert rows[0].gender is None and rows[0].seconds_in_view == pytest.approx(i / video.fps)
     assert sent == PANEL_REFRESH_HZ
     video.close()
+
+
+def test_export_waits_for_a_summary_from_a_stream(qtbot):
+    from PyQt6.QtGui import QAction
+    from PyQt6.QtWidgets import QPushButton
+
+    from gui.summary_view import SummaryDock, empty_summary
+    action = QAction("Export summary…")
+    dock = SummaryDock(action)
+    qtbot.addWidget(dock)
+    button = dock.findChild(QPushButton)
+    assert not action.isEnabled() and not button.isEnabled()   # nothing has played: nothing to export
+    dock.set_summary(empty_summary())                          # the worker's first summary of a stream
+    assert action.isEnabled() and button.isEnabled()
