@@ -8,19 +8,11 @@ import signal
 import sys
 
 import runtime
-from core.cli import number_in
+from core.cli import OneLineParser, number_in
 
 runtime.configure_environment()
 
 EXIT_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse, but a refusal is one line (`error: ...`) instead of the usage block and a second line."""
-
-    def error(self, message):
-        command = f"python {self.prog}" if self.prog.endswith(".py") else self.prog  # main.py or face-age-gender
-        self.exit(2, f"error: {message} (see `{command} --help`)\n")
 
 
 def parse_args(argv=None) -> argparse.Namespace:

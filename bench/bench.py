@@ -14,7 +14,6 @@ every frame, no tracking) in the same process:
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import resource
@@ -28,7 +27,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from core.cli import number_in, refuse_existing, run_tool
+from core.cli import OneLineParser, number_in, refuse_existing, run_tool
 from core.errors import OutputError, SourceError
 from core.paths import DEMO_CLIP as CLIP, REPO_ROOT
 
@@ -252,7 +251,7 @@ def time_to_first_frame(clip: Path, timeout_s: float = 120.0) -> float | None:
 
 def main(argv=None) -> int:
     from bench.scenecuts import parse_clip
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = OneLineParser(description=__doc__.splitlines()[0])
     p.add_argument("--clip", default=str(CLIP), help="the clip of 1-, 3- and 8-face segments (default: the demo clip)")
     p.add_argument("--out", default=None, help=f"results file (default: {RESULTS.relative_to(REPO_ROOT)}, rewritten; "
                                                "--stability-only updates its label-stability rows)")

@@ -23,7 +23,6 @@ the app's display policy on top of it.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -31,7 +30,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from core.cli import positive, run_tool
+from core.cli import OneLineParser, positive, run_tool
 from core.paths import DATASETS_DIR, EXTRA_DATA_DIR, REPO_ROOT
 
 GENDER_THRESHOLDS = (0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
@@ -208,7 +207,7 @@ def sweep_row(female: np.ndarray, ages: np.ndarray, samples: list, age_min: floa
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = OneLineParser(description=__doc__.splitlines()[0])
     p.add_argument("--datasets", default=str(DATASETS_DIR))
     p.add_argument("--extra", default=str(EXTRA_DATA_DIR), help="fetched data (MORE_DATA.md): more FairFace faces "
                    "for the darkness-by-race check")

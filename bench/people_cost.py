@@ -7,7 +7,6 @@ render of the summary chart (offscreen). Median, mean and max; prints a small ta
 """
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import sys
@@ -18,7 +17,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np  # noqa: E402
 
 from bench.bench import CLIP, load_segments  # noqa: E402
-from core.cli import run_tool  # noqa: E402
+from core.cli import OneLineParser, run_tool  # noqa: E402
 from runtime import configure_environment  # noqa: E402
 
 PEOPLE_SEGMENT_FACES = 8
@@ -35,7 +34,7 @@ def timings_ms(fn, items) -> tuple[float, float, float]:
 
 
 def main(argv=None) -> int:
-    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)  # --help; no options
+    OneLineParser(description=__doc__.splitlines()[0]).parse_args(argv)  # --help; no options
     configure_environment()
     from PyQt6.QtWidgets import QApplication
 

@@ -9,13 +9,12 @@ identity tracker restarts there).
 """
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.cli import run_tool
+from core.cli import OneLineParser, run_tool
 
 INTEL = ("intel-iot-devkit/sample-videos", "57978890822836f2b4743852f04f62fc511757e4", "CC BY 4.0")
 SADTALKER_TEST = ("OpenTalker/SadTalker", "68651ebaa6fedad57ca9c878221f9b57212040cb", "Apache-2.0 (repository)")
@@ -117,7 +116,7 @@ def specs(folder: Path) -> list[str]:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = OneLineParser(description=__doc__.splitlines()[0])
     p.add_argument("out", type=Path, help="folder to copy the clips into")
     p.add_argument("--repos", type=Path, default=Path("/work/.mirror"),
                    help="folder holding clones of the source repositories (default: %(default)s)")

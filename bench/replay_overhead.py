@@ -8,10 +8,10 @@ each pass and the best. To compare two versions, run this same file in both chec
 """
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 
+from core.cli import OneLineParser
 from core.config import DEFAULT_CONFIDENCE
 
 
@@ -31,7 +31,7 @@ class ReplayDetector:
 
 def main(argv=None) -> int:
     # plain argparse, not core.cli: this file is also run against older checkouts (PYTHONPATH=<checkout>)
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = OneLineParser(description=__doc__.splitlines()[0])
     p.add_argument("--passes", type=int, default=3, help="replays of each segment, 1 or more (default: %(default)s)")
     p.add_argument("--warmup-frames", type=int, default=3,
                    help="frames of each pass left out of its mean, 0-100 (default: %(default)s; segments have 120)")

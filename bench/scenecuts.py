@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from core.cli import run_tool
+from core.cli import OneLineParser, run_tool
 from core.errors import SourceError
 from core.paths import DEMO_CLIP
 from pipeline.scenecut import CUT_DISTANCE, frame_signature, signature_distance
@@ -84,7 +84,7 @@ def measure(clips: list[tuple[Path, list[int]]]) -> dict:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = OneLineParser(description=__doc__.splitlines()[0])
     p.add_argument("clips", nargs="*", type=parse_clip, metavar="CLIP[:FRAME,FRAME]",
                    help="more clips, CLIP or CLIP:FRAME,FRAME (frame indices of cuts)")
     p.add_argument("--no-demo", action="store_true", help="leave out the demo clip")

@@ -7,14 +7,13 @@ are computed once per frame and replayed, so only the band changes between runs.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
 import pipeline.tracker as tracker
 from bench.bench import CLIP, jittered, load_segments, read_clip, stream_stability
 from bench.scenecuts import parse_clip
-from core.cli import run_tool
+from core.cli import OneLineParser, run_tool
 
 BANDS = (0.0, 0.05, 0.10, 0.15, 0.20, 0.25)
 
@@ -33,7 +32,7 @@ def replaying(detector):
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = OneLineParser(description=__doc__.splitlines()[0])
     p.add_argument("clips", nargs="*", type=parse_clip, metavar="CLIP[:FRAME,FRAME]",
                    help="real clips, CLIP or CLIP:FRAME,FRAME (frame indices of cuts)")
     args = p.parse_args(argv)

@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from core.cli import OneLineParser
 from core.config import CROP_SCALE_RANGE, DEFAULT_CROP_SCALE
 from core.crop import square_crop
 from core.geometry import iou
@@ -173,12 +174,11 @@ def cache_crop(cached_rgb: np.ndarray, cache_scale: float, scale: float, size_px
 
 def main(argv=None) -> int:
     """`python -m classification.cache`: build the face cache that training and evaluation read."""
-    import argparse
     import sys
 
     from core.cli import number_in
     from core.paths import DATASETS_DIR, EXTRA_DATA_DIR, FACE_CACHE_DIR
-    p = argparse.ArgumentParser(description=main.__doc__)
+    p = OneLineParser(description=main.__doc__)
     p.add_argument("--datasets", default=str(DATASETS_DIR))
     p.add_argument("--extra", default=str(EXTRA_DATA_DIR), help="fetched data (MORE_DATA.md)")
     p.add_argument("--out", default=str(FACE_CACHE_DIR))

@@ -30,7 +30,6 @@ pooled), the candidate's figures with the base file's beside them under BASE_NAM
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from classification.evaluate import PER_FACE_FILE
+from core.cli import OneLineParser
 from core.paths import WEIGHTS_DIR
 from core.labels import SOURCE_NAMES
 
@@ -248,7 +248,7 @@ def markdown_tables(base_path: Path, candidate_path: Path, base_name: str) -> st
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = OneLineParser(description=__doc__.splitlines()[0])
     p.add_argument("candidate", type=Path, help="the candidate's metrics.json (classification.evaluate --out)")
     p.add_argument("--base", type=Path, default=WEIGHTS_DIR / "age_gender.metrics.json",
                    help="the shipped file's metrics (default: weights/age_gender.metrics.json)")

@@ -18,7 +18,6 @@ sizes across the slider's range. Reported per source, per slider setting and poo
 """
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -31,7 +30,7 @@ from tqdm import tqdm
 
 from classification.cache import (CACHE_DETECTOR_CONFIDENCE, SOURCES, cache_crop, cache_scale, expected_box,
                                   face_box, load_cache, load_labels)
-from core.cli import number_in, refuse_existing, run_tool
+from core.cli import OneLineParser, number_in, refuse_existing, run_tool
 from core.crop import square_crop
 from core.labels import AGE_GROUPS, AGE_GROUP_BOUNDS_YEARS, hard_group, nearest_group
 from core.paths import DATASETS_DIR, EXTRA_DATA_DIR, FACE_CACHE_DIR, REPO_ROOT
@@ -45,7 +44,7 @@ EXACT_AGE_SOURCES = ("utkface", "aaf")
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = OneLineParser(description=__doc__.splitlines()[0])
     p.add_argument("--weights", default=None, help=".tflite or .keras (default: shipped)")
     p.add_argument("--datasets", default=str(DATASETS_DIR))
     p.add_argument("--extra", default=str(EXTRA_DATA_DIR), help="fetched data (MORE_DATA.md)")

@@ -1,11 +1,10 @@
 """Export a trained `.keras` classifier to the compact TFLite file the app loads: `python -m classification.export`."""
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-from core.cli import number_in, run_tool
+from core.cli import OneLineParser, number_in, run_tool
 from core.paths import FACE_CACHE_DIR, REPO_ROOT
 from runtime import import_tensorflow
 
@@ -116,7 +115,7 @@ def calibration_batches(cache_dir: Path, input_size_px: int, n_batches: int = 60
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = OneLineParser(description=__doc__.splitlines()[0])
     p.add_argument("checkpoint", nargs="*", default=[str(REPO_ROOT / "runs" / "classifier" / "best.keras")],
                    help="a .keras checkpoint; several: ship the average of their weights (same run only)")
     p.add_argument("--out", default=str(REPO_ROOT / "weights" / "age_gender.tflite"),

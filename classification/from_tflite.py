@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.cli import OneLineParser
 from runtime import import_tensorflow
 
 INPUT_SCALE = 127.5  # the model's Rescaling layer: x / 127.5 - 1
@@ -216,13 +217,12 @@ def _set_bn(bn, beta: np.ndarray, moving_mean: np.ndarray) -> None:
 
 def main(argv=None) -> int:
     """`python -m classification.from_tflite FILE.tflite --out FILE.keras`: rebuild and check against the file."""
-    import argparse
     import json
     import sys
 
     from classification.cache import load_cache
     from core.paths import FACE_CACHE_DIR
-    p = argparse.ArgumentParser(description=main.__doc__)
+    p = OneLineParser(description=main.__doc__)
     p.add_argument("tflite")
     p.add_argument("--out", required=True, help="where to save the rebuilt .keras model (must not exist)")
     p.add_argument("--cache", default=str(FACE_CACHE_DIR), help="faces for calibration")

@@ -18,7 +18,6 @@ procedure), 1 none did, 2 bad input.
 """
 from __future__ import annotations
 
-import argparse
 import re
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from pathlib import Path
 
 from classification.compare import judge
 from classification.evaluate import PER_FACE_FILE
+from core.cli import OneLineParser
 from core.paths import REPO_ROOT
 
 CANDIDATES = ("last", "average")   # the checkpoints classification.train keeps, in the order they are judged
@@ -96,7 +96,7 @@ def gate(run_dir: Path, name: str, val_base: Path, test_base: Path, eval_dir: Pa
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = OneLineParser(description=__doc__.splitlines()[0])
     p.add_argument("run_dir", type=Path, help="a classification.train --run-dir")
     p.add_argument("--name", required=True, help="the stage's short name, e.g. s23: names its files and folders")
     p.add_argument("--val-base", type=Path, required=True,

@@ -12,7 +12,6 @@ exact only in inference mode.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -21,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from classification.cache import center_crops
-from core.cli import number_in, positive, run_tool
+from core.cli import OneLineParser, number_in, positive, run_tool
 from core.config import CROP_SCALE_RANGE
 from core.paths import DATASETS_DIR, EXTRA_DATA_DIR, FACE_CACHE_DIR, REPO_ROOT
 from runtime import import_tensorflow
@@ -34,7 +33,7 @@ VALIDATION_FACES = 1500        # a fixed subsample of the validation split, to k
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = OneLineParser(description=__doc__.splitlines()[0])
     p.add_argument("--datasets", default=str(DATASETS_DIR), help="folder with utkface/ and fairface/")
     p.add_argument("--extra", default=str(EXTRA_DATA_DIR), help="fetched data (../shared/datasets/MORE_DATA.md)")
     p.add_argument("--cache", default=str(FACE_CACHE_DIR), help="decoded-face cache folder")

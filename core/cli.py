@@ -6,6 +6,7 @@
   it (`detection.quantize` used to overwrite the shipped detector, `pack_data` to delete a folder's data).
 * `run_tool`: runs a tool's `main(argv)` and turns the errors that mean "bad input" into `error: ...` and
   exit status 2; anything else is a bug and keeps its traceback.
+* `OneLineParser`: argparse whose refusals are that same one line, naming the `--help` command to run.
 """
 from __future__ import annotations
 
@@ -23,6 +24,29 @@ EXIT_BAD_INPUT = 2
 # file system for a path that is missing or in the way: each message names the path.
 BAD_INPUT_ERRORS = (WeightsError, SourceError, FileNotFoundError, FileExistsError, NotADirectoryError,
                     IsADirectoryError, PermissionError)
+
+
+def command_of(prog: str) -> str:
+    """How the user started the program: `python -m pkg.tool` for a module run with -m (argparse's own
+    prog is then just `tool.py`), `python main.py` for a script, the console script's name otherwise."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is not None and spec.name and Path(prog).stem in (spec.name.rsplit(".", 1)[-1], "__main__"):
+        return f"python -m {spec.name.removesuffix('.__main__')}"
+    return f"python {prog}" if prog.endswith(".py") else prog
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a refusal is one line (`error: ... (see `python -m tool --help`)`), exit status 2,
+    instead of the usage block followed by a second line."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.command = command_of(self.prog)
+        if "prog" not in kwargs and self.command.startswith("python -m "):
+            self.prog = self.command  # --help's usage line then shows the command too
+
+    def error(self, message):
+        self.exit(EXIT_BAD_INPUT, f"error: {message} (see `{self.command} --help`)\n")
 
 
 def _number(text: str, kind):

@@ -7,7 +7,6 @@ Segments: 1 face, 3 faces, 8 faces (the benchmark's cases).
 """
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import random
@@ -16,6 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from core.cli import OneLineParser
 from core.paths import DATASETS_DIR as DATASETS, REPO_ROOT
 from detection.composites import CHIP_FACE_BOX, feathered_ellipse
 
@@ -85,7 +85,7 @@ SEGMENTS = (  # (faces, seconds, face size px, centres as fractions of the frame
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = OneLineParser(description=__doc__.splitlines()[0])
     p.add_argument("--seed", type=int, default=21)
     args = p.parse_args(argv)
     people = held_out_fairface(12 + 2, args.seed)

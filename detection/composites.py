@@ -11,7 +11,6 @@ into WIDER scenes at webcam sizes yields faces of every size with boxes we can j
 """
 from __future__ import annotations
 
-import argparse
 import random
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from core.cli import number_in, run_tool
+from core.cli import OneLineParser, number_in, run_tool
 from core.errors import SourceError
 from core.label_files import read_yolo_boxes, write_yolo_boxes
 from core.paths import DATASETS_DIR, DATA_CACHE_DIR
@@ -189,7 +188,7 @@ def build(datasets: Path, out: Path, seed: int = 0, per_scene: int = 1, webcam_l
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description="Build detector composites from WIDER scenes and face chips.")
+    p = OneLineParser(description="Build detector composites from WIDER scenes and face chips.")
     p.add_argument("--datasets", default=str(DATASETS_DIR))
     p.add_argument("--out", default=str(DATA_CACHE_DIR / "detector"))
     p.add_argument("--seed", type=int, default=0)

@@ -25,7 +25,6 @@ works the same way), as long as fewer than `AP_MAX_FACES` boxes pass (the app ca
 """
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -37,7 +36,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from core.cli import number_in, positive, refuse_existing, run_tool
+from core.cli import OneLineParser, number_in, positive, refuse_existing, run_tool
 from core.errors import SourceError
 from core.geometry import iou_matrix
 from core.label_files import folder_images, label_path, read_yolo_boxes
@@ -52,7 +51,7 @@ AP_MAX_FACES = 300               # boxes kept per image for the curve (WIDER val
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = OneLineParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", default=str(DEFAULT_DATA), help="YOLO data.yaml ('none': only --negatives)")
     p.add_argument("--split", default="val")
     p.add_argument("--weights", default=None, help="detector weights (default: shipped)")

@@ -17,13 +17,12 @@ nothing in `--out-dir`: the files are made in a scratch folder and moved there o
 """
 from __future__ import annotations
 
-import argparse
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 
-from core.cli import positive, run_tool
+from core.cli import OneLineParser, positive, run_tool
 from core.paths import REPO_ROOT
 from detection.detector import refuse_untrusted_checkpoint
 from runtime import import_ultralytics
@@ -86,7 +85,7 @@ def ship_whole(checkpoint: str | Path, out_dir: Path, name: str, imgsz_px: int, 
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = OneLineParser(description=__doc__.splitlines()[0])
     p.add_argument("checkpoint", nargs="+",
                    help="a training checkpoint, e.g. runs/detector/face_ft/weights/best.pt; several: export "
                         "the average of their weights")

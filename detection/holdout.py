@@ -24,7 +24,6 @@ None of these may be used to train; only the set-aside and composite sets may ch
 """
 from __future__ import annotations
 
-import argparse
 import random
 import shutil
 import sys
@@ -34,7 +33,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from core.cli import run_tool
+from core.cli import OneLineParser, run_tool
 from core.label_files import folder_images, read_yolo_boxes, write_yolo_boxes
 from core.paths import DATASETS_DIR, REPO_ROOT
 
@@ -319,7 +318,7 @@ def build_hands(hands_src: Path, out: Path, list_path: Path | None = None) -> Pa
 
 def main(argv=None) -> int:
     from core.paths import EXTRA_DATA_DIR
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = OneLineParser(description=__doc__.splitlines()[0])
     p.add_argument("--datasets", type=Path, default=DEFAULT_DATASETS)
     p.add_argument("--extra", type=Path, default=EXTRA_DATA_DIR,
                    help="fetched FairFace/All-Age-Faces (../shared/datasets/MORE_DATA.md)")

@@ -14,7 +14,6 @@ pack there), and never the source dataset's folder or one of its image folders: 
 """
 from __future__ import annotations
 
-import argparse
 import shutil
 import sys
 from pathlib import Path
@@ -23,7 +22,7 @@ import cv2
 import yaml
 from tqdm import tqdm
 
-from core.cli import number_in, refuse_existing, run_tool
+from core.cli import OneLineParser, number_in, refuse_existing, run_tool
 from core.errors import OutputError
 from core.label_files import folder_images, label_path
 from detection.evaluate import split_folders
@@ -87,7 +86,7 @@ def check_out(data_yaml: Path, out: Path) -> None:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = OneLineParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", default=None, help="source data.yaml (default: the detector's training data)")
     p.add_argument("--out", type=Path, required=True, help="output folder, new or empty (keep it git-ignored)")
     p.add_argument("--overwrite", action="store_true",

@@ -19,7 +19,6 @@ reproduces the one-pass calibration the shipped file was made with.
 """
 from __future__ import annotations
 
-import argparse
 import random
 import re
 import sys
@@ -28,7 +27,7 @@ from pathlib import Path
 
 import cv2
 
-from core.cli import positive, refuse_existing, run_tool
+from core.cli import OneLineParser, positive, refuse_existing, run_tool
 from core.label_files import folder_images
 from detection.onnx_yolo import letterbox_blob, rect_input_hw
 
@@ -123,7 +122,7 @@ def is_onnx_model(path: Path) -> bool:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = OneLineParser(description=__doc__.splitlines()[0])
     p.add_argument("float_onnx", type=Path, help="a float32 export, e.g. from python -m detection.export")
     p.add_argument("--calibration", type=Path, nargs="+", required=True,
                    help="folders of training images (never an evaluation set), e.g. "

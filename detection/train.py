@@ -11,12 +11,11 @@ the `last.pt` this command itself wrote under runs/.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
 
-from core.cli import number_in, positive, run_tool
+from core.cli import OneLineParser, number_in, positive, run_tool
 from core.errors import SourceError
 from core.paths import DATASETS_DIR, DATA_CACHE_DIR, RUNS_DIR
 from runtime import import_ultralytics
@@ -26,7 +25,7 @@ WIDER_ONLY_DATA = DATASETS_DIR / "wider_face_subset" / "data.yaml"
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = OneLineParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", default=None,
                    help=f"YOLO data.yaml (default: composites {DEFAULT_DATA}, built if missing; "
                         f"or the plain WIDER subset {WIDER_ONLY_DATA})")

@@ -33,7 +33,6 @@ face-free source from other people that keeps the hands evaluation honest (`sign
 """
 from __future__ import annotations
 
-import argparse
 import random
 import shutil
 import sys
@@ -44,7 +43,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from core.cli import run_tool
+from core.cli import OneLineParser, run_tool
 from core.geometry import intersection_area
 from core.label_files import folder_images, write_yolo_boxes
 from detection import holdout
@@ -343,7 +342,7 @@ def build(datasets: Path, extra: Path, hands_src: Path | None, out: Path, holdou
 
 def main(argv=None) -> int:
     from core.paths import EXTRA_DATA_DIR
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = OneLineParser(description=__doc__.splitlines()[0])
     p.add_argument("--datasets", type=Path, default=holdout.DEFAULT_DATASETS)
     p.add_argument("--extra", type=Path, default=EXTRA_DATA_DIR)
     p.add_argument("--hand-crops", action="store_true",

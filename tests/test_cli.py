@@ -3,7 +3,7 @@ import argparse
 
 import pytest
 
-from core.cli import number_in, positive, refuse_existing, run_tool
+from core.cli import OneLineParser, number_in, positive, refuse_existing, run_tool
 from core.errors import WeightsError
 
 
@@ -49,3 +49,20 @@ def test_run_tool_turns_bad_input_into_one_line_and_keeps_bugs_loud(tmp_path, ca
 
     with pytest.raises(KeyError):
         run_tool(bug)
+
+
+def test_a_tool_refusal_is_one_line_naming_the_module_command(monkeypatch, capsys):
+    import sys
+    import types
+    tool = types.ModuleType("__main__")
+    tool.__spec__ = types.SimpleNamespace(name="classification.compare")   # as under `python -m`
+    monkeypatch.setitem(sys.modules, "__main__", tool)
+    parser = OneLineParser(prog="compare.py")
+    parser.add_argument("candidate")
+    with pytest.raises(SystemExit) as exit_:
+        parser.parse_args([])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == ("error: the following arguments are required: candidate "
+                                       "(see `python -m classification.compare --help`)\n")
+    monkeypatch.setattr(sys, "argv", ["/repo/classification/compare.py"])
+    assert OneLineParser().prog == "python -m classification.compare"   # --help's usage line names it too

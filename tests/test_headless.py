@@ -141,10 +141,10 @@ def test_headless_camera_is_a_source_and_both_together_are_refused(monkeypatch, 
 
 
 def test_a_refusal_names_the_command_that_was_run(capsys):
-    import main
+    from core.cli import OneLineParser
     for prog, command in (("main.py", "python main.py --help"), ("face-age-gender", "face-age-gender --help")):
         with pytest.raises(SystemExit):
-            main.OneLineParser(prog=prog).error("bad")
+            OneLineParser(prog=prog).error("bad")
         assert capsys.readouterr().err == f"error: bad (see `{command}`)\n"
     result = run_main("--crop-scale", "9")
     assert_one_line_refusal(result, r"see `python main.py --help`", code=2)
