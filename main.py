@@ -104,10 +104,6 @@ def run_headless(args) -> int:
     from pipeline.headless import run_headless as run
     from pipeline.sources import early_end_note
     if args.camera is not None:
-        if args.source:
-            print(f"error: give --source or --camera, not both (--source {args.source} would be read and "
-                  f"--camera {args.camera} ignored)", file=sys.stderr)
-            return 2
         args.source = str(args.camera)  # `--headless --camera 2` is `--headless --source 2`
     if not args.source:
         print("error: --headless needs --source VIDEO|IMAGE|FOLDER|CAMERA (a camera is its index, e.g. 0)", file=sys.stderr)
@@ -166,6 +162,10 @@ def main(argv=None) -> int:
 
 def _main(argv=None) -> int:
     args = parse_args(argv)
+    if args.camera is not None and args.source:  # in the window as headless: one of them would be ignored
+        print(f"error: give --source or --camera, not both (--source {args.source} would be read and "
+              f"--camera {args.camera} ignored)", file=sys.stderr)
+        return 2
     if args.headless:
         return run_headless(args)
     if display_missing():

@@ -135,9 +135,10 @@ def test_headless_camera_is_a_source_and_both_together_are_refused(monkeypatch, 
     monkeypatch.setattr("pipeline.headless.run_headless", lambda source, *a, **k: seen.append(source) or 1 / 0)
     main.main(["--headless", "--no-progress", "--camera", "2"])
     assert seen == ["2"]
-    assert main.main(["--headless", "--camera", "2", "--source", str(CLIP)]) == 2
-    err = capsys.readouterr().err.splitlines()[-1]
-    assert err.startswith("error: give --source or --camera, not both")
+    for window in ([], ["--headless"]):   # the window refuses the pair too, before it opens
+        assert main.main([*window, "--camera", "2", "--source", str(CLIP)]) == 2
+        err = capsys.readouterr().err.splitlines()[-1]
+        assert err.startswith("error: give --source or --camera, not both")
 
 
 def test_a_refusal_names_the_command_that_was_run(capsys):
