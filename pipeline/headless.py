@@ -6,6 +6,7 @@ run stopped through `stop` still closes a playable video and a results table of 
 """
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 import time
@@ -94,6 +95,9 @@ def _process(src, analyzer: FaceAnalyzer, out_path: Path | None, res_path: Path 
 
     photos_written: list[Path] = []
     sinks = []
+    if photos:  # untracked, so number each face of the run once: the results rows and the summary's people share it
+        numbers = itertools.count(1)
+        sinks.append(lambda r: [setattr(face, "track_id", next(numbers)) for face in r.faces])
     if people is not None:  # session summary hook
         sinks.append(lambda r: people.add_stills(r.faces, photo=src.current_path.name) if photos
                      else people.update(r.time_s, r.faces))

@@ -130,14 +130,17 @@ class SessionSummary:
             self._prune(time_s)
 
     def add_stills(self, faces: list[Face], time_s: float = 0.0, photo: str | None = None) -> None:
-        """Photos are not tracked: every labelled face in a photo is one person of its own (`photo`: its name)."""
+        """Photos are not tracked: every labelled face in a photo is one person of its own (`photo`: its name),
+        numbered by the face's `track_id` when the caller gave one (headless runs do, so that results rows
+        and people join on it), else in order."""
         for face in faces:
             if not face.is_classified:
                 continue
-            self._still_ids += 1
-            record = TrackRecord(self._still_ids, time_s, time_s, still=True, photo=photo)
+            person_id = face.track_id if face.track_id is not None else self._still_ids + 1
+            self._still_ids = max(self._still_ids, person_id)
+            record = TrackRecord(person_id, time_s, time_s, still=True, photo=photo)
             record.add(time_s, face)
-            self._records[(-1, self._still_ids)] = record
+            self._records[(-1, person_id)] = record
 
     def new_segment(self) -> None:
         """Track ids restart from here (the analyzer was reset, e.g. a looped clip) within the same session."""

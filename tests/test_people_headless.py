@@ -133,3 +133,20 @@ def test_people_of_a_photo_folder_name_their_photo(tmp_path):
     run_headless(str(photos), None, None, progress=False, analyzer=fake_analyzer(), summary=str(path))
     people = json.loads(path.read_text())["people_list"]
     assert sorted(p["photo"] for p in people) == ["first.jpg", "first.jpg", "second.jpg", "second.jpg"]
+
+
+def test_people_of_photos_join_the_results_rows_by_number(tmp_path):
+    """Photo results rows had track_id null while the summary numbered its people: they joined by file only."""
+    import csv
+    import shutil
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("first.jpg", "second.jpg"):
+        shutil.copyfile(FIXTURES / "two_faces.jpg", photos / name)
+    people_path, rows_path = tmp_path / "people.json", tmp_path / "rows.csv"
+    run_headless(str(photos), None, str(rows_path), progress=False, analyzer=fake_analyzer(),
+                 summary=str(people_path))
+    with rows_path.open() as f:
+        rows = {int(r["track_id"]): (r["source"], r["gender"]) for r in csv.DictReader(f)}
+    people = {p["track_id"]: (p["photo"], p["gender"]) for p in json.loads(people_path.read_text())["people_list"]}
+    assert sorted(rows) == [1, 2, 3, 4] and people == rows
