@@ -46,16 +46,17 @@ class KnownPerson:
         return "one off" if near else "wrong"
 
 
-# HDTF (Zhang et al., CVPR 2021) took its clips from YouTube up to 2020; WDA = the Weekly Democratic Address.
+# HDTF (Zhang et al., CVPR 2021) kept only 720p and 1080p YouTube videos, so none predates 2009; the paper
+# came out in 2021. WDA = the Democrats' weekly address.
 KNOWN = (
     KnownPerson("WDA_AlexandriaOcasioCortez_000.mp4", "female", ("25-32",),
-                "born October 1989, in Congress from January 2019: 29-31 at recording"),
+                "born October 1989, in Congress from January 2019, clip from before 2021: 29-31"),
     KnownPerson("WDA_KatieHill_000.mp4", "female", ("25-32",),
-                "born August 1987, in Congress January-November 2019: 31-32 at recording"),
+                "born August 1987, in Congress January-November 2019: 31-32"),
     KnownPerson("WDA_BobMenendez_000.mp4", "male", ("48-53", "60-100"),
-                "born January 1954, senator from 2006: 52-66 at recording (54-59 lies between the groups)"),
+                "born January 1954, clip from 2009-2021: 55-67 (54-59 lies between two groups; both count)"),
     KnownPerson("WDA_EdMarkey0_000.mp4", "male", ("60-100",),
-                "born July 1946, video addresses from 2006 on: 60-74 at recording"),
+                "born July 1946, clip from 2009-2021: 62-75"),
 )
 
 
