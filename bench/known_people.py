@@ -143,6 +143,8 @@ def main(argv=None) -> int:
     p = OneLineParser(description=__doc__.splitlines()[0])
     p.add_argument("clips", type=Path, help="folder filled by `python -m bench.real_clips`")
     p.add_argument("--classifier", type=Path, default=None, help="a candidate .tflite instead of the shipped file")
+    p.add_argument("--trust-checkpoints", action="store_true",
+                   help="allow a .keras --classifier (it can run code when loaded: only your own files)")
     p.add_argument("--settings", type=number_in(*CROP_SCALE_RANGE), nargs="+", default=list(SETTINGS),
                    help="face-extraction sizes to measure")
     p.add_argument("--out", type=Path, default=None, help="also write the figures as JSON")
@@ -152,7 +154,7 @@ def main(argv=None) -> int:
         raise FileNotFoundError(f"no folder {args.clips}: run `python -m bench.real_clips {args.clips}` first")
     if args.out is not None:
         refuse_existing(args.out, args.overwrite)
-    config = AppConfig().changed(classifier_weights=args.classifier) if args.classifier else AppConfig()
+    config = AppConfig().changed(classifier_weights=args.classifier, trust_checkpoints=args.trust_checkpoints)
     results = measure(args.clips, tuple(args.settings), config)
     print(report(results))
     if args.out is not None:

@@ -41,3 +41,12 @@ def test_a_folder_without_the_clips_is_one_error_line(tmp_path, capsys):
     assert run_tool(known_people.main, [str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: none of the clips") and "\n" not in err
+
+
+def test_a_keras_candidate_needs_trust_checkpoints(tmp_path, capsys):
+    (tmp_path / "WDA_KatieHill_000.mp4").write_bytes(b"")   # present, so the run gets as far as the models
+    candidate = tmp_path / "candidate.keras"
+    candidate.write_bytes(b"x" * 2048)
+    assert run_tool(known_people.main, [str(tmp_path), "--classifier", str(candidate)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]   # after a warning per missing clip
+    assert err.startswith("error: candidate.keras is a Keras checkpoint") and "--trust-checkpoints" in err
