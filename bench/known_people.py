@@ -21,11 +21,12 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.bench import shown_label
+from classification.evaluate import EVAL_SCALES as SETTINGS   # the slider settings the test splits are read at
 from core.cli import OneLineParser, number_in, refuse_existing, run_tool
 from core.config import CROP_SCALE_RANGE, AppConfig
+from core.geometry import area
 from core.labels import AGE_GROUPS
-
-SETTINGS = (1.0, 1.2, 1.4, 1.6, 1.8, 2.0)   # face-extraction sizes measured, as classification.evaluate
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def read_clip(analyzer, path: Path) -> list:
         shown = []
         for frame in source.frames():
             faces = [f for f in analyzer.track(frame) if f.is_classified]
-            shown.append(max(faces, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]), default=None))
+            shown.append(max(faces, key=lambda f: area(f.box), default=None))
         return shown
     finally:
         source.close()
@@ -79,8 +80,7 @@ def tally(person: KnownPerson, faces: list) -> dict:
     """Share of the clip's frames (in %) by verdict, for gender and for the age group."""
     from collections import Counter
     frames = len(faces)
-    tags = Counter(f"{(face.shown_gender or '?')[0].upper()} {'?' if face.age_unsure else face.age_group}"
-                   for face in faces if face is not None)
+    tags = Counter()
     gender = {"right": 0, "wrong": 0, "?": 0, "no label": 0}
     age = {"right": 0, "one off": 0, "wrong": 0, "?": 0, "no label": 0}
     for face in faces:
@@ -88,9 +88,10 @@ def tally(person: KnownPerson, faces: list) -> dict:
             gender["no label"] += 1
             age["no label"] += 1
             continue
-        shown = face.shown_gender
-        gender["?" if shown is None else "right" if shown == person.gender else "wrong"] += 1
-        age[person.age_verdict(None if face.age_unsure else face.age_group)] += 1
+        shown_gender, shown_age = shown_label(face)   # what the tag reads, "?" for an unsure part
+        tags[f"{shown_gender[0].upper()} {shown_age}"] += 1
+        gender["?" if shown_gender == "?" else "right" if shown_gender == person.gender else "wrong"] += 1
+        age[person.age_verdict(None if shown_age == "?" else shown_age)] += 1
     percent = lambda counts: {k: round(100.0 * v / max(frames, 1), 1) for k, v in counts.items()}  # noqa: E731
     return {"frames": frames, "gender": percent(gender), "age": percent(age),
             "most_shown": tags.most_common(1)[0][0] if tags else None}
