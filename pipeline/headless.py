@@ -97,7 +97,11 @@ def _process(src, analyzer: FaceAnalyzer, out_path: Path | None, res_path: Path 
     sinks = []
     if photos:  # untracked, so number each face of the run once: the results rows and the summary's people share it
         numbers = itertools.count(1)
-        sinks.append(lambda r: [setattr(face, "track_id", next(numbers)) for face in r.faces])
+
+        def number_faces(result):
+            for face in result.faces:
+                face.track_id = next(numbers)
+        sinks.append(number_faces)
     if people is not None:  # session summary hook
         sinks.append(lambda r: people.add_stills(r.faces, photo=src.current_path.name) if photos
                      else people.update(r.time_s, r.faces))
