@@ -103,7 +103,9 @@ class AnalysisWorker(QObject):
             self.analyzer.configure(realtime=self.source.is_live)
         self.session = Session(self.analyzer, tracked=not isinstance(self.source, ImageFilesSource),
                                fps=self.source.fps, annotator=self.annotator, prepare=self.people.observe,
-                               on_record_error=self._stop_recording)
+                               on_record_error=self._stop_recording,
+                               stream_frames=self.source.length_below(self.analyzer.config.confirm_hits)
+                               if self.analyzer is not None else None)
         self.session.restart()
         self.paused = False
         self._next_frame_due = time.perf_counter()

@@ -76,9 +76,12 @@ class FaceAnalyzer:
         self.config = self.config.changed(**settings)
         self.detector.confidence = self.config.detection_confidence
 
-    def reset(self) -> None:
-        self.tracker = IouTracker(self.config.track_iou_threshold, self.config.track_max_missed_frames,
-                                  self.config.confirm_hits)
+    def reset(self, stream_frames: int | None = None) -> None:
+        """A new stream: new tracks. `stream_frames`: its whole length when known to be shorter than
+        `confirm_hits` (`FrameSource.length_below`): a clip of one or two frames cannot show a face on three
+        frames, nor tell a passing flash from a face, so there every detection is shown at once, as in a photo."""
+        confirm = 1 if stream_frames is not None and stream_frames < self.config.confirm_hits else self.config.confirm_hits
+        self.tracker = IouTracker(self.config.track_iou_threshold, self.config.track_max_missed_frames, confirm)
         self.cuts = SceneCutDetector()
         self.scene_cuts_seen = 0
         self.unconfirmed_faces: list[Face] = []

@@ -112,7 +112,8 @@ def _process(src, analyzer: FaceAnalyzer, out_path: Path | None, res_path: Path 
     session = Session(analyzer, tracked=not photos, fps=src.fps, draw=out_path is not None,
                       annotator=FaceAnnotator(show_track_id=not photos), prepare=prepare,
                       recorder=None if (out_path is None or photos) else VideoRecorder(out_path, src.fps),
-                      sinks=sinks)
+                      sinks=sinks, stream_frames=src.length_below(analyzer.config.confirm_hits))
+    session.restart()
     start = time.perf_counter()
     bar = tqdm(total=src.frame_count or None, unit="frame", disable=not progress, desc=src.name)
     try:

@@ -59,24 +59,26 @@ class Session:
     without --output skip it). `prepare`: makes the scene to draw on from the frame, the shown faces and
     the pending ones. `recorder`: gets every annotated frame (settable while running: the GUI's Record);
     a write error closes the recorder and goes to `on_record_error(message, frames_written)` or, without one, is raised.
-    `sinks`: called with every `FrameResult`.
+    `sinks`: called with every `FrameResult`. `stream_frames`: the stream's length when it is shorter than
+    the analyzer's confirmation (`FrameSource.length_below`), so its faces are still shown.
     """
 
     def __init__(self, analyzer: FaceAnalyzer | None, *, tracked: bool = True, fps: float = 25.0,
                  draw: bool = True, annotator: FaceAnnotator | None = None, prepare: SceneHook = keep_frame,
                  recorder: VideoRecorder | None = None, on_record_error: Callable[[str, int], None] | None = None,
-                 sinks: Iterable[Callable[[FrameResult], None]] = ()):
+                 sinks: Iterable[Callable[[FrameResult], None]] = (), stream_frames: int | None = None):
         self.analyzer, self.tracked, self.fps, self.draw = analyzer, tracked, fps, draw
         self.annotator = annotator or FaceAnnotator(show_track_id=False)
         self.prepare, self.recorder, self.on_record_error = prepare, recorder, on_record_error
         self.sinks = list(sinks)
+        self.stream_frames = stream_frames
         self.frames = 0
         self.faces_total = 0
 
     def restart(self) -> None:
         """The stream starts again (a looped clip, a new source): new tracks."""
         if self.analyzer is not None:
-            self.analyzer.reset()
+            self.analyzer.reset(self.stream_frames)
 
     def step(self, frame: np.ndarray) -> FrameResult:
         """One frame through every stage; returns what it produced and what each stage cost."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -62,6 +63,10 @@ class FrameSource:
         """The frame count a video file's header promises (0: no such promise), for `ended_early`."""
         return 0
 
+    def length_below(self, frames: int) -> int | None:
+        """The whole stream's length when it has fewer than `frames` frames, else None (and for a camera)."""
+        return None
+
     def frames(self, stop: threading.Event | None = None) -> Iterator[np.ndarray]:
         """Every frame until the end of the stream, or until `stop` is set (checked before each read)."""
         while stop is None or not stop.is_set():
@@ -93,8 +98,9 @@ class VideoFileSource(FrameSource):
         fps = self._cap.get(cv2.CAP_PROP_FPS)
         self.fps = fps if 1.0 <= fps <= 240.0 else FALLBACK_FPS
         self.frame_count = max(0, int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT)))
-        self._first = self._read_raw()
-        if self._first is None:
+        self._ahead: deque[np.ndarray] = deque()   # frames read before they were asked for (length_below)
+        self._at_end = False
+        if not self._read_ahead(1):
             self._cap.release()
             raise SourceError(f"{self.path.name} has no decodable frames: it is truncated or uses an unsupported "
                               f"codec. Convert it to MP4 (mp4v) or AVI (MJPG) and retry.")
@@ -103,11 +109,25 @@ class VideoFileSource(FrameSource):
         ok, frame = self._cap.read()
         return frame if ok and frame is not None and frame.size else None
 
+    def _read_ahead(self, frames: int) -> int:
+        """Hold up to `frames` unread frames; returns how many are held (fewer: the file ends there)."""
+        while len(self._ahead) < frames and not self._at_end:
+            frame = self._read_raw()
+            if frame is None:
+                self._at_end = True
+            else:
+                self._ahead.append(frame)
+        return len(self._ahead)
+
     def read(self):
-        if self._first is not None:
-            frame, self._first = self._first, None
-            return frame
-        return self._read_raw()
+        return self._ahead.popleft() if self._ahead else self._read_raw()
+
+    def length_below(self, frames: int) -> int | None:
+        """Read ahead (nothing is lost) to tell a clip shorter than `frames` frames: the count of frames not
+        read yet, else None. It reads rather than trusting the header's frame count, which is often unknown
+        (an image saved as .mp4) or an estimate."""
+        held = self._read_ahead(frames)
+        return held if held < frames else None
 
     @property
     def input_paths(self) -> list[Path]:
@@ -119,8 +139,9 @@ class VideoFileSource(FrameSource):
 
     def rewind(self) -> bool:
         self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
-        self._first = self._read_raw()
-        return self._first is not None
+        self._ahead.clear()
+        self._at_end = False
+        return self._read_ahead(1) > 0
 
     def close(self):
         self._cap.release()

@@ -428,3 +428,19 @@ def test_headless_only_flags_in_window_mode_are_named_not_ignored_silently():
     args = main.parse_args(["--source", str(CLIP), "--output", "a.mp4", "--blur", "--summary", "p.json"])
     assert main.headless_only_flags(args) == ["--output", "--summary", "--blur"]
     assert main.headless_only_flags(main.parse_args(["--source", str(CLIP)])) == []
+
+
+@pytest.mark.parametrize("frames", [1, 2])
+def test_a_clip_shorter_than_confirmation_still_shows_its_faces(tmp_path, frames):
+    """A face is shown after 3 detections in a row; a 1- or 2-frame clip (or a photo saved as .mp4) used to
+    give '0 faces' with no hint. Every face of such a clip is shown at once, as in a photo."""
+    from pipeline import headless
+    clip = tmp_path / "short.mp4"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (320, 240))
+    for _ in range(frames):
+        writer.write(np.full((240, 320, 3), 128, np.uint8))
+    writer.release()
+    run = headless.run_headless(str(clip), None, None, progress=False, analyzer=fake_analyzer())
+    assert run.frames == frames and run.faces == frames
+    longer = headless.run_headless(str(CLIP), None, None, progress=False, analyzer=fake_analyzer())
+    assert longer.faces == longer.frames - 2          # a longer clip keeps the 3-detection rule

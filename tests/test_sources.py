@@ -193,3 +193,34 @@ def test_camera_read_returns_only_the_newest_frame(monkeypatch):
     frame = cam.read()
     assert frame[0, 0, 0] >= 2  # frames produced meanwhile were dropped, not queued
     cam.close()
+
+
+def _write_clip(path, frames: int):
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (64, 48))
+    for i in range(frames):
+        writer.write(np.full((48, 64, 3), 40 * i, np.uint8))
+    writer.release()
+    return path
+
+
+def _frames(src):
+    while (frame := src.read()) is not None:
+        yield frame
+
+
+def test_length_below_reads_ahead_without_losing_a_frame(tmp_path):
+    clip = _write_clip(tmp_path / "two.mp4", 2)
+    with open_source(str(clip)) as src:
+        assert src.length_below(3) == 2 and src.length_below(2) is None
+        assert [int(f.mean() > 20) for f in _frames(src)] == [0, 1]   # both frames, in order
+    with open_source(str(CLIP)) as src:
+        assert src.length_below(3) is None
+        assert sum(1 for _ in _frames(src)) == 24
+
+
+def test_an_image_saved_as_mp4_is_a_one_frame_clip_whatever_its_header_says(tmp_path):
+    """OpenCV reads a JPEG named .mp4 as a video whose header announces no sensible frame count."""
+    fake = tmp_path / "photo.mp4"
+    fake.write_bytes((FIXTURES / "two_faces.jpg").read_bytes())
+    with open_source(str(fake)) as src:
+        assert src.length_below(3) == 1
