@@ -7,6 +7,7 @@ holds the config (the window, the analyzer) takes the new one; nobody keeps a se
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
@@ -57,7 +58,10 @@ class AppConfig:
             low, high = f.metadata.get("range", (None, None))
             if low is None and high is None:
                 continue
-            value = int(getattr(self, f.name)) if f.type == "int" else float(getattr(self, f.name))
+            value = getattr(self, f.name)
+            if isinstance(value, float) and math.isnan(value):   # max/min would pass NaN through every bound
+                raise ValueError(f"{f.name} must be a number, not NaN")
+            value = int(value) if f.type == "int" else float(value)
             if low is not None:
                 value = max(value, low)
             if high is not None:

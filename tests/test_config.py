@@ -28,3 +28,10 @@ def test_training_uses_the_apps_face_extraction_range():
     from classification import cache, train
     assert cache.CACHE_SCALE == CROP_SCALE_RANGE[1]
     assert train.CROP_SCALE_RANGE is CROP_SCALE_RANGE
+
+
+@pytest.mark.parametrize("name", ["crop_scale", "detection_confidence"])
+def test_nan_is_refused_not_passed_through_every_bound(name):
+    """max/min return NaN unchanged, so configure(crop_scale=nan) used to leave a run that found no face."""
+    with pytest.raises(ValueError, match=f"{name} must be a number"):
+        AppConfig().changed(**{name: float("nan")})
