@@ -7,6 +7,7 @@ own request signals to the worker's slots, and remembers the three switches in Q
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from PyQt6.QtCore import QObject, Qt, pyqtSignal
@@ -20,6 +21,15 @@ from gui.summary_view import SummaryDock
 from pipeline.summary import check_summary_path, write_summary
 
 SUMMARY_FILTER = "JSON (*.json);;CSV, one row per person (*.csv)"
+
+
+def with_filter_suffix(path: str, chosen_filter: str) -> str:
+    """`path` ending as the file type chosen in the save dialog (`*.csv` in "CSV ... (*.csv)") when the typed
+    name has no ending of its own: the dialog adds none, and the type the user picked is the one meant."""
+    if Path(path).suffix:
+        return path
+    match = re.search(r"\(\*(\.\w+)", chosen_filter or "")
+    return path + (match.group(1) if match else ".json")
 
 
 class PeopleFeatures(QObject):
@@ -121,11 +131,11 @@ class PeopleFeatures(QObject):
         """Write the latest session summary (JSON, or CSV for a .csv name); asks for a name when none is given."""
         if not path:
             start = self.prefs.folder(KEY_SUMMARY_DIR) / "people_summary.json"
-            path, _ = QFileDialog.getSaveFileName(self.window, "Export session summary", str(start), SUMMARY_FILTER)
+            path, chosen = QFileDialog.getSaveFileName(self.window, "Export session summary", str(start),
+                                                       SUMMARY_FILTER)
             if not path:
                 return None
-            if not Path(path).suffix:  # the dialog adds no suffix to a typed name
-                path += ".json"
+            path = with_filter_suffix(path, chosen)
         try:
             check_summary_path(path)
             written = write_summary(self.summary.summary, path)

@@ -75,7 +75,7 @@ def _yellow_pixels(region_rgb):
     return int(((r > 200) & (g > 180) & (b < 80)).sum())
 
 
-def test_session_summary_counts_people_and_exports(make_window, qtbot, tmp_path):
+def test_session_summary_counts_people_and_exports(make_window, qtbot, tmp_path, monkeypatch):
     window = make_window()
     features = window.people_ui
     features.act_summary.trigger()
@@ -91,6 +91,12 @@ def test_session_summary_counts_people_and_exports(make_window, qtbot, tmp_path)
     assert {p["track_id"] for p in data["people_list"]} == {1, 2}
     csv_path = features.export_summary(str(tmp_path / "summary.csv"))
     assert len(csv_path.read_text().splitlines()) == 3
+    # a name typed without an ending in the dialog gets the type chosen there (it used to be .json always)
+    from gui import people_ui
+    for chosen, suffix in (("CSV, one row per person (*.csv)", ".csv"), ("JSON (*.json)", ".json")):
+        monkeypatch.setattr(people_ui.QFileDialog, "getSaveFileName",
+                            lambda *a, chosen=chosen: (str(tmp_path / "typed"), chosen))
+        assert features.export_summary() == tmp_path / f"typed{suffix}"
 
 
 def test_blur_switch_blurs_the_view_and_switches_persist(make_window, qtbot, settings):
