@@ -43,7 +43,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="headless: distinct people, by gender and age group, written at the end (.json or .csv)")
     p.add_argument("--blur", action="store_true", help="headless: blur faces in --output (labels stay readable)")
     p.add_argument("--overwrite", action="store_true",
-                   help="headless: replace --output/--results/--summary files that already exist (default: refuse)")
+                   help="headless: replace --output/--results/--summary files that already exist (default: refuse); "
+                        "in an --output folder, a photo's copy replaces the file of its name")
     p.add_argument("--exit-after-frames", type=number_in(0, 10**9, int), default=0,
                    help=argparse.SUPPRESS)  # startup benchmark
     return p.parse_args(argv)
@@ -133,6 +134,12 @@ def run_headless(args) -> int:
     print_run(result)
     if not (args.output or args.results or args.summary):
         print("note: no --output, --results or --summary was given, so nothing was saved", file=sys.stderr)
+    if result.renamed:
+        shown = ", ".join(f"{photo.name} -> {copy.name}" for photo, copy in result.renamed[:3])
+        more = f" and {len(result.renamed) - 3} more" if len(result.renamed) > 3 else ""
+        hint = "" if args.overwrite else "; --overwrite lets a rerun replace its earlier copies"
+        print(f"note: {len(result.renamed)} annotated {'photo' if len(result.renamed) == 1 else 'photos'} got a "
+              f"numbered name, as the plain one was taken: {shown}{more}{hint}", file=sys.stderr)
     if args.output and result.output is None:
         print(f"note: {args.output} was not written: no frame was analysed", file=sys.stderr)
     if result.ended_early:

@@ -44,6 +44,7 @@ class HeadlessRun:
     summary: Path | None = None
     people: int | None = None   # distinct people (see pipeline.summary), when a summary was asked for
     announced_frames: int = 0   # the video file's own frame count (0: a camera, photos, or unknown)
+    renamed: list[tuple[Path, Path]] = field(default_factory=list)  # (photo, its annotated copy) not named <stem>.jpg
 
     @property
     def ended_early(self) -> bool:
@@ -64,7 +65,9 @@ def run_headless(source: str, output: str | None, results: str | None, config: A
     Setting `stop` (e.g. from a signal handler) ends the run after the current frame.
     `summary`: write the session summary (distinct people, see `pipeline.summary`) there at the end.
     `blur`: blur every face in `output` before the labels are drawn (`pipeline.privacy`).
-    A file named by `output`, `results` or `summary` that already exists is refused unless `overwrite`.
+    A file named by `output`, `results` or `summary` that already exists is refused unless `overwrite`;
+    in an output folder, `overwrite` lets a photo's copy replace the file of its name (a rerun), which
+    otherwise gets a numbered name (`HeadlessRun.renamed`).
     """
     if summary:
         check_summary_path(summary)
@@ -75,13 +78,15 @@ def run_headless(source: str, output: str | None, results: str | None, config: A
         check_outputs(src, out_path, res_path, Path(summary).expanduser() if summary else None, overwrite)
         analyzer = analyzer or FaceAnalyzer(config)
         analyzer.configure(realtime=src.is_live)  # a file has no frame budget: every shown face is labelled
-        return _process(src, analyzer, out_path, res_path, progress, stop or threading.Event(), summary, blur)
+        return _process(src, analyzer, out_path, res_path, progress, stop or threading.Event(), summary, blur,
+                        overwrite)
     finally:
         src.close()
 
 
 def _process(src, analyzer: FaceAnalyzer, out_path: Path | None, res_path: Path | None, progress: bool,
-             stop: threading.Event, summary: str | None = None, blur: bool = False) -> HeadlessRun:
+             stop: threading.Event, summary: str | None = None, blur: bool = False,
+             overwrite: bool = False) -> HeadlessRun:
     photos = isinstance(src, ImageFilesSource)
     writer = ResultsWriter(res_path) if res_path else None
     people = SessionSummary() if summary else None
@@ -93,7 +98,7 @@ def _process(src, analyzer: FaceAnalyzer, out_path: Path | None, res_path: Path 
             scene = blur_faces(scene, faces) if photos else blurrer.apply(scene, faces + pending)
         return scene
 
-    photos_written: list[Path] = []
+    photos_written: list[tuple[Path, Path]] = []   # (photo, its annotated copy)
     sinks = []
     if photos:  # untracked, so number each face of the run once: the results rows and the summary's people share it
         numbers = itertools.count(1)
@@ -106,7 +111,8 @@ def _process(src, analyzer: FaceAnalyzer, out_path: Path | None, res_path: Path 
         sinks.append(lambda r: people.add_stills(r.faces, photo=src.current_path.name) if photos
                      else people.update(r.time_s, r.faces))
     if out_path is not None and photos:
-        sinks.append(lambda r: photos_written.append(_write_photo(out_path, src, r.annotated)))
+        sinks.append(lambda r: photos_written.append((src.current_path, _write_photo(
+            out_path, src, r.annotated, replace={copy for _, copy in photos_written}, overwrite=overwrite))))
     if writer:
         sinks.append(lambda r: writer.write(r.index, r.time_s, src.current_path.name if photos else src.name, r.faces))
     session = Session(analyzer, tracked=not photos, fps=src.fps, draw=out_path is not None,
@@ -134,7 +140,9 @@ def _process(src, analyzer: FaceAnalyzer, out_path: Path | None, res_path: Path 
                       out_path if wrote_output else None, res_path, skipped,
                       interrupted=stop.is_set(), summary=summary_path,
                       people=session_summary["people"] if session_summary is not None else None,
-                      announced_frames=src.announced_frames)
+                      announced_frames=src.announced_frames,
+                      renamed=[(photo, copy) for photo, copy in photos_written
+                               if copy.name != photo.stem + ".jpg" and copy != out_path])
 
 
 def _write_session(session: dict, path: str) -> Path:
@@ -201,14 +209,16 @@ def check_outputs(src, out_path: Path | None, res_path: Path | None, summary_pat
         check_writable(out_path, "output folder", folder=True)
 
 
-def _write_photo(out_path: Path, src: ImageFilesSource, annotated) -> Path:
+def _write_photo(out_path: Path, src: ImageFilesSource, annotated, replace: set[Path], overwrite: bool) -> Path:
     """Write one annotated photo; a folder gets `<stem>.jpg`, or `<stem>_1.jpg` ... when that name is taken
-    (two inputs `a.png` and `a.jpg`, or a file already there), so no photo replaces another."""
+    (two inputs `a.png` and `a.jpg`, or, unless `overwrite`, a file already there), so no photo replaces
+    another. `replace`: the copies this run wrote already, which are never replaced."""
     import cv2
     if _single_photo_output(src, out_path):
         target = out_path
     else:
-        target = unique_path(out_path / (src.current_path.stem + ".jpg"))
+        target = unique_path(out_path / (src.current_path.stem + ".jpg"),
+                             taken=(lambda p: p in replace) if overwrite else None)
     make_parent(target, "output image")
     if not cv2.imwrite(str(target), annotated):
         raise OutputError(f"Could not write the annotated photo {target}: check that the folder is writable "

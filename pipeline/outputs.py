@@ -24,11 +24,13 @@ RESULT_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 VIDEO_CODECS = {".mp4": "mp4v", ".avi": "MJPG"}
 
 
-def unique_path(path: str | Path) -> Path:
-    """`path`, or `stem_1.ext`, `stem_2.ext`, ... : the first name that no file has yet."""
+def unique_path(path: str | Path, taken=None) -> Path:
+    """`path`, or `stem_1.ext`, `stem_2.ext`, ... : the first name that no file has yet, or, with `taken`
+    (a test on a path), the first name it does not call taken."""
     path = Path(path)
+    taken = taken or Path.exists
     candidate, n = path, 0
-    while candidate.exists():
+    while taken(candidate):
         n += 1
         candidate = path.with_name(f"{path.stem}_{n}{path.suffix}")
     return candidate

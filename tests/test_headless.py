@@ -108,6 +108,17 @@ def test_headless_folder_of_photos(tmp_path):
     assert sorted(r["source"] for r in rows) == ["a.jpg", "a.jpg", "a.png", "a.png", "deep.png", "deep.png"]
     warning = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
     assert len(warning) == 1 and "2 file" in warning[0] and "notes.txt" in warning[0] and "broken.jpg" in warning[0]
+    assert "note: 1 annotated photo got a numbered name, as the plain one was taken: a.png -> a_1.jpg" in result.stderr
+
+    # a rerun into the same folder: new numbered copies, named in the note; with --overwrite the same names again
+    again = run_main("--source", photos, "--output", out)
+    assert sorted(p.name for p in out.iterdir()) == ["a.jpg", "a_1.jpg", "a_2.jpg", "a_3.jpg", "deep.jpg", "deep_1.jpg"]
+    assert "3 annotated photos got a numbered name" in again.stderr and "deep.png -> deep_1.jpg" in again.stderr
+    before = (out / "a.jpg").stat().st_mtime_ns
+    replaced = run_main("--source", photos, "--output", out, "--overwrite")
+    assert replaced.returncode == 0, replaced.stderr[-2000:]
+    assert sorted(p.name for p in out.iterdir()) == ["a.jpg", "a_1.jpg", "a_2.jpg", "a_3.jpg", "deep.jpg", "deep_1.jpg"]
+    assert (out / "a.jpg").stat().st_mtime_ns > before and "--overwrite lets" not in replaced.stderr
 
 
 @pytest.mark.parametrize("make_bad, expect", [
