@@ -44,7 +44,7 @@ MIN_PERSON_SEEN_S = 1.0    # a track must stay this long (first to last sighting
 MIN_PERSON_FRAMES = 5      # ... and be seen on at least this many frames
 PRUNE_AFTER_S = 10.0       # forget tracks that ended this long ago without becoming a person
 PRUNE_EVERY_UPDATES = 100  # how often to look for such tracks (pruning is O(tracks))
-SUMMARY_CSV_COLUMNS = ["track_id", "first_s", "last_s", "gender", "gender_prob", "age_group",
+SUMMARY_CSV_COLUMNS = ["track_id", "first_s", "last_s", "gender", "gender_prob", "female_prob", "age_group",
                        "apparent_age", *[f"p_{g}" for g in AGE_GROUPS], "photo"]
 
 
@@ -99,7 +99,8 @@ class TrackRecord:
         age_index = int(np.argmax(age))
         return {"track_id": self.track_id, "first_s": round(self.first_s, 3), "last_s": round(self.last_s, 3),
                 "gender": UNSURE if gender_is_unsure(gender_prob, age) else GENDERS[gender_index],
-                "gender_prob": round(gender_prob, 4),
+                "gender_prob": round(gender_prob, 4),   # of the likelier gender, shown or not
+                "female_prob": round(female, 4),        # so an `unsure` person's lean is still in the file
                 "age_group": UNSURE if age_is_unsure(age) else AGE_GROUPS[age_index],
                 "age_probs": {g: round(float(p), 4) for g, p in zip(AGE_GROUPS, age)},
                 "apparent_age": round(expected_age_years(age), 1), "photo": self.photo}

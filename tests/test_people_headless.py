@@ -32,7 +32,7 @@ def test_summary_counts_each_tracked_person_once(tmp_path):
     assert data["people"] == 2 and sum(data["by_gender"].values()) == 2
     assert sum(data["by_age_group"].values()) == 2
     for person in data["people_list"]:
-        assert set(person) == {"track_id", "first_s", "last_s", "gender", "gender_prob", "age_group",
+        assert set(person) == {"track_id", "first_s", "last_s", "gender", "gender_prob", "female_prob", "age_group",
                                "age_probs", "apparent_age", "photo"}
         assert person["photo"] is None  # a video's people are found by time, not by file
         # a person is seen from the frame their track is confirmed on (pipeline.tracker), not before

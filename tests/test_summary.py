@@ -6,7 +6,8 @@ import pytest
 
 from core.face import Face
 from core.labels import AGE_GROUPS
-from pipeline.summary import MIN_PERSON_FRAMES, MIN_PERSON_SEEN_S, SessionSummary, summary_csv, write_summary
+from pipeline.summary import (MIN_PERSON_FRAMES, MIN_PERSON_SEEN_S, SUMMARY_CSV_COLUMNS, SessionSummary, summary_csv,
+                              write_summary)
 
 FPS = 15.0
 
@@ -69,6 +70,10 @@ def test_a_mean_under_the_screens_threshold_is_unsure_not_a_guess():
     assert sure.label().endswith("| ?") and doubtful.label().startswith("? |")  # what the screen showed
     assert first["gender"] == "female" and first["age_group"] == "unsure" and max(first["age_probs"].values()) < AGE_MIN_PROB
     assert second["gender"] == "unsure" and second["gender_prob"] < GENDER_MIN_PROB and second["age_group"] == "38-43"
+    # which way the unsure one leant is still in the file: P(female) 0.3, so male (it was lost before)
+    assert second["female_prob"] == pytest.approx(0.3) and first["female_prob"] == pytest.approx(0.99)
+    row = summary_csv(out).splitlines()[2].split(",")
+    assert row[SUMMARY_CSV_COLUMNS.index("female_prob")] == "0.3"
     assert out["by_gender"] == {"male": 0, "female": 1, "unsure": 1}
     assert out["by_age_group"]["unsure"] == 1 and out["by_age_group"]["38-43"] == 1
 
