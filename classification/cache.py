@@ -200,7 +200,9 @@ def main(argv=None) -> int:
     samples = read_training_sources(args.datasets, args.extra)
     if args.limit:
         samples = samples[:: max(1, len(samples) // args.limit)][: args.limit]
-    print({name: sum(s.source == name for s in samples) for name in SOURCES}, flush=True)
+    if samples:   # none: build_cache says what to fetch
+        print("faces per source: " + ", ".join(f"{name} {sum(s.source == name for s in samples)}" for name in SOURCES),
+              flush=True)
     build_cache(samples, out, args.detector, args.workers)
     print((out / "meta.json").read_text())
     return 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import sys
 from pathlib import Path
 
 import cv2
@@ -36,9 +37,9 @@ def background(width: int, height: int, seed: int) -> np.ndarray:
     return cv2.GaussianBlur(np.clip(bg, 0, 255).astype(np.uint8), (0, 0), 3)
 
 
-def held_out_fairface(n: int, seed: int) -> list[dict]:
+def held_out_fairface(datasets: Path, n: int, seed: int) -> list[dict]:
     from facedata.datasets import read_fairface, split_name
-    samples = [s for s in read_fairface(DATASETS / "fairface") if split_name(s) == "test"]
+    samples = [s for s in read_fairface(datasets / "fairface") if split_name(s) == "test"]
     random.Random(seed).shuffle(samples)
     return [{"path": s.path, "file": Path(s.path).name, "gender": s.gender,
              "age_range": s.age_range_years} for s in samples[:n]]
@@ -87,8 +88,13 @@ SEGMENTS = (  # (faces, seconds, face size px, centres as fractions of the frame
 def main(argv=None) -> int:
     p = OneLineParser(description=__doc__.splitlines()[0])
     p.add_argument("--seed", type=int, default=21)
+    p.add_argument("--datasets", type=Path, default=DATASETS, help="folder with fairface/ (../shared/datasets)")
     args = p.parse_args(argv)
-    people = held_out_fairface(12 + 2, args.seed)
+    if not (args.datasets / "fairface" / "fairface_label_train.csv").is_file():
+        print(f"error: no fairface/fairface_label_train.csv in the datasets folder {args.datasets}: fetch it as "
+              f"../shared/datasets/README.md says, or pass --datasets FOLDER", file=sys.stderr)
+        return 2
+    people = held_out_fairface(args.datasets, 12 + 2, args.seed)
     frames, segments, start = [], [], 0
     used = 0
     for i, (n, seconds, face_px, layout) in enumerate(SEGMENTS):

@@ -337,6 +337,15 @@ def main(argv=None) -> int:
     from core.config import AppConfig
     from core.errors import WeightsError
     config = AppConfig()
+    # the weights first, before anything is read or evaluated: a missing or unsafe file used to be named only
+    # after the data checks, or after the whole evaluation
+    from detection.detector import check_detector_suffix
+    for weights in sorted({w for w in (args.weights, args.speed_weights) if w}):
+        if not Path(weights).is_file():
+            print(f"error: no detector weights at {weights}; check the path (the shipped file is "
+                  f"weights/face_detector.onnx)", file=sys.stderr)
+            return 2
+        check_detector_suffix(Path(weights), args.trust_checkpoints)
     use_data = args.data.lower() != "none"
     data = Path(args.data)
     if use_data and not data.is_file():
@@ -354,10 +363,6 @@ def main(argv=None) -> int:
             print(f"error: no images in {folder}: build the set with `python -m detection.holdout` or pass a "
                   f"folder of face-free images", file=sys.stderr)
             return 2
-    # checked before anything is read or evaluated: each used to fail only after the whole evaluation
-    from detection.detector import check_detector_suffix
-    for weights in {w for w in (args.weights, args.speed_weights) if w}:
-        check_detector_suffix(Path(weights), args.trust_checkpoints)
     if Path(args.out).exists() and not Path(args.out).is_dir():
         print(f"error: --out {args.out} is a file; pass a folder for the plots and metrics", file=sys.stderr)
         return 2

@@ -5,6 +5,7 @@ import pytest
 
 from core.cli import OneLineParser, number_in, positive, refuse_existing, run_tool
 from core.errors import WeightsError
+from tests.conftest import ROOT
 
 
 def test_positive_refuses_zero_negative_nan_and_words():
@@ -66,3 +67,13 @@ def test_a_tool_refusal_is_one_line_naming_the_module_command(monkeypatch, capsy
                                        "(see `python -m classification.compare --help`)\n")
     monkeypatch.setattr(sys, "argv", ["/repo/classification/compare.py"])
     assert OneLineParser().prog == "python -m classification.compare"   # --help's usage line names it too
+
+
+def test_the_demo_clip_maker_without_datasets_is_one_line_and_writes_nothing(tmp_path, capsys):
+    """It used to end in a FileNotFoundError traceback from the FairFace label file."""
+    from demo import make_demo_clip
+    before = (ROOT / "demo" / "demo_faces.mp4").stat().st_mtime_ns
+    assert make_demo_clip.main(["--datasets", str(tmp_path)]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1 and err[0].startswith("error: no fairface/fairface_label_train.csv") and "--datasets" in err[0]
+    assert (ROOT / "demo" / "demo_faces.mp4").stat().st_mtime_ns == before
