@@ -7,6 +7,8 @@ import numpy as np
 # still-image files the app reads (photo folders, `--source photo.jpg`) and writes (annotated photos);
 # .webp is also what detection.pack_data writes
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
+# video files the Open dialog offers (OpenCV's FFmpeg reads them); a folder of them is named in the error
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
 
 
 class FrameError(ValueError):

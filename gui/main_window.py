@@ -11,13 +11,15 @@ from PyQt6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMes
                              QPushButton, QSizePolicy, QSlider, QStackedWidget, QToolBar, QVBoxLayout, QWidget)
 
 from core.config import AppConfig, slider_range
+from core.images import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 from core.paths import DEMO_CLIP
 from gui.people_ui import PeopleFeatures
 from gui.settings import KEY_LAST_DIR, KEY_LOOP, KEY_RECORD_DIR, KEY_SNAPSHOT_DIR, Preferences
 from gui.worker import AnalysisWorker, FrameStats
 from pipeline.outputs import unique_path
 
-VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.webm *.m4v *.mpg *.mpeg *.wmv);;Images (*.jpg *.jpeg *.png *.bmp);;All files (*)"
+VIDEO_FILTER = (f"Videos ({' '.join('*' + s for s in VIDEO_SUFFIXES)});;"
+                f"Images ({' '.join('*' + s for s in sorted(IMAGE_SUFFIXES))});;All files (*)")
 CROP_SLIDER_STEPS_PER_UNIT = 20   # face-extraction slider resolution: 0.05x
 CONF_SLIDER_STEPS_PER_UNIT = 100  # confidence slider resolution: 1%
 CAMERA_INDICES = (0, 1, 2, 3)

@@ -161,7 +161,8 @@ def same_file(a: Path, b: Path) -> bool:
 
 
 def _single_photo_output(src: ImageFilesSource, out_path: Path) -> bool:
-    return len(src.paths) == 1 and bool(out_path.suffix) and not out_path.is_dir()
+    """One image file in, one annotated file out; a folder (even of one photo) gives a folder."""
+    return src.folder is None and bool(out_path.suffix) and not out_path.is_dir()
 
 
 def check_outputs(src, out_path: Path | None, res_path: Path | None, summary_path: Path | None = None,
@@ -190,8 +191,11 @@ def check_outputs(src, out_path: Path | None, res_path: Path | None, summary_pat
     if out_path is None:
         return
     if not photos:
+        if out_path.is_dir():
+            raise OutputError(f"--output {out_path} is a folder: the annotated video needs a file name ending in "
+                              f".mp4 or .avi (e.g. {out_path / (Path(src.name).stem + '_annotated.mp4')}).")
         if out_path.suffix.lower() not in VIDEO_CODECS:
-            raise OutputError(f"--output {out_path.name}: the annotated video needs a name ending in .mp4 or .avi.")
+            raise OutputError(f"--output {out_path}: the annotated video needs a name ending in .mp4 or .avi.")
         check_writable(out_path, "output video")
     elif _single_photo_output(src, out_path):
         if out_path.suffix.lower() not in PHOTO_OUTPUT_SUFFIXES:

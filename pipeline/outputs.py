@@ -56,7 +56,7 @@ def check_writable(path: str | Path, what: str, folder: bool = False) -> None:
         with tempfile.TemporaryFile(dir=existing):
             pass
     except OSError as exc:
-        raise OutputError(f"Cannot write the {what} {path}: {existing} is not writable ({exc.strerror}). "
+        raise OutputError(f"Cannot write the {what} {path}: no file can be created in {existing} ({exc.strerror}). "
                           f"Choose a folder you can write to.") from exc
 
 

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from core.errors import SourceError
-from core.images import IMAGE_SUFFIXES
+from core.images import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 
 FALLBACK_FPS = 25.0
 ANNOUNCED_FRAMES_TOLERANCE = 0.01  # some containers' frame counts are estimates: 1% (at least 2 frames) short is not early
@@ -220,7 +220,10 @@ class ImageFilesSource(FrameSource):
         self.ignored: list[Path] = [p for p in files  # hidden files (.DS_Store, ...) are nobody's photos
                                     if p.suffix.lower() not in IMAGE_SUFFIXES and not p.name.startswith(".")]
         if not self.paths:
-            raise SourceError(f"{path} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))}).")
+            videos = [p for p in files if p.suffix.lower() in VIDEO_SUFFIXES]
+            hint = (f" It holds {len(videos)} video{'s' if len(videos) > 1 else ''}: open one at a time "
+                    f"(e.g. {videos[0]})." if videos else "")
+            raise SourceError(f"{path} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))}).{hint}")
         self.frame_count = len(self.paths)
         self.skipped: list[Path] = []
         self.current_path: Path | None = None

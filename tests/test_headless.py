@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -284,7 +285,21 @@ def test_unwritable_outputs_are_refused_up_front(tmp_path, where, source):
     else:
         output = tmp_path / ("out.jpg" if source == CLIP else "out.mp4")
     result = run_main("--source", source, "--output", output, "--detector", tmp_path / "never-loaded.onnx")
-    assert_one_line_refusal(result, "Cannot write|not writable|is a file|needs a name ending")
+    assert_one_line_refusal(result, "Cannot write|no file can be created|is a file|needs a name ending")
+
+
+def test_a_folder_as_video_output_or_of_videos_as_source_says_what_to_give(tmp_path):
+    """These said '--output out: the annotated video needs...' (the folder's path cut to its name) and
+    'holds no images' with no word about the videos that were there."""
+    out = tmp_path / "out"
+    out.mkdir()
+    result = run_main("--source", CLIP, "--output", out, "--detector", tmp_path / "never-loaded.onnx")
+    assert_one_line_refusal(result, rf"--output {out} is a folder: .* \(e\.g\. {out}/two_faces_annotated\.mp4\)")
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    shutil.copyfile(CLIP, videos / "a.mp4")
+    result = run_main("--source", videos, "--detector", tmp_path / "never-loaded.onnx")
+    assert_one_line_refusal(result, "holds no images .* It holds 1 video: open one at a time")
 
 
 def test_a_photo_that_cannot_be_written_is_an_error_not_success(tmp_path, monkeypatch):
@@ -342,15 +357,18 @@ def test_the_run_line_counts_one_person_in_the_singular(capsys):
     assert "; 1 person: p.json" in capsys.readouterr().out
 
 
-def test_a_photo_folder_with_a_file_name_as_output_is_refused(tmp_path):
-    """A folder of photos is annotated into a folder: `--output out.mp4` used to become a folder named out.mp4."""
+@pytest.mark.parametrize("photos_in_folder, output", [(2, "out.mp4"), (1, "out.jpg")])
+def test_a_photo_folder_with_a_file_name_as_output_is_refused(tmp_path, photos_in_folder, output):
+    """A folder of photos is annotated into a folder: `--output out.mp4` used to become a folder named out.mp4,
+    and a folder holding one photo was taken for that photo (`--output out.jpg` accepted, `.mp4` refused as
+    'the annotated photo needs .jpg')."""
     photos = tmp_path / "photos"
     photos.mkdir()
-    shutil.copyfile(PHOTO, photos / "a.jpg")
-    shutil.copyfile(PHOTO, photos / "b.jpg")
-    result = run_main("--source", photos, "--output", tmp_path / "out.mp4", "--detector", tmp_path / "never-loaded.onnx")
-    assert_one_line_refusal(result, r"name a folder \(without \.mp4\)")
-    assert not (tmp_path / "out.mp4").exists()
+    for name in "ab"[:photos_in_folder]:
+        shutil.copyfile(PHOTO, photos / f"{name}.jpg")
+    result = run_main("--source", photos, "--output", tmp_path / output, "--detector", tmp_path / "never-loaded.onnx")
+    assert_one_line_refusal(result, rf"name a folder \(without \{Path(output).suffix}\)")
+    assert not (tmp_path / output).exists()
 
 
 def fake_analyzer():
