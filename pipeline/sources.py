@@ -228,14 +228,19 @@ class ImageFilesSource(FrameSource):
         self.skipped: list[Path] = []
         self.current_path: Path | None = None
         self._next = 0
-        if not path.is_dir() and cv2.imread(str(path)) is None:
+        # one image is decoded here, once: decoding it again would repeat a damaged file's decoder warnings
+        self._decoded = None if path.is_dir() else cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        if not path.is_dir() and (self._decoded is None or not self._decoded.size):
             raise SourceError(f"{path.name} cannot be read as an image: the file is damaged or not an image.")
+
+    def _decode(self, path: Path) -> np.ndarray | None:
+        return self._decoded if self.folder is None else cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
 
     def read(self):
         while self._next < len(self.paths):
             self.current_path = self.paths[self._next]
             self._next += 1
-            frame = cv2.imread(str(self.current_path), cv2.IMREAD_UNCHANGED)
+            frame = self._decode(self.current_path)
             if frame is not None and frame.size:
                 return frame
             self.skipped.append(self.current_path)
