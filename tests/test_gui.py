@@ -108,6 +108,14 @@ def test_a_truncated_video_says_it_ended_early(make_window, qtbot, tmp_path):
     assert "of the 100 frames its header announces" in window.statusBar().currentMessage()
 
 
+def test_a_photo_saved_as_a_video_shows_its_faces(make_window, qtbot, tmp_path):
+    """A one-frame 'video' used to show the picture with no box: a face needs 3 detections in a row."""
+    fake = tmp_path / "photo.mp4"
+    fake.write_bytes((FIXTURES / "two_faces.jpg").read_bytes())
+    window = make_window(source=str(fake))
+    qtbot.waitUntil(lambda: window.last_stats is not None and window.last_stats.faces == 2, timeout=20000)
+
+
 def test_missing_weights_still_play_video_and_say_how_to_train(make_window, qtbot):
     def no_weights(config):
         raise WeightsError("No face-detector weights at x: train one with `python -m detection.train`.")
