@@ -1,7 +1,7 @@
 """Process a video, image or folder without a window: annotated output, results table, progress bar.
 
 Safe with the user's files: every output path is checked before the models load (never an input,
-never inside a file, always writable), generated photo names never replace an existing file, and a
+never inside a file, always writable), generated photo names replace an existing file only with `overwrite`, and a
 run stopped through `stop` still closes a playable video and a results table of whole rows.
 """
 from __future__ import annotations
@@ -112,7 +112,7 @@ def _process(src, analyzer: FaceAnalyzer, out_path: Path | None, res_path: Path 
                      else people.update(r.time_s, r.faces))
     if out_path is not None and photos:
         sinks.append(lambda r: photos_written.append((src.current_path, _write_photo(
-            out_path, src, r.annotated, replace={copy for _, copy in photos_written}, overwrite=overwrite))))
+            out_path, src, r.annotated, this_run={copy for _, copy in photos_written}, overwrite=overwrite))))
     if writer:
         sinks.append(lambda r: writer.write(r.index, r.time_s, src.current_path.name if photos else src.name, r.faces))
     session = Session(analyzer, tracked=not photos, fps=src.fps, draw=out_path is not None,
@@ -213,16 +213,16 @@ def check_outputs(src, out_path: Path | None, res_path: Path | None, summary_pat
         check_writable(out_path, "output folder", folder=True)
 
 
-def _write_photo(out_path: Path, src: ImageFilesSource, annotated, replace: set[Path], overwrite: bool) -> Path:
+def _write_photo(out_path: Path, src: ImageFilesSource, annotated, this_run: set[Path], overwrite: bool) -> Path:
     """Write one annotated photo; a folder gets `<stem>.jpg`, or `<stem>_1.jpg` ... when that name is taken
     (two inputs `a.png` and `a.jpg`, or, unless `overwrite`, a file already there), so no photo replaces
-    another. `replace`: the copies this run wrote already, which are never replaced."""
+    another. `this_run`: the copies this run wrote already, which even `overwrite` never replaces."""
     import cv2
     if _single_photo_output(src, out_path):
         target = out_path
     else:
         target = unique_path(out_path / (src.current_path.stem + ".jpg"),
-                             taken=(lambda p: p in replace) if overwrite else None)
+                             taken=this_run.__contains__ if overwrite else None)
     make_parent(target, "output image")
     if not cv2.imwrite(str(target), annotated):
         raise OutputError(f"Could not write the annotated photo {target}: check that the folder is writable "
