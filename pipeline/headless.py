@@ -1,8 +1,9 @@
 """Process a video, image or folder without a window: annotated output, results table, progress bar.
 
 Safe with the user's files: every output path is checked before the models load (never an input,
-never inside a file, always writable), generated photo names replace an existing file only with `overwrite`, and a
-run stopped through `stop` still closes a playable video and a results table of whole rows.
+never inside a file, always writable), generated photo names replace an existing file only with
+`overwrite`, and a run stopped through `stop` still closes a playable video and a results table of whole
+rows.
 """
 from __future__ import annotations
 
