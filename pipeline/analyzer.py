@@ -80,7 +80,9 @@ class FaceAnalyzer:
         """A new stream: new tracks. `stream_frames`: its whole length when known to be shorter than
         `confirm_hits` (`FrameSource.length_below`): a clip of one or two frames cannot show a face on three
         frames, nor tell a passing flash from a face, so there every detection is shown at once, as in a photo."""
-        confirm = 1 if stream_frames is not None and stream_frames < self.config.confirm_hits else self.config.confirm_hits
+        confirm = self.config.confirm_hits
+        if stream_frames is not None and stream_frames < confirm:
+            confirm = 1
         self.tracker = IouTracker(self.config.track_iou_threshold, self.config.track_max_missed_frames, confirm)
         self.cuts = SceneCutDetector()
         self.scene_cuts_seen = 0
