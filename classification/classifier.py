@@ -147,6 +147,9 @@ class AgeGenderClassifier:
 
     def predict(self, crops_bgr: list[np.ndarray]) -> list[AgeGender]:
         """One `AgeGender` per crop, in order; an empty list gives an empty list."""
+        if isinstance(crops_bgr, np.ndarray) and crops_bgr.ndim in (2, 3):  # one image: its rows are no crops
+            raise TypeError(f"predict takes a list of crops; for one crop of shape {crops_bgr.shape}, "
+                            f"call predict([crop])")
         if len(crops_bgr) == 0:
             return []
         batch = self.prepare(crops_bgr)

@@ -61,7 +61,10 @@ class AppConfig:
             value = getattr(self, f.name)
             if isinstance(value, float) and math.isnan(value):   # max/min would pass NaN through every bound
                 raise ValueError(f"{f.name} must be a number, not NaN")
-            value = int(value) if f.type == "int" else float(value)
+            try:
+                value = int(value) if f.type == "int" else float(value)
+            except (TypeError, ValueError):
+                raise ValueError(f"{f.name} must be a number, not {value!r}") from None
             if low is not None:
                 value = max(value, low)
             if high is not None:

@@ -1,6 +1,8 @@
 """The square face crop that the classifier sees, in the app, in training and in evaluation alike."""
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 
@@ -23,6 +25,10 @@ def square_crop(image: np.ndarray, box: Box, scale: float, size_px: int | None =
     image = to_bgr(image)
     height, width = image.shape[:2]
     x1, y1, x2, y2 = (float(v) for v in box)
+    if not all(math.isfinite(v) for v in (x1, y1, x2, y2, float(scale))):
+        raise ValueError(f"square_crop needs finite numbers: box {tuple(box)}, scale {scale}")
+    if size_px is not None and int(size_px) < 1:
+        raise ValueError(f"square_crop size_px must be at least 1 (or None for native size), got {size_px}")
     side = max(abs(x2 - x1), abs(y2 - y1), 1.0) * max(float(scale), 1e-3)
     side_px = max(1, int(round(side)))
     left = int(round((x1 + x2) / 2.0 - side_px / 2.0))

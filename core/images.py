@@ -19,6 +19,9 @@ def to_bgr(frame: np.ndarray) -> np.ndarray:
     """Return `frame` as uint8 BGR, converting grey (HxW or HxWx1) and BGRA; raises FrameError otherwise."""
     if frame is None:
         raise FrameError("no frame (None)")
+    if isinstance(frame, (str, bytes)) or hasattr(frame, "__fspath__"):
+        raise FrameError(f"expected an image array, got the {type(frame).__name__} {frame!r}: read the file "
+                         f"first, e.g. cv2.imread(path)")
     image = np.asarray(frame)
     if image.size == 0 or image.ndim not in (2, 3):
         raise FrameError(f"expected an HxW or HxWxC image, got shape {image.shape}")

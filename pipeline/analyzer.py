@@ -49,6 +49,9 @@ class FaceAnalyzer:
 
     def __init__(self, config: AppConfig | None = None, *, crop_scale: float | None = None,
                  detector: Detector | None = None, classifier: Classifier | None = None):
+        if config is not None and not isinstance(config, AppConfig):
+            raise TypeError(f"FaceAnalyzer's first argument is an AppConfig (or None), not {type(config).__name__}: "
+                            f"for the face-extraction size, FaceAnalyzer(crop_scale=1.4)")
         self.config = (config or AppConfig()).changed(**({} if crop_scale is None else {"crop_scale": crop_scale}))
         if detector is None:
             from detection import FaceDetector  # torch first: see runtime.py

@@ -82,3 +82,20 @@ def test_to_bgr_scales_16_bit_frames_instead_of_clipping():
     out = to_bgr(colour)
     assert out.shape == (16, 16, 3) and out[..., 2].min() == 255 and out[0, 1, 1] == 0 and out[-1, -1, 1] == 127
     assert to_bgr(np.full((4, 4), -1.0, np.float32)).max() == 0  # odd ranges do not crash
+
+
+@pytest.mark.parametrize("box, scale, size, expect", [
+    ((10, 10, 50, 50), float("nan"), 32, "finite numbers"),
+    ((10, float("nan"), 50, 50), 1.4, 32, "finite numbers"),
+    ((10, 10, 50, 50), 1.4, 0, "size_px must be at least 1"),
+    ((10, 10, 50, 50), 1.4, -5, "size_px must be at least 1"),
+])
+def test_bad_crop_arguments_are_named(box, scale, size, expect):
+    """These raised OpenCV's assertion text or 'cannot convert float NaN to integer'."""
+    with pytest.raises(ValueError, match=expect):
+        square_crop(np.zeros((100, 100, 3), np.uint8), box, scale, size)
+
+
+def test_a_path_instead_of_an_image_says_to_read_it_first():
+    with pytest.raises(FrameError, match="got the str 'photo.jpg': read the file first"):
+        to_bgr("photo.jpg")

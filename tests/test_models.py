@@ -125,6 +125,17 @@ def test_classifier_batch_predict(tiny_classifier_weights):
         assert r.age_group in AGE_GROUPS
     assert clf.predict([]) == []
     assert len(clf.predict(crops[:1])) == 1  # batch size changes are fine
+    # one crop passed bare used to give one answer per pixel row (50 here), all meaningless
+    with pytest.raises(TypeError, match=r"list of crops.*predict\(\[crop\]\)"):
+        clf.predict(crops[0])
+
+
+def test_analyzer_api_mistakes_say_what_to_do():
+    from pipeline.analyzer import FaceAnalyzer
+    with pytest.raises(TypeError, match="AppConfig.*FaceAnalyzer\\(crop_scale=1.4\\)"):
+        FaceAnalyzer("x")
+    with pytest.raises(ValueError, match="crop_scale must be a number, not 'big'"):
+        FaceAnalyzer(crop_scale="big")
 
 
 @pytest.mark.parametrize("content", [None, b"", b"\x00" * 5000])
