@@ -61,6 +61,8 @@ def number_in(low: float, high: float, kind=float):
     """An argparse type: a finite number within [low, high], else a one-line error naming the range."""
     def parse(text: str):
         value = _number(text, kind)
+        if math.isnan(value):
+            raise argparse.ArgumentTypeError(f"{text} is not a number: give one within {low:g}-{high:g}")
         if not math.isfinite(value) or not low <= value <= high:
             raise argparse.ArgumentTypeError(f"{text} is outside {low:g}-{high:g}")
         return value

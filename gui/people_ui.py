@@ -29,7 +29,7 @@ def with_filter_suffix(path: str, chosen_filter: str) -> str:
     if Path(path).suffix:
         return path
     match = re.search(r"\(\*(\.\w+)", chosen_filter or "")
-    return path + (match.group(1) if match else ".json")
+    return path.rstrip(".") + (match.group(1) if match else ".json")   # `h.` gives h.csv, not h..csv
 
 
 class PeopleFeatures(QObject):

@@ -200,8 +200,8 @@ def check_outputs(src, out_path: Path | None, res_path: Path | None, summary_pat
         check_writable(out_path, "output video")
     elif _single_photo_output(src, out_path):
         if out_path.suffix.lower() not in PHOTO_OUTPUT_SUFFIXES:
-            raise OutputError(f"--output {out_path.name}: the annotated photo needs a name ending in .jpg or .png "
-                              f"(or give a folder).")
+            raise OutputError(f"--output {out_path.name}: the annotated photo needs a name ending in "
+                              f"{', '.join(sorted(PHOTO_OUTPUT_SUFFIXES))} (or give a folder).")
         check_writable(out_path, "output image")
     else:
         file_suffixes = {*VIDEO_CODECS, *PHOTO_OUTPUT_SUFFIXES, ".json", ".csv", ".jsonl"}

@@ -21,6 +21,8 @@ def test_number_in_names_its_range():
     assert number_in(1.0, 2.0)("1.5") == 1.5
     with pytest.raises(argparse.ArgumentTypeError, match="outside 1-2"):
         number_in(1.0, 2.0)("2.5")
+    with pytest.raises(argparse.ArgumentTypeError, match="nan is not a number: give one within 1-2"):
+        number_in(1.0, 2.0)("nan")   # it said 'nan is outside 1-2'
 
 
 def test_refuse_existing_keeps_a_file_unless_told(tmp_path):

@@ -251,7 +251,7 @@ def test_trusted_checkpoint_runs_with_a_warning(tmp_path, tiny_detector_weights,
 
 
 @pytest.mark.parametrize("args, expect", [
-    (("--crop-scale", "nan"), "--crop-scale: nan is outside 1.0-2.0|crop-scale"),
+    (("--crop-scale", "nan"), "--crop-scale: nan is not a number: give one within 1-2"),
     (("--confidence", "nan"), "--confidence"),
     (("--confidence", "1.5"), "--confidence"),
     (("--crop-scale", "inf"), "--crop-scale"),
@@ -473,3 +473,9 @@ def test_a_clip_shorter_than_confirmation_still_shows_its_faces(tmp_path, frames
     assert run.frames == frames and run.faces == frames
     longer = headless.run_headless(str(CLIP), None, None, progress=False, analyzer=fake_analyzer())
     assert longer.faces == longer.frames - 2          # a longer clip keeps the 3-detection rule
+
+
+def test_a_photo_output_with_an_unknown_ending_lists_the_endings_that_work(tmp_path):
+    """It said '.jpg or .png' while .webp, .bmp, .tif ... are written as well."""
+    result = run_main("--source", PHOTO, "--output", tmp_path / "x.gif", "--detector", tmp_path / "never-loaded.onnx")
+    assert_one_line_refusal(result, r"needs a name ending in \.bmp, \.jpeg, \.jpg, \.png, \.tif, \.tiff, \.webp")

@@ -168,3 +168,12 @@ def test_export_waits_for_a_summary_from_a_stream(qtbot):
     assert not action.isEnabled() and not button.isEnabled()   # nothing has played: nothing to export
     dock.set_summary(empty_summary())                          # the worker's first summary of a stream
     assert action.isEnabled() and button.isEnabled()
+
+
+def test_a_typed_name_gets_the_chosen_type_once():
+    from gui.people_ui import with_filter_suffix
+    csv_filter = "CSV, one row per person (*.csv)"
+    assert with_filter_suffix("/t/h", csv_filter) == "/t/h.csv"
+    assert with_filter_suffix("/t/h.", csv_filter) == "/t/h.csv"           # was h..csv
+    assert with_filter_suffix("/t/d.json", csv_filter) == "/t/d.json"      # a typed ending wins
+    assert with_filter_suffix("/t/a", "") == "/t/a.json"
