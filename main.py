@@ -134,6 +134,10 @@ def run_headless(args) -> int:
     print_run(result)
     if not (args.output or args.results or args.summary):
         print("note: no --output, --results or --summary was given, so nothing was saved", file=sys.stderr)
+    if result.summary and result.people == 0 and result.faces > 0:
+        from pipeline.summary import MIN_PERSON_FRAMES, MIN_PERSON_SEEN_S
+        print(f"note: the summary counts no person although faces were shown: a person is a face that stays "
+              f"{MIN_PERSON_SEEN_S:g} s and {MIN_PERSON_FRAMES} frames in view and gets a label", file=sys.stderr)
     if result.renamed:
         shown = ", ".join(f"{photo.name} -> {copy.name}" for photo, copy in result.renamed[:3])
         more = f" and {len(result.renamed) - 3} more" if len(result.renamed) > 3 else ""

@@ -138,8 +138,9 @@ class PeopleFeed:
         self._rows = self._summary = None
         return rows, summary
 
-    def final_summary(self) -> dict:
-        return self.summary.to_dict()
+    def final_summary(self, ended: bool = False) -> dict:
+        """The summary now; `ended`: the stream is over (`SessionSummary.to_dict`)."""
+        return self.summary.to_dict(ended)
 
     def highlight(self, annotated: np.ndarray, faces: list[Face]) -> np.ndarray:
         """Mark the person selected in the panel (display only: recordings stay unmarked)."""

@@ -240,7 +240,7 @@ class AnalysisWorker(QObject):
     def _close_source(self):
         self._stop_recording()
         if self.source is not None:
-            self.summaryReady.emit(self.people.final_summary())  # the whole session, up to its last frame
+            self.summaryReady.emit(self.people.final_summary(ended=True))  # the whole session, to its last frame
             self.peopleReady.emit([])                             # no one is in view any more
             self.source.close()
             self.source = None

@@ -134,7 +134,7 @@ def _process(src, analyzer: FaceAnalyzer, out_path: Path | None, res_path: Path 
         if writer:
             writer.close()
     skipped = [*src.ignored, *src.skipped] if photos else []
-    session_summary = people.to_dict() if people is not None else None
+    session_summary = people.to_dict(ended=True) if people is not None else None
     summary_path = _write_session(session_summary, summary) if session_summary is not None else None
     wrote_output = bool(photos_written) if photos else bool(session.recorder and session.recorder.frames_written)
     return HeadlessRun(session.frames, session.faces_total, time.perf_counter() - start,

@@ -8,7 +8,9 @@ What counts as a person: a track that lived at least `MIN_PERSON_SEEN_S` seconds
 `MIN_PERSON_FRAMES` frames *and* was labelled at least once. A false detection (a patterned shirt, a
 poster caught for a few frames) lives for a handful of frames; a real person in front of a camera stays
 for seconds. The frame floor keeps a slow stream (2 fps: 1 s is 2 frames) from counting a two-frame
-blip; the time floor keeps a fast one (60 fps: 5 frames is 80 ms) from doing the same.
+blip; the time floor keeps a fast one (60 fps: 5 frames is 80 ms) from doing the same. A whole stream
+shorter than those floors (a clip of a few frames, a photo saved as a video) cannot tell a person from a
+blip that way, so once it has ended (`to_dict(ended=True)`) every labelled track of it counts.
 
 What a person's result is: the mean, over every labelled frame of its life, of the track's smoothed
 probabilities (P(female) and the eight age-group probabilities). Its gender and age group are the
@@ -115,9 +117,11 @@ class SessionSummary:
         self._segment = 0
         self._updates = 0
         self._still_ids = 0
+        self._span_s: tuple[float, float] | None = None   # first and last video time fed to `update`
 
     def update(self, time_s: float, faces: list[Face]) -> None:
         """Fold in one video frame's faces; faces without a track id (photos) are ignored here."""
+        self._span_s = (self._span_s[0] if self._span_s else time_s, time_s)
         for face in faces:
             if face.track_id is None:
                 continue
@@ -151,11 +155,17 @@ class SessionSummary:
         """The current segment's record of a track (for 'time in view' in the people panel)."""
         return self._records.get((self._segment, track_id))
 
-    def people(self) -> list[TrackRecord]:
-        return [r for r in self._records.values() if r.is_person(self.min_seen_s, self.min_frames)]
+    def people(self, ended: bool = False) -> list[TrackRecord]:
+        """The tracks that count as people; `ended`: the stream is over, so a stream shorter than the
+        floors (module docstring) counts every labelled track."""
+        min_seen_s, min_frames = self.min_seen_s, self.min_frames
+        if ended and self._span_s is not None and (
+                self._updates < min_frames or self._span_s[1] - self._span_s[0] < min_seen_s):
+            min_seen_s, min_frames = 0.0, 1
+        return [r for r in self._records.values() if r.is_person(min_seen_s, min_frames)]
 
-    def to_dict(self) -> dict:
-        people = [r.result() for r in self.people()]
+    def to_dict(self, ended: bool = False) -> dict:
+        people = [r.result() for r in self.people(ended)]
         by_gender = {g: 0 for g in (*GENDERS, UNSURE)}
         by_age = {g: 0 for g in (*AGE_GROUPS, UNSURE)}
         for person in people:

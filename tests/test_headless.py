@@ -469,8 +469,10 @@ def test_a_clip_shorter_than_confirmation_still_shows_its_faces(tmp_path, frames
     for _ in range(frames):
         writer.write(np.full((240, 320, 3), 128, np.uint8))
     writer.release()
-    run = headless.run_headless(str(clip), None, None, progress=False, analyzer=fake_analyzer())
+    summary = tmp_path / "people.json"
+    run = headless.run_headless(str(clip), None, None, progress=False, analyzer=fake_analyzer(), summary=str(summary))
     assert run.frames == frames and run.faces == frames
+    assert run.people == 1       # the summary counts it too (it said 0: no track can last 1 s and 5 frames)
     longer = headless.run_headless(str(CLIP), None, None, progress=False, analyzer=fake_analyzer())
     assert longer.faces == longer.frames - 2          # a longer clip keeps the 3-detection rule
 
@@ -479,3 +481,13 @@ def test_a_photo_output_with_an_unknown_ending_lists_the_endings_that_work(tmp_p
     """It said '.jpg or .png' while .webp, .bmp, .tif ... are written as well."""
     result = run_main("--source", PHOTO, "--output", tmp_path / "x.gif", "--detector", tmp_path / "never-loaded.onnx")
     assert_one_line_refusal(result, r"needs a name ending in \.bmp, \.jpeg, \.jpg, \.png, \.tif, \.tiff, \.webp")
+
+
+def test_a_summary_of_no_person_despite_shown_faces_says_why(monkeypatch, capsys, tmp_path):
+    import main
+    from pipeline import headless
+    run = headless.HeadlessRun(30, 3, 1.0, None, None, summary=tmp_path / "p.json", people=0)
+    monkeypatch.setattr(headless, "run_headless", lambda *a, **k: run)
+    assert main.main(["--headless", "--source", str(CLIP), "--summary", str(tmp_path / "p.json")]) == 0
+    assert "note: the summary counts no person although faces were shown: a person is a face that stays 1 s " \
+           "and 5 frames in view" in capsys.readouterr().err

@@ -148,3 +148,16 @@ def test_summary_csv_has_one_row_per_person(tmp_path):
     assert len(lines) == 3 and lines[0].startswith("track_id,first_s,last_s,gender")
     assert "p_60-100" in lines[0]
     assert summary_csv(summary.to_dict()) == path.read_text()
+
+
+def test_a_stream_shorter_than_the_floors_counts_its_tracks_once_it_has_ended():
+    """A 2-frame clip (or a photo saved as .mp4) counted 0 people: no track can last 1 s and 5 frames there."""
+    summary = SessionSummary()
+    face = Face((10, 10, 60, 60), 0.9, 1).with_classification("female", 0.95, np.eye(8, dtype=np.float32)[4])
+    summary.update(0.0, [face])
+    summary.update(0.04, [face])
+    assert summary.to_dict()["people"] == 0                  # while it plays, the floors hold
+    assert summary.to_dict(ended=True)["people"] == 1
+    long = SessionSummary()
+    feed(long, [[face]] * 3 + [[]] * 60)                     # a 3-frame blip in a longer stream stays a blip
+    assert long.to_dict(ended=True)["people"] == 0
