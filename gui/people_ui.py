@@ -62,6 +62,7 @@ class PeopleFeatures(QObject):
         self._add_menus()
 
         worker.peopleReady.connect(self.people.show_rows)
+        worker.sourceOpened.connect(self.summary.start_stream)
         worker.summaryReady.connect(self.summary.set_summary)
         self.requestBlur.connect(worker.set_blur)
         self.requestPeopleRows.connect(worker.set_people_wanted)

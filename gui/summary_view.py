@@ -74,8 +74,9 @@ class SummaryChart(QWidget):
 class SummaryDock(QDockWidget):
     """The chart, a headline count, and an export button (the same action as File > Export summary…).
 
-    The export action stays disabled until the first summary of a stream arrives: before anything has
-    played there is nothing to export, and a file of zero people would only mislead."""
+    The export action stays disabled until the first summary of a stream arrives, which is after its first
+    frame: before anything has played there is nothing to export, and a file of zero people would only
+    mislead. A new stream (`start_stream`) shows zero and disables it again until then."""
 
     def __init__(self, export_action, parent=None):
         super().__init__("Session summary", parent)
@@ -97,8 +98,12 @@ class SummaryDock(QDockWidget):
         export_action.changed.connect(lambda: export.setEnabled(export_action.isEnabled()))
         layout.addWidget(export, 0, Qt.AlignmentFlag.AlignRight)
         self.setWidget(body)
+        self.start_stream()
+
+    def start_stream(self, *_) -> None:
+        """A stream was opened: nothing of it is counted yet (the signal's name and is_live are not needed)."""
         self._show(empty_summary())
-        export_action.setEnabled(False)
+        self._export_action.setEnabled(False)
 
     @property
     def summary(self) -> dict:

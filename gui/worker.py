@@ -110,8 +110,7 @@ class AnalysisWorker(QObject):
         self.paused = False
         self._next_frame_due = time.perf_counter()
         self._frame_times.clear()
-        self.people.start(self.source)
-        self.summaryReady.emit(self.people.final_summary())
+        self.people.start(self.source)   # the window's summary dock starts over on sourceOpened
         self.sourceOpened.emit(self.source.name, self.source.is_live)
 
     @pyqtSlot()

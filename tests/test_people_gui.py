@@ -168,6 +168,23 @@ def test_export_waits_for_a_summary_from_a_stream(qtbot):
     assert not action.isEnabled() and not button.isEnabled()   # nothing has played: nothing to export
     dock.set_summary(empty_summary())                          # the worker's first summary of a stream
     assert action.isEnabled() and button.isEnabled()
+    dock.set_summary({**empty_summary(), "people": 3})
+    dock.start_stream("next.mp4", False)                       # a new source: nothing of it counted yet
+    assert not action.isEnabled() and "0 people" in dock.headline.text()
+
+
+def test_opening_a_source_sends_no_summary_before_its_first_frame(qtbot):
+    """The worker used to send an empty summary when a source opened, which enabled Export at 0 people."""
+    from core.config import AppConfig
+    from gui.worker import AnalysisWorker
+    from tests.conftest import FIXTURES
+    worker = AnalysisWorker(AppConfig())                  # no analyzer loaded: open_source needs none
+    sent = []
+    worker.summaryReady.connect(sent.append)
+    worker.open_source(str(FIXTURES / "two_faces.mp4"))
+    assert sent == [] and worker.source is not None
+    worker.stop_source()
+    assert len(sent) == 1     # closing a stream still sends its whole summary
 
 
 def test_a_typed_name_gets_the_chosen_type_once():
