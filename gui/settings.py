@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PyQt6.QtCore import QByteArray, QSettings
 
-from core.config import PERSISTED_SETTINGS, AppConfig
+from core.config import PERSISTED_SETTINGS, AppConfig, slider_range
 
 ORGANIZATION = "FaceAgeGender"
 APPLICATION = "FaceAgeGender"
@@ -62,6 +62,9 @@ def load_into(settings: QSettings, config: AppConfig, overridden: set[str] = fro
             continue
         if isinstance(value, float) and not math.isfinite(value):  # a hand-edited or damaged settings file
             continue
+        low, high = slider_range(name)
+        if not isinstance(value, bool) and ((low is not None and value < low) or (high is not None and value > high)):
+            continue   # the window's sliders never store such a value: damaged, and its slider could not show it
         if version_1 and VERSION_1_DEFAULTS.get(name) == value:  # written for everyone, not chosen
             continue
         stored[name] = value

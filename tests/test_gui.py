@@ -321,6 +321,11 @@ def test_damaged_settings_values_are_ignored(settings):
     settings.setValue("detection_confidence", "inf")
     config = load_into(settings, AppConfig())
     assert config.crop_scale == AppConfig().crop_scale and config.detection_confidence == AppConfig().detection_confidence
+    # outside the slider's range: it loaded clamped (7 -> 0.99) with the handle stuck at 95% beside a '99%' label
+    settings.setValue("detection_confidence", "7")
+    settings.setValue("crop_scale", "-1")
+    config = load_into(settings, AppConfig())
+    assert config.crop_scale == AppConfig().crop_scale and config.detection_confidence == AppConfig().detection_confidence
 
 
 def test_a_default_is_not_stored_so_a_new_default_reaches_everyone(settings):
