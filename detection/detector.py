@@ -32,6 +32,18 @@ def default_detector_weights() -> Path:
     return DEFAULT_DETECTOR_WEIGHTS
 
 
+def check_detector_file(path: Path, trust_checkpoint: bool) -> None:
+    """WeightsError, before anything is read, for a file that could run code (`check_detector_suffix`), is
+    missing, or is too small to be weights; what `FaceDetector` checks first, for tools to check up front."""
+    check_detector_suffix(path, trust_checkpoint)
+    if not path.is_file():
+        raise WeightsError(f"No face-detector weights at {path}: restore the file "
+                           f"(`git checkout -- weights/`) or {TRAIN_HINT}.")
+    if path.stat().st_size < 1024:
+        raise WeightsError(f"The face-detector weights at {path} are damaged (too small; a Git LFS "
+                           f"pointer?): restore the file or {TRAIN_HINT}.")
+
+
 def check_detector_suffix(path: Path, trust_checkpoint: bool) -> None:
     """Refuse, before anything is read, a file whose loading could run code, unless the user vouched for it."""
     refuse_unsafe_weights(
@@ -91,13 +103,7 @@ class FaceDetector:
         self.confidence, self.iou, self.imgsz_px, self.max_faces = confidence, iou, imgsz_px, max_faces
         self.tile_above_px = tile_above_px
         self.threads = threads or os.cpu_count() or 1
-        check_detector_suffix(self.weights, trust_checkpoint)
-        if not self.weights.is_file():
-            raise WeightsError(f"No face-detector weights at {self.weights}: restore the file "
-                               f"(`git checkout -- weights/`) or {TRAIN_HINT}.")
-        if self.weights.stat().st_size < 1024:
-            raise WeightsError(f"The face-detector weights at {self.weights} are damaged (too small; a Git LFS "
-                               f"pointer?): restore the file or {TRAIN_HINT}.")
+        check_detector_file(self.weights, trust_checkpoint)
         self._onnx = None
         try:
             if self.weights.suffix.lower() == SAFE_SUFFIX:

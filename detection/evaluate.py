@@ -339,13 +339,9 @@ def main(argv=None) -> int:
     config = AppConfig()
     # the weights first, before anything is read or evaluated: a missing or unsafe file used to be named only
     # after the data checks, or after the whole evaluation
-    from detection.detector import check_detector_suffix
+    from detection.detector import check_detector_file
     for weights in sorted({w for w in (args.weights, args.speed_weights) if w}):
-        if not Path(weights).is_file():
-            print(f"error: no detector weights at {weights}; check the path (the shipped file is "
-                  f"weights/face_detector.onnx)", file=sys.stderr)
-            return 2
-        check_detector_suffix(Path(weights), args.trust_checkpoints)
+        check_detector_file(Path(weights), args.trust_checkpoints)
     use_data = args.data.lower() != "none"
     data = Path(args.data)
     if use_data and not data.is_file():
