@@ -65,6 +65,18 @@ def write_truncated_video(folder: Path, frames: int = 100) -> tuple[Path, Path]:
     return whole, cut
 
 
+def write_clip(path: Path, frames: int, size: tuple[int, int] = (64, 48), grey: int | None = None) -> Path:
+    """An mp4v clip of `frames` flat frames at grey level `grey`, or, by default, frame i at 40*i (so their
+    order can be checked; the first is black, which the app marks too dark to label)."""
+    import cv2
+    width, height = size
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (width, height))
+    for i in range(frames):
+        writer.write(np.full((height, width, 3), 40 * i if grey is None else grey, np.uint8))
+    writer.release()
+    return path
+
+
 def needs_shipped_weights():
     missing = [p.name for p in (SHIPPED_DETECTOR, SHIPPED_CLASSIFIER) if not p.is_file()]
     return pytest.mark.skipif(bool(missing), reason=f"shipped weights missing: {missing}")

@@ -16,7 +16,7 @@ import pytest
 
 from core.config import AppConfig
 from core.face import TOO_DARK, TOO_SMALL
-from tests.conftest import FIXTURES, ROOT, needs_shipped_weights, write_truncated_video
+from tests.conftest import FIXTURES, ROOT, needs_shipped_weights, write_clip, write_truncated_video
 
 CLIP = FIXTURES / "two_faces.mp4"
 PHOTO = FIXTURES / "two_faces.jpg"
@@ -464,11 +464,7 @@ def test_a_clip_shorter_than_confirmation_still_shows_its_faces(tmp_path, frames
     """A face is shown after 3 detections in a row; a 1- or 2-frame clip (or a photo saved as .mp4) used to
     give '0 faces' with no hint. Every face of such a clip is shown at once, as in a photo."""
     from pipeline import headless
-    clip = tmp_path / "short.mp4"
-    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (320, 240))
-    for _ in range(frames):
-        writer.write(np.full((240, 320, 3), 128, np.uint8))
-    writer.release()
+    clip = write_clip(tmp_path / "short.mp4", frames, size=(320, 240), grey=128)
     summary = tmp_path / "people.json"
     run = headless.run_headless(str(clip), None, None, progress=False, analyzer=fake_analyzer(), summary=str(summary))
     assert run.frames == frames and run.faces == frames

@@ -8,7 +8,7 @@ from core.errors import SourceError
 from core.face import Face
 from pipeline.outputs import RESULT_COLUMNS, ResultsWriter, VideoRecorder
 from pipeline.sources import ImageFilesSource, VideoFileSource, open_source
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, write_clip
 
 CLIP = FIXTURES / "two_faces.mp4"
 
@@ -195,21 +195,13 @@ def test_camera_read_returns_only_the_newest_frame(monkeypatch):
     cam.close()
 
 
-def _write_clip(path, frames: int):
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (64, 48))
-    for i in range(frames):
-        writer.write(np.full((48, 64, 3), 40 * i, np.uint8))
-    writer.release()
-    return path
-
-
 def _frames(src):
     while (frame := src.read()) is not None:
         yield frame
 
 
 def test_length_below_reads_ahead_without_losing_a_frame(tmp_path):
-    clip = _write_clip(tmp_path / "two.mp4", 2)
+    clip = write_clip(tmp_path / "two.mp4", 2)
     with open_source(str(clip)) as src:
         assert src.length_below(3) == 2 and src.length_below(2) is None
         assert [int(f.mean() > 20) for f in _frames(src)] == [0, 1]   # both frames, in order
