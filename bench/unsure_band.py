@@ -1,7 +1,7 @@
 """What the "?" hysteresis band buys: `python -m bench.unsure_band [CLIP[:CUT,CUT...]] ...`.
 
 Runs the app's tracked pipeline over the demo clip (whole, shaken and exposure-drifted, with its two
-cuts, as `bench.bench` does) and over the given clips once per `UNSURE_BAND_PROB` value, and prints the
+cuts, as `bench.bench` does) and over the given clips once per `AppConfig.unsure_band_prob` value, and prints the
 shown-label changes (same counting as `bench.bench`) and how often the parts were answered. Detections
 are computed once per frame and replayed, so only the band changes between runs.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import sys
 
-import pipeline.tracker as tracker
 from bench.bench import CLIP, jittered, load_segments, read_clip, stream_stability
 from bench.scenecuts import parse_clip
 from core.cli import OneLineParser, run_tool
@@ -44,21 +43,17 @@ def main(argv=None) -> int:
     streams = [("demo clip, cuts + jitter", jittered([f for s in segments for f in s["frames"]]),
                 segments[0]["fps"], cuts)]
     streams += [read_clip(clip) for clip in args.clips]
-    original = tracker.UNSURE_BAND_PROB
     print(f"{'band':>5}  {'clip':<34} {'changes':>7} {'person-min':>10} {'gender answered':>15} {'age answered':>12}")
-    try:
-        for band in BANDS:
-            tracker.UNSURE_BAND_PROB = band
-            total = 0
-            for name, frames, fps, clip_cuts in streams:
-                r = stream_stability(analyzer, frames, fps, clip_cuts)
-                total += r["label_changes"]
-                cell = lambda v: "n/a" if v is None else f"{v:.0%}"  # noqa: E731
-                print(f"{band:5.2f}  {name[:34]:<34} {r['label_changes']:7d} {r['person_minutes']:10.2f} "
-                      f"{cell(r['gender_answered']):>15} {cell(r['age_answered']):>12}")
-            print(f"{band:5.2f}  {'all':<34} {total:7d}")
-    finally:
-        tracker.UNSURE_BAND_PROB = original
+    for band in BANDS:
+        analyzer.configure(unsure_band_prob=band)
+        total = 0
+        for name, frames, fps, clip_cuts in streams:
+            r = stream_stability(analyzer, frames, fps, clip_cuts)
+            total += r["label_changes"]
+            cell = lambda v: "n/a" if v is None else f"{v:.0%}"  # noqa: E731
+            print(f"{band:5.2f}  {name[:34]:<34} {r['label_changes']:7d} {r['person_minutes']:10.2f} "
+                  f"{cell(r['gender_answered']):>15} {cell(r['age_answered']):>12}")
+        print(f"{band:5.2f}  {'all':<34} {total:7d}")
     return 0
 
 

@@ -44,6 +44,7 @@ class AppConfig:
     smoothing: bool = _setting(True, persist=True)           # per-track probability smoothing + label hysteresis
     smoothing_alpha: float = 0.05               # weight of a new classification in the running mean (plain mean of the first 1/alpha before)
     label_switch_margin: float = 0.15           # a new label must beat the shown one by this much
+    unsure_band_prob: float = _setting(0.15, 0.0, 0.5)  # an answered part turns "?" only this far below its threshold (pipeline.tracker)
     settle_classifications: int = _setting(3, 1)  # a new face's first label: mean of this many back-to-back runs
     track_iou_threshold: float = 0.3
     confirm_hits: int = _setting(3, 1)          # a face is shown after this many consecutive detections

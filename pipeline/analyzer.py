@@ -142,7 +142,8 @@ class FaceAnalyzer:
         alpha = cfg.smoothing_alpha if cfg.smoothing else 1.0
         margin = cfg.label_switch_margin if cfg.smoothing else 0.0
         for track, result in zip(due, results):
-            track.add_classification(result.gender, result.gender_prob, result.age_probs, alpha, margin, settle)
+            track.add_classification(result.gender, result.gender_prob, result.age_probs, alpha, margin, settle,
+                                     cfg.unsure_band_prob)
         faces = [t.to_face(partial=not cfg.realtime) for t in seen if t.confirmed]
         # detected but not yet shown (confirmation): not drawn or counted, but blurred (pipeline.privacy),
         # or a face would be sharp on its first frames

@@ -14,8 +14,8 @@ Stability comes from four things: a track keeps its id through short detection d
 classifications exists, so one unlucky first crop does not become a label that must then be taken back);
 its class probabilities are then an exponential running mean of the classifications it receives; and its
 *shown* gender/age group only switches when a new one beats the shown one by a margin (hysteresis).
-The "?" shown for an unsure part has its own hysteresis band (`UNSURE_BAND_PROB`), so a probability
-hovering at the threshold does not blink between "?" and an answer.
+The "?" shown for an unsure part has its own hysteresis band (`AppConfig.unsure_band_prob`), so a
+probability hovering at the threshold does not blink between "?" and an answer.
 
 The running mean has a long memory (`AppConfig.smoothing_alpha`), because on real footage
 (docs/measurements.md, "Real footage") the shown-label changes left were a short memory's mean following
@@ -32,17 +32,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from core.config import AppConfig
 from core.face import AGE_MIN_PROB, Face, gender_min_prob
 from core.geometry import Box, iou
 from core.labels import GENDERS
 
-# An answered part turns to "?" only when its probability falls this far below the threshold (and an
-# unsure part is answered again from ANSWER_BAND_PROB above it). Wide because within one track (one
-# person, one shot) the evidence for an answer already given does not go away with one bad angle. 0.15 is
-# the narrowest band at which no "?" blinks on the demo clip (shaken, cuts) and the Intel sample clips:
-# no band, 5 + 3 shown-label changes; 0.05 and 0.10, 2 + 3 (a turning head's age group blinks); 0.15-0.25,
-# 2 + 2, both evidence arriving rather than flicker (docs/measurements.md, "Real footage").
-UNSURE_BAND_PROB = 0.15
+# An answered part turns to "?" only when its probability falls `AppConfig.unsure_band_prob` below the
+# threshold (and an unsure part is answered again from ANSWER_BAND_PROB above it). Wide because within one
+# track (one person, one shot) the evidence for an answer already given does not go away with one bad
+# angle. 0.15 is the narrowest band at which no "?" blinks on the demo clip (shaken, cuts) and the Intel
+# sample clips (`python -m bench.unsure_band`): no band, 5 + 3 shown-label changes; 0.05 and 0.10, 2 + 3
+# (a turning head's age group blinks); 0.15-0.25, 2 + 2, both evidence arriving rather than flicker
+# (docs/measurements.md, "Real footage").
 # A "?" is answered only this far above the threshold, and at most at ANSWER_MAX_PROB: the "?" the user
 # reads is replaced only when the evidence has clearly passed it (adult gender 0.97, a young-looking
 # face's gender 0.97, age group 0.55). A first label and an answer replacing another still need the plain
@@ -89,11 +90,13 @@ class Track:
         return self.classifications < settle_classifications
 
     def add_classification(self, gender: str, gender_prob: float, age_probs: np.ndarray,
-                           alpha: float, margin: float, settle_classifications: int = 1) -> None:
+                           alpha: float, margin: float, settle_classifications: int = 1,
+                           unsure_band: float = AppConfig.unsure_band_prob) -> None:
         """Fold one classification into the running means and update the shown labels with hysteresis.
 
         The means are plain means while 1/n > `alpha`, exponential running means with weight `alpha` after.
         Labels are shown from the last settling classification (the `settle_classifications`-th) on.
+        `unsure_band`: how far below its threshold an answered part falls before it shows "?".
         """
         female = gender_prob if gender == "female" else 1.0 - gender_prob
         age_probs = np.asarray(age_probs, np.float32)
@@ -121,9 +124,10 @@ class Track:
         self.shown_gender = _with_hysteresis(gender_probs, None if first else self.shown_gender, margin)
         self.shown_age = _with_hysteresis(self.age_probs, None if first else self.shown_age, margin)
         self.gender_unsure = _unsure(float(gender_probs[self.shown_gender]), gender_min_prob(self.age_probs),
-                                     None if first else self.gender_unsure, self.shown_gender == shown_gender)
+                                     None if first else self.gender_unsure, self.shown_gender == shown_gender,
+                                     unsure_band)
         self.age_unsure = _unsure(float(self.age_probs[self.shown_age]), AGE_MIN_PROB,
-                                  None if first else self.age_unsure, self.shown_age == shown_age)
+                                  None if first else self.age_unsure, self.shown_age == shown_age, unsure_band)
 
     def _recent_distance(self) -> tuple[float, float]:
         """(gender, age): how far the closest of the last classifications is from the track's mean."""
@@ -163,14 +167,14 @@ class Track:
                                         self.gender_unsure, self.age_unsure)
 
 
-def _unsure(prob: float, threshold: float, was_unsure: bool | None, same_answer: bool = True) -> bool:
+def _unsure(prob: float, threshold: float, was_unsure: bool | None, same_answer: bool, unsure_band: float) -> bool:
     """Whether a part shows "?", with hysteresis around `threshold`: a first label (`was_unsure` None) and a
     different answer replacing a shown one use the plain threshold; an answer kept keeps it down to
-    `UNSURE_BAND_PROB` below it, and a "?" is answered only from `ANSWER_BAND_PROB` above it (at most
+    `unsure_band` below it, and a "?" is answered only from `ANSWER_BAND_PROB` above it (at most
     from `ANSWER_MAX_PROB`)."""
     if was_unsure is None or (not was_unsure and not same_answer):
         return prob < threshold
-    return prob < (min(threshold + ANSWER_BAND_PROB, ANSWER_MAX_PROB) if was_unsure else threshold - UNSURE_BAND_PROB)
+    return prob < (min(threshold + ANSWER_BAND_PROB, ANSWER_MAX_PROB) if was_unsure else threshold - unsure_band)
 
 
 def _with_hysteresis(probs: np.ndarray, shown: int | None, margin: float) -> int:
@@ -187,7 +191,8 @@ class IouTracker:
     misses a frame is dropped; a confirmed one survives `max_missed_frames` misses.
     """
 
-    def __init__(self, iou_threshold: float = 0.3, max_missed_frames: int = 10, min_hits: int = 1):
+    def __init__(self, iou_threshold: float = AppConfig.track_iou_threshold,
+                 max_missed_frames: int = AppConfig.track_max_missed_frames, min_hits: int = 1):
         self.iou_threshold, self.max_missed_frames = iou_threshold, max_missed_frames
         self.min_hits = max(1, int(min_hits))
         self.tracks: list[Track] = []

@@ -192,6 +192,18 @@ def test_unsure_parts_show_a_question_mark_with_hysteresis():
     assert AGE_MIN_PROB < 0.9
 
 
+def test_the_question_mark_band_is_a_setting_of_the_analyzer():
+    # the same dip below the threshold keeps the answer inside the default band and shows "?" without one
+    from core.face import GENDER_MIN_PROB
+    sure_age = np.eye(8)[4] * 0.9 + 0.1 / 8
+    dips = [("female", GENDER_MIN_PROB + 0.1, sure_age), ("female", GENDER_MIN_PROB - 0.03, sure_age)]
+    frame = grey((100, 100, 3))
+    for band, second in ((AppConfig().unsure_band_prob, "F"), (0.0, "?")):
+        an = _analyzer([[(10, 10, 60, 60)]], dips, classify_every_n_frames=1, settle_classifications=1,
+                       smoothing_alpha=1.0, unsure_band_prob=band)
+        assert [an.track(frame)[0].label()[0] for _ in range(2)] == ["F", second]
+
+
 def test_a_track_that_looks_young_needs_the_young_gender_threshold():
     from core.face import GENDER_MIN_PROB, GENDER_MIN_PROB_YOUNG
     between = (GENDER_MIN_PROB + GENDER_MIN_PROB_YOUNG) / 2
