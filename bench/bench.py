@@ -29,6 +29,7 @@ import numpy as np
 
 from core.cli import OneLineParser, number_in, refuse_existing, run_tool
 from core.errors import OutputError, SourceError
+from core.images import plausible_fps
 from core.paths import DEMO_CLIP as CLIP, REPO_ROOT
 
 STAGES = ("decode", "detect", "crop", "classify", "track", "draw", "total")
@@ -202,7 +203,7 @@ def read_clip(clip: tuple[Path, list[int]]) -> tuple[str, list[np.ndarray], floa
     from bench.scenecuts import read_frames
     path, cuts = clip
     cap = cv2.VideoCapture(str(path))
-    fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
+    fps = plausible_fps(cap.get(cv2.CAP_PROP_FPS))
     cap.release()
     frames = read_frames(path)
     if not frames:

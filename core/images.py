@@ -9,6 +9,17 @@ import numpy as np
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 # video files the Open dialog offers (OpenCV's FFmpeg reads them); a folder of them is named in the error
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
+# a frame rate a header or camera reports outside PLAUSIBLE_FPS_RANGE (0, NaN, 90000 for some streams) is
+# replaced: by FALLBACK_FPS for files and recordings (PAL video's rate), CAMERA_FALLBACK_FPS for cameras
+PLAUSIBLE_FPS_RANGE = (1.0, 240.0)
+FALLBACK_FPS = 25.0
+CAMERA_FALLBACK_FPS = 30.0
+
+
+def plausible_fps(fps: float | None, fallback: float = FALLBACK_FPS) -> float:
+    """`fps` when it lies in PLAUSIBLE_FPS_RANGE, else `fallback`."""
+    low, high = PLAUSIBLE_FPS_RANGE
+    return float(fps) if fps is not None and low <= fps <= high else fallback
 
 
 class FrameError(ValueError):

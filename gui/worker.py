@@ -26,7 +26,6 @@ from pipeline.sources import ImageFilesSource, early_end_note, open_source
 
 IDLE_WAIT_S = 0.02
 FPS_WINDOW_FRAMES = 20
-FALLBACK_RECORD_FPS = 25.0
 
 
 @dataclass(frozen=True)
@@ -140,7 +139,7 @@ class AnalysisWorker(QObject):
             self.recordingFailed.emit("Nothing to record: open a camera or video first.")
             return
         try:
-            self.session.recorder = VideoRecorder(path, self.source.fps if self.source else FALLBACK_RECORD_FPS)
+            self.session.recorder = VideoRecorder(path, self.session.fps)
         except SourceError as exc:
             self.recordingFailed.emit(str(exc))
             return

@@ -16,6 +16,7 @@ import numpy as np
 
 from core.errors import OutputError
 from core.face import Face
+from core.images import plausible_fps
 from core.labels import AGE_GROUPS
 
 RESULT_COLUMNS = ["frame", "time_s", "source", "track_id", "x1", "y1", "x2", "y2", "score",
@@ -72,7 +73,7 @@ class VideoRecorder:
     """Writes frames to an .mp4 (mp4v) or .avi (MJPG); the frame size is fixed by the first frame."""
 
     def __init__(self, path: str | Path, fps: float):
-        self.path, self.fps = Path(path), float(fps) if fps and fps > 0 else 25.0
+        self.path, self.fps = Path(path), plausible_fps(fps)
         if self.path.suffix.lower() not in VIDEO_CODECS:
             raise OutputError(f"Cannot record to {self.path.name}: use a name ending in .mp4 or .avi.")
         self._writer: cv2.VideoWriter | None = None

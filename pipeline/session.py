@@ -19,7 +19,7 @@ import numpy as np
 
 from core.errors import SourceError
 from core.face import Face
-from core.images import to_bgr
+from core.images import FALLBACK_FPS, to_bgr
 from pipeline.analyzer import FaceAnalyzer, StageTimings
 from pipeline.annotate import FaceAnnotator
 from pipeline.outputs import VideoRecorder
@@ -63,7 +63,7 @@ class Session:
     the analyzer's confirmation (`FrameSource.length_below`), so its faces are still shown.
     """
 
-    def __init__(self, analyzer: FaceAnalyzer | None, *, tracked: bool = True, fps: float = 25.0,
+    def __init__(self, analyzer: FaceAnalyzer | None, *, tracked: bool = True, fps: float = FALLBACK_FPS,
                  draw: bool = True, annotator: FaceAnnotator | None = None, prepare: SceneHook = keep_frame,
                  recorder: VideoRecorder | None = None, on_record_error: Callable[[str, int], None] | None = None,
                  sinks: Iterable[Callable[[FrameResult], None]] = (), stream_frames: int | None = None):

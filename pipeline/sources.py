@@ -15,9 +15,8 @@ import cv2
 import numpy as np
 
 from core.errors import SourceError
-from core.images import IMAGE_SUFFIXES, VIDEO_SUFFIXES
+from core.images import CAMERA_FALLBACK_FPS, FALLBACK_FPS, IMAGE_SUFFIXES, VIDEO_SUFFIXES, plausible_fps
 
-FALLBACK_FPS = 25.0
 ANNOUNCED_FRAMES_TOLERANCE = 0.01  # some containers' frame counts are estimates: 1% (at least 2 frames) short is not early
 
 
@@ -95,8 +94,7 @@ class VideoFileSource(FrameSource):
             self._cap.release()
             raise SourceError(f"{self.path.name} cannot be opened as a video: the file is damaged, not a video, "
                               f"or uses an unsupported codec. Convert it to MP4 (mp4v) or AVI (MJPG) and retry.")
-        fps = self._cap.get(cv2.CAP_PROP_FPS)
-        self.fps = fps if 1.0 <= fps <= 240.0 else FALLBACK_FPS
+        self.fps = plausible_fps(self._cap.get(cv2.CAP_PROP_FPS))
         self.frame_count = max(0, int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT)))
         self._ahead: deque[np.ndarray] = deque()   # frames read before they were asked for (length_below)
         self._at_end = False
@@ -165,8 +163,7 @@ class CameraSource(FrameSource):
             self._cap.release()
             raise SourceError(f"No camera found at index {self.index}. Connect a camera, choose another one, "
                               f"or open a video file instead.")
-        fps = self._cap.get(cv2.CAP_PROP_FPS)
-        self.fps = fps if 1.0 <= fps <= 240.0 else 30.0
+        self.fps = plausible_fps(self._cap.get(cv2.CAP_PROP_FPS), CAMERA_FALLBACK_FPS)
         self._latest: np.ndarray | None = None
         self._fresh = threading.Event()
         self._stop = threading.Event()

@@ -216,3 +216,10 @@ def test_an_image_saved_as_mp4_is_a_one_frame_clip_whatever_its_header_says(tmp_
     fake.write_bytes((FIXTURES / "two_faces.jpg").read_bytes())
     with open_source(str(fake)) as src:
         assert src.length_below(3) == 1
+
+
+@pytest.mark.parametrize("reported, expected", [(29.97, 29.97), (0.0, 25.0), (float("nan"), 25.0), (90000.0, 25.0), (None, 25.0)])
+def test_an_implausible_frame_rate_is_replaced_by_the_fallback(reported, expected):
+    from core.images import FALLBACK_FPS, plausible_fps
+    assert FALLBACK_FPS == 25.0 and plausible_fps(reported) == expected
+    assert plausible_fps(reported, fallback=30.0) == (reported if expected != 25.0 else 30.0)
