@@ -8,7 +8,7 @@ import signal
 import sys
 
 import runtime
-from core.cli import OneLineParser, number_in
+from core.cli import EXIT_BAD_INPUT, OneLineParser, number_in
 
 runtime.configure_environment()
 
@@ -108,7 +108,7 @@ def run_headless(args) -> int:
         args.source = str(args.camera)  # `--headless --camera 2` is `--headless --source 2`
     if not args.source:
         print("error: --headless needs --source VIDEO|IMAGE|FOLDER|CAMERA (a camera is its index, e.g. 0)", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
     if args.blur and not args.output:
         print("note: --blur only changes --output; no --output was given", file=sys.stderr)
     stop, received = threading.Event(), []
@@ -124,9 +124,11 @@ def run_headless(args) -> int:
         print(f"error: {exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}. "
               f"Check the paths and free space, then retry.", file=sys.stderr)
         return 1
-    except Exception as exc:  # noqa: BLE001 - a bug: still one line; the outputs were closed on the way out
+    except Exception as exc:  # noqa: BLE001 - a bug: its traceback for the report, then the one line to read
+        import traceback
+        traceback.print_exc()
         print(f"error: unexpected {type(exc).__name__}: {exc}. What was written so far is complete; please "
-              f"report this with the command you ran.", file=sys.stderr)
+              f"report this, with the traceback above and the command you ran.", file=sys.stderr)
         return 1
     finally:
         for sig, handler in previous.items():
@@ -176,14 +178,14 @@ def _main(argv=None) -> int:
     if args.camera is not None and args.source:  # in the window as headless: one of them would be ignored
         print(f"error: give --source or --camera, not both (--source {args.source} would be read and "
               f"--camera {args.camera} ignored)", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
     if args.headless:
         return run_headless(args)
     if display_missing():
         print("error: there is no display to open the window on: run without a window, e.g. "
               "`face-age-gender --headless --source clip.mp4 --output annotated.mp4` (a camera: --source 0, "
               "stop with Ctrl-C), or log in to a desktop session", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
     ignored = headless_only_flags(args)
     if ignored:
         print(f"note: {', '.join(ignored)} only apply with --headless; in the window, use File > Record (R), "

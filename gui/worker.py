@@ -11,6 +11,7 @@ changes go to `FaceAnalyzer.configure`, which holds the one config the models ru
 from __future__ import annotations
 
 import time
+import traceback
 from dataclasses import dataclass
 
 from PyQt6.QtCore import QCoreApplication, QObject, pyqtSignal, pyqtSlot
@@ -83,6 +84,7 @@ class AnalysisWorker(QObject):
             try:
                 self._step()
             except Exception as exc:  # noqa: BLE001 - an exception escaping a Qt slot aborts the app
+                traceback.print_exc()  # a bug: the window says what to do, the terminal keeps the report
                 self._close_source()  # finishes any recording: an .mp4 plays only once closed
                 self.sourceFailed.emit(f"Playback stopped by an unexpected error ({type(exc).__name__}: {exc}). "
                                        f"Open the file or camera again, or another one.")
@@ -178,7 +180,10 @@ class AnalysisWorker(QObject):
             self.modelsFailed.emit(str(exc))
             return
         except Exception as exc:  # noqa: BLE001 - the window must show it, not die
-            self.modelsFailed.emit(f"The models could not be started: {exc}")
+            traceback.print_exc()
+            self.modelsFailed.emit(f"The models could not be started ({type(exc).__name__}: {exc}). Run "
+                                   f"`python main.py --headless --source demo/demo_faces.mp4` in a terminal for the full error, and "
+                                   f"reinstall with `pip install -r requirements.txt` if a library is named.")
             return
         self.modelsReady.emit()
 

@@ -487,3 +487,19 @@ def test_a_summary_of_no_person_despite_shown_faces_says_why(monkeypatch, capsys
     assert main.main(["--headless", "--source", str(CLIP), "--summary", str(tmp_path / "p.json")]) == 0
     assert "note: the summary counts no person although faces were shown: a person is a face that stays 1 s " \
            "and 5 frames in view" in capsys.readouterr().err
+
+
+def test_a_bug_keeps_its_traceback_and_ends_with_one_line_saying_what_to_do(monkeypatch, capsys, tmp_path):
+    # a bad file is one line; an exception nobody foresaw is a bug: the traceback goes into the report
+    import main
+    import pipeline.headless
+
+    def broken(*args, **kwargs):
+        raise KeyError("boom")
+    monkeypatch.setattr(pipeline.headless, "run_headless", broken)
+    photo = tmp_path / "a.png"
+    cv2.imwrite(str(photo), np.zeros((8, 8, 3), np.uint8))
+    assert main.run_headless(main.parse_args(["--headless", "--source", str(photo)])) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0].startswith("Traceback") and any("KeyError: 'boom'" in line for line in err)
+    assert err[-1].startswith("error: unexpected KeyError") and "traceback above" in err[-1]
