@@ -20,7 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from core.cli import OneLineParser
+from core.errors import WeightsError
 from runtime import import_tensorflow
+
+NOT_OURS_HINT = ("start from weights/age_gender.tflite, a file `python -m classification.export` wrote, or a .keras "
+                 "checkpoint of classification.train")
 
 INPUT_SCALE = 127.5  # the model's Rescaling layer: x / 127.5 - 1
 
@@ -77,7 +81,7 @@ def _structural_keys(ops, tensors) -> dict[int, str]:
         backward[op["index"]] = hashlib.sha1((own(by_index[op["index"]]) + "|".join(children)).encode()).hexdigest()
     keys = {i: forward[i] + backward[i] for i in forward}
     if len(set(keys.values())) != len(keys):
-        raise ValueError("the TFLite graph has ops that its structure cannot tell apart")
+        raise WeightsError(f"the TFLite graph has ops that its structure cannot tell apart: {NOT_OURS_HINT}")
     return keys
 
 
@@ -85,7 +89,6 @@ def _interpreter(model_bytes_or_path):
     """A LiteRT interpreter over a .tflite file or its bytes; WeightsError naming the file if it is not one."""
     from ai_edge_litert.interpreter import Interpreter
 
-    from core.errors import WeightsError
     try:
         if isinstance(model_bytes_or_path, (str, Path)):
             interp = Interpreter(model_path=str(model_bytes_or_path))
@@ -145,7 +148,7 @@ def _op_order(model, tf) -> list:
             if corr > best_corr:
                 best, best_corr = layer, corr
         if best is None or best_corr < 0.999:
-            raise ValueError("could not match the TFLite graph to the Keras model")
+            raise WeightsError(f"could not match the TFLite graph to this project's Keras model: {NOT_OURS_HINT}")
         ratio = float(np.sum(weight * np.transpose(best.get_weights()[0], (3, 0, 1, 2) if weight.ndim == 4 else (1, 0)))
                       / np.sum(weight * weight))
         order.append((best, ratio))
@@ -166,7 +169,7 @@ def keras_from_tflite(tflite_path: str | Path, calibration_images: np.ndarray, b
     order = _op_order(model, tf)
     ops = _conv_and_dense_ops(shipped)
     if len(ops) != len(order):
-        raise ValueError(f"{tflite_path} does not hold this project's InceptionV3 classifier")
+        raise WeightsError(f"{tflite_path} does not hold this project's InceptionV3 classifier: {NOT_OURS_HINT}")
     batchnorm_of = _batchnorm_after(model, tf)
     folded_bias = {}
     for (op_name, weight, bias), (layer, ratio) in zip(ops, order):

@@ -97,7 +97,7 @@ class FaceDetector:
 
     def __init__(self, weights: str | Path | None = None, confidence: float = AppConfig.detection_confidence,
                  iou: float = AppConfig.detection_iou, imgsz_px: int = AppConfig.detector_imgsz_px,
-                 max_faces: int = AppConfig.max_faces, threads: int = 0, trust_checkpoint: bool = False,
+                 max_faces: int = AppConfig.max_faces, threads: int = AppConfig.threads, trust_checkpoint: bool = False,
                  tile_above_px: int = AppConfig.detector_tile_above_px):
         self.weights = Path(weights) if weights else default_detector_weights()
         self.confidence, self.iou, self.imgsz_px, self.max_faces = confidence, iou, imgsz_px, max_faces

@@ -95,6 +95,20 @@ def test_tflite_rebuilds_into_a_keras_model_that_computes_the_same(tmp_path):
         np.testing.assert_allclose(b8, bf, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.timeout(300)
+def test_a_tflite_file_that_is_not_this_projects_classifier_is_refused_with_what_to_start_from(tmp_path):
+    import runtime
+    from classification.export import to_tflite
+    from classification.from_tflite import keras_from_tflite
+    from core.errors import WeightsError
+    tf = runtime.import_tensorflow()
+    inputs = tf.keras.Input((75, 75, 3))
+    other = tf.keras.Model(inputs, tf.keras.layers.Dense(2)(tf.keras.layers.GlobalAveragePooling2D()(inputs)))
+    path = to_tflite(other, tmp_path / "other.tflite", "none")
+    with pytest.raises(WeightsError, match="weights/age_gender.tflite"):
+        keras_from_tflite(path, np.zeros((4, 75, 75, 3), np.float32))
+
+
 def test_about_box_reads_the_per_source_metrics_at_the_default_slider():
     from gui.about import _classifier_line
     metrics = {"default_crop_scale": 1.4, "gender_acc": 0.9, "one_off_acc": 0.95, "children_exact_acc": 0.7,
