@@ -58,14 +58,6 @@ def face_box(sample: FaceSample, image: np.ndarray, detector) -> tuple[tuple[flo
     return (best, True) if best is not None else (expected, False)
 
 
-def load_face(sample: FaceSample, box, scale: float = CACHE_SCALE, size_px: int = CACHE_SIZE_PX) -> np.ndarray | None:
-    """The RGB square crop of one sample around `box`, or None if the image cannot be read."""
-    image = cv2.imread(sample.path, cv2.IMREAD_COLOR)
-    if image is None:
-        return None
-    return square_crop(image, box, scale, size_px)[:, :, ::-1]
-
-
 _WORKER_DETECTOR = None
 
 

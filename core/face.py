@@ -143,14 +143,6 @@ class Face:
         return None if self.age_probs is None else expected_age_years(self.age_probs)
 
     @property
-    def width(self) -> float:
-        return self.box[2] - self.box[0]
-
-    @property
-    def height(self) -> float:
-        return self.box[3] - self.box[1]
-
-    @property
     def is_classified(self) -> bool:
         return self.gender is not None and self.age_probs is not None
 

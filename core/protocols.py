@@ -12,7 +12,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from core.face import Face
-from core.labels import AGE_GROUPS, GENDERS, expected_age_years
+from core.labels import AGE_GROUPS, GENDERS
 
 
 @dataclass(frozen=True)
@@ -24,10 +24,6 @@ class AgeGender:
     @property
     def age_group(self) -> str:
         return AGE_GROUPS[int(np.argmax(self.age_probs))]
-
-    @property
-    def apparent_age_years(self) -> float:
-        return expected_age_years(self.age_probs)
 
     @classmethod
     def from_probs(cls, gender_probs: np.ndarray, age_probs: np.ndarray) -> "AgeGender":

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.labels import GENDER_UNKNOWN, age_to_soft, parse_adience_age, parse_gender, range_to_soft
+from core.labels import age_to_soft, parse_adience_age, parse_gender, range_to_soft
 # Where the datasets live (core.paths): the shared, read-only folder beside the project, and the
 # git-ignored folder that ../shared/datasets/MORE_DATA.md's fetch commands extract into.
 from core.paths import DATASETS_DIR, EXTRA_DATA_DIR
@@ -211,5 +211,3 @@ def read_adience(root: str | Path, folds: tuple[int, ...] = (0, 1, 2, 3, 4)) -> 
     return samples
 
 
-def has_known_gender(sample: FaceSample) -> bool:
-    return sample.gender != GENDER_UNKNOWN

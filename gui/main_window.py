@@ -100,7 +100,6 @@ class MainWindow(QMainWindow):
         self.initial_source = initial_source
         self.current_source: str | None = None
         self.camera_index: int | None = None  # the camera last asked for, opened or not
-        self.is_live = False
         self.paused = False
         self.recording = False
         self.models_message = ""
@@ -371,7 +370,6 @@ class MainWindow(QMainWindow):
         self.open_source(spec)
 
     def on_source_opened(self, name: str, is_live: bool):
-        self.is_live = is_live
         self.paused = False
         self.act_pause.setChecked(False)
         self.act_pause.setText("&Pause")

@@ -141,9 +141,6 @@ class PeoplePanel(QDockWidget):
             self.selected_id = None
             self.trackSelected.emit(-1)
 
-    def clear(self) -> None:
-        self.show_rows([])
-
     def _fill(self, r: int, person: PersonRow) -> None:
         def cell(col: int, text: str = "") -> QTableWidgetItem:
             item = self.table.item(r, col)

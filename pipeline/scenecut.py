@@ -44,17 +44,11 @@ class SceneCutDetector:
     def __init__(self, cut_distance: float = CUT_DISTANCE):
         self.cut_distance = cut_distance
         self._previous: np.ndarray | None = None
-        self.last_distance = 0.0
 
     def reset(self) -> None:
         self._previous = None
-        self.last_distance = 0.0
 
     def update(self, frame_bgr: np.ndarray) -> bool:
         signature = frame_signature(frame_bgr)
         previous, self._previous = self._previous, signature
-        if previous is None:
-            self.last_distance = 0.0
-            return False
-        self.last_distance = signature_distance(previous, signature)
-        return self.last_distance > self.cut_distance
+        return previous is not None and signature_distance(previous, signature) > self.cut_distance
