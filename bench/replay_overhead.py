@@ -30,7 +30,6 @@ class ReplayDetector:
 
 
 def main(argv=None) -> int:
-    # plain argparse, not core.cli: this file is also run against older checkouts (PYTHONPATH=<checkout>)
     p = OneLineParser(description=__doc__.splitlines()[0])
     p.add_argument("--passes", type=int, default=3, help="replays of each segment, 1 or more (default: %(default)s)")
     p.add_argument("--warmup-frames", type=int, default=3,

@@ -109,7 +109,7 @@ class AgeGenderClassifier:
     `mirror_average`: each crop is also classified mirrored and the two answers averaged. A face's
     gender and age do not change in a mirror, but the network's errors do, so the average is steadier
     (`python -m classification.evaluate --no-mirror` measures without it; model card) for twice the
-    per-face work (the analyzer classifies at most `max_classifications_per_frame` faces a frame)."""
+    per-face work (live, the analyzer classifies at most `max_classifications_per_frame` faces a frame)."""
 
     def __init__(self, weights: str | Path | None = None, threads: int = 0, trust_checkpoint: bool = False,
                  mirror_average: bool = True):

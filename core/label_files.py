@@ -1,6 +1,7 @@
 """YOLO label files: one `class xc yc w h` line per box, normalised to the image size.
 
-Read by the detector's evaluation and its composite builder, written by the composite builder; `label_path`
+Read and written by the detector's data tools (composites, held-out sets, training data) and read by its
+evaluation; `label_path`
 finds an image's label file the way ultralytics does (the last `images` folder becomes `labels`).
 """
 from __future__ import annotations

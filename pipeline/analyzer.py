@@ -21,8 +21,9 @@ from pipeline.tracker import IouTracker
 
 @dataclass(frozen=True)
 class StageTimings:
-    """Milliseconds one frame spent in each named stage of the analyzer, timed the same way in both modes,
-    and how many faces the classifier saw (fewer than shown when tracks reuse their labels)."""
+    """Milliseconds one frame spent in each named stage of the analyzer, and how many faces the classifier
+    saw (fewer than shown when tracks reuse their labels). The too-small/too-dark check counts in `crop_ms`
+    for photos and in `track_ms` for video, where it is kept per track with hysteresis."""
 
     detect_ms: float = 0.0
     crop_ms: float = 0.0
