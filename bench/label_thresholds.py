@@ -31,6 +31,7 @@ import cv2
 import numpy as np
 
 from core.cli import OneLineParser, positive, run_tool
+from core.labels import NUM_AGE_GROUPS
 from core.paths import DATASETS_DIR, EXTRA_DATA_DIR, REPO_ROOT
 
 GENDER_THRESHOLDS = (0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
@@ -97,9 +98,9 @@ def classify(classifier, samples, scale: float, face_side_px: int = 0, face_luma
             crops.append(square_crop(image, box, scale, classifier.input_size_px))
             kept.append(s)
         for r in classifier.predict(crops):
-            female.append(r.gender_prob if r.gender == "female" else 1.0 - r.gender_prob)
+            female.append(r.female_prob)
             ages.append(r.age_probs)
-    return np.array(female), np.array(ages).reshape(-1, 8), kept
+    return np.array(female), np.array(ages).reshape(-1, NUM_AGE_GROUPS), kept
 
 
 def gender_bands(female: np.ndarray, samples: list, thresholds: np.ndarray) -> dict:

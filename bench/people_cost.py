@@ -18,6 +18,7 @@ import numpy as np  # noqa: E402
 
 from bench.bench import CLIP, load_segments  # noqa: E402
 from core.cli import OneLineParser, run_tool  # noqa: E402
+from core.labels import NUM_AGE_GROUPS  # noqa: E402
 from runtime import configure_environment  # noqa: E402
 
 PEOPLE_SEGMENT_FACES = 8
@@ -53,7 +54,7 @@ def main(argv=None) -> int:
         faces = detector.detect(frame)
         for face, track in zip(faces, tracker.update(faces)):
             face.track_id = track.track_id
-        labelled = [f.with_classification("female", 0.8, np.full(8, 1 / 8)) for f in faces]
+        labelled = [f.with_classification("female", 0.8, np.full(NUM_AGE_GROUPS, 1 / NUM_AGE_GROUPS)) for f in faces]
         frames.append((frame, labelled))
 
     def run(blur: bool, rows: bool):

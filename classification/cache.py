@@ -179,12 +179,8 @@ def main(argv=None) -> int:
     p.add_argument("--limit", type=number_in(0, 10**9, int), default=0, help="only the first N faces (a quick try)")
     args = p.parse_args(argv)
     if args.detector:  # load it once here: a worker that cannot is respawned by the pool for ever
-        if Path(args.detector).suffix.lower() != ".onnx":
-            print(f"error: --detector {args.detector}: give an .onnx file (`python -m detection.export` makes one "
-                  f"from a .pt checkpoint)", file=sys.stderr)
-            return 2
         from detection import FaceDetector
-        FaceDetector(args.detector)
+        FaceDetector(args.detector)   # WeightsError (one line) for a .pt, a missing or a damaged file
     out = Path(args.out)
     if (out / "labels.npz").is_file():
         print(f"error: a cache already exists at {out}; pass another --out or delete it", file=sys.stderr)

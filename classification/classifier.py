@@ -14,8 +14,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from core.errors import WeightsError, refuse_unsafe_weights
+from core.errors import WeightsError, check_weights_file, refuse_unsafe_weights
 from core.images import to_bgr
+from core.labels import NUM_AGE_GROUPS
 from core.paths import DEFAULT_CLASSIFIER_WEIGHTS
 from core.protocols import AgeGender
 from runtime import import_tensorflow
@@ -81,7 +82,7 @@ class _LiteRTBackend:
             self._interp.allocate_tensors()
             outputs = self._interp.get_output_details()
             self._gender = next(o["index"] for o in outputs if o["shape"][-1] == 2)
-            self._age = next(o["index"] for o in outputs if o["shape"][-1] == 8)
+            self._age = next(o["index"] for o in outputs if o["shape"][-1] == NUM_AGE_GROUPS)
             self._batch = batch
 
     def __call__(self, batch_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -117,11 +118,7 @@ class AgeGenderClassifier:
         self.mirror_average = mirror_average
         threads = threads or os.cpu_count() or 1
         check_classifier_suffix(self.weights, trust_checkpoint)
-        if not self.weights.is_file():
-            raise WeightsError(f"No age/gender classifier weights at {self.weights}: {TRAIN_HINT}.")
-        if self.weights.stat().st_size < 1024:
-            raise WeightsError(f"The classifier weights at {self.weights} are damaged (too small; a Git LFS "
-                               f"pointer?): restore the file or {TRAIN_HINT}.")
+        check_weights_file(self.weights, "age/gender classifier", TRAIN_HINT)
         backend = _KerasBackend if self.weights.suffix.lower() == CHECKPOINT_SUFFIX else _LiteRTBackend
         try:
             self._backend = backend(self.weights, threads)

@@ -32,7 +32,7 @@ from classification.cache import (CACHE_DETECTOR_CONFIDENCE, SOURCES, cache_crop
                                   face_box, load_cache, load_labels)
 from core.cli import OneLineParser, number_in, refuse_existing, run_tool
 from core.crop import square_crop
-from core.labels import AGE_GROUPS, AGE_GROUP_BOUNDS_YEARS, hard_group, nearest_group
+from core.labels import AGE_GROUPS, AGE_GROUP_BOUNDS_YEARS, NUM_AGE_GROUPS, hard_group, nearest_group
 from core.paths import DATASETS_DIR, EXTRA_DATA_DIR, FACE_CACHE_DIR, REPO_ROOT
 from facedata.datasets import HELD_OUT_SPLITS
 
@@ -152,12 +152,12 @@ def predict_at_scales(classifier, faces, scales, batch: int = 32, crops=None):
             for result in classifier.predict(batch_crops):
                 gender[scale].append(0 if result.gender == "male" else 1)
                 probs[scale].append(result.age_probs)
-    return kept, {s: (np.array(gender[s], int), np.array(probs[s]).reshape(-1, 8)) for s in scales}
+    return kept, {s: (np.array(gender[s], int), np.array(probs[s]).reshape(-1, NUM_AGE_GROUPS)) for s in scales}
 
 
 def age_metrics(true_groups: np.ndarray, pred_groups: np.ndarray) -> dict:
     diff = np.abs(true_groups - pred_groups)
-    confusion = np.zeros((8, 8), np.int64)
+    confusion = np.zeros((NUM_AGE_GROUPS, NUM_AGE_GROUPS), np.int64)
     np.add.at(confusion, (true_groups, pred_groups), 1)
     recall = confusion.diagonal() / np.maximum(confusion.sum(axis=1), 1)
     return {"exact_acc": _mean(diff == 0), "one_off_acc": _mean(diff <= 1),

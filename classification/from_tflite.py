@@ -21,6 +21,7 @@ import numpy as np
 
 from core.cli import OneLineParser
 from core.errors import WeightsError
+from core.labels import NUM_AGE_GROUPS
 from runtime import import_tensorflow
 
 NOT_OURS_HINT = ("start from weights/age_gender.tflite, a file `python -m classification.export` wrote, or a .keras "
@@ -259,7 +260,7 @@ def main(argv=None) -> int:
     for i in range(len(faces)):
         interp.set_tensor(inp["index"], faces[i:i + 1])
         interp.invoke()
-        age = next(interp.get_tensor(o["index"]) for o in outputs if o["shape"][-1] == 8)[0]
+        age = next(interp.get_tensor(o["index"]) for o in outputs if o["shape"][-1] == NUM_AGE_GROUPS)[0]
         diffs.append(np.abs(age - rebuilt["age"][i]).max())
         agree.append(int(np.argmax(age) == np.argmax(rebuilt["age"][i])))
     print(f"wrote {out}; on {len(faces)} validation faces the age probabilities differ from the file's by at most "

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.errors import WeightsError
+from core.labels import NUM_AGE_GROUPS
 from runtime import import_tensorflow
 
 DEFAULT_INPUT_SIZE_PX = 112  # smallest size whose final Inception grid is still 2x2; see model card
@@ -25,7 +26,7 @@ def build_model(input_size_px: int = DEFAULT_INPUT_SIZE_PX, imagenet: bool = Fal
     x = trunk(x)
     x = keras.layers.Dropout(dropout)(x)
     gender = keras.layers.Dense(2, activation="softmax", name="gender")(x)
-    age = keras.layers.Dense(8, activation="softmax", name="age")(x)
+    age = keras.layers.Dense(NUM_AGE_GROUPS, activation="softmax", name="age")(x)
     return keras.Model(inputs, {"gender": gender, "age": age}, name="inception_v3_age_gender")
 
 

@@ -22,6 +22,7 @@ import numpy as np
 from classification.cache import center_crops
 from core.cli import OneLineParser, number_in, positive, run_tool
 from core.config import CROP_SCALE_RANGE
+from core.labels import NUM_AGE_GROUPS
 from core.paths import DATASETS_DIR, EXTRA_DATA_DIR, FACE_CACHE_DIR, REPO_ROOT
 from runtime import import_tensorflow
 
@@ -180,7 +181,7 @@ def main(argv=None) -> int:
                        {"age": sample_w_age.astype(np.float32), "gender": (gender[idx] >= 0).astype(np.float32)})
 
     spec = ((tf.TensorSpec([None, *train_images.shape[1:]], tf.uint8), tf.TensorSpec([None], tf.float32)),
-            {"age": tf.TensorSpec([None, 8], tf.float32), "gender": tf.TensorSpec([None, 2], tf.float32)},
+            {"age": tf.TensorSpec([None, NUM_AGE_GROUPS], tf.float32), "gender": tf.TensorSpec([None, 2], tf.float32)},
             {"age": tf.TensorSpec([None], tf.float32), "gender": tf.TensorSpec([None], tf.float32)})
     train_ds = (tf.data.Dataset.from_generator(batches, output_signature=spec)
                 .map(make_augment(tf, args.input_size, cache_scale), num_parallel_calls=1)

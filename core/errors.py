@@ -19,6 +19,20 @@ class OutputError(SourceError):
     """
 
 
+# smaller than any model this project makes: a Git LFS pointer, an empty download, a truncated copy
+MIN_WEIGHTS_FILE_BYTES = 1024
+
+
+def check_weights_file(path: Path, what: str, hint: str) -> None:
+    """WeightsError for `what` ("face-detector") weights that are missing or too small to be weights;
+    `hint` says how to make new ones."""
+    if not path.is_file():
+        raise WeightsError(f"No {what} weights at {path}: restore the file (`git checkout -- weights/`) or {hint}.")
+    if path.stat().st_size < MIN_WEIGHTS_FILE_BYTES:
+        raise WeightsError(f"The {what} weights at {path} are damaged (too small; a Git LFS pointer?): "
+                           f"restore the file or {hint}.")
+
+
 def refuse_unsafe_weights(path: Path, safe_suffix: str, checkpoint_suffix: str, trust_checkpoint: bool,
                           checkpoint_advice: str, wrong_kind_advice: str) -> None:
     """Raise WeightsError, before anything is read, for a file whose loading could run code.

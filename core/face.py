@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from core.geometry import Box
-from core.labels import AGE_GROUPS, expected_age_years
+from core.labels import AGE_GROUPS, expected_age_years, female_prob
 
 # Honest labels: below these probabilities the tag shows "?" for that part instead of a guess. Measured
 # with `python -m bench.label_thresholds` on 2,959 held-out UTKFace + FairFace faces (single crops, each
@@ -136,6 +136,11 @@ class Face:
     @property
     def age_group_prob(self) -> float | None:
         return None if self.age_probs is None else float(np.max(self.age_probs))
+
+    @property
+    def female_prob(self) -> float | None:
+        """P(female); None when unclassified."""
+        return None if self.gender is None else female_prob(self.gender, self.gender_prob)
 
     @property
     def apparent_age_years(self) -> float | None:

@@ -92,6 +92,11 @@ def parse_gender(text: str) -> int:
     return GENDER_UNKNOWN
 
 
+def female_prob(gender: str, gender_prob: float) -> float:
+    """P(female) from a gender answer and the probability of that answer."""
+    return float(gender_prob) if gender == "female" else 1.0 - float(gender_prob)
+
+
 def expected_age_years(age_probs: np.ndarray) -> float:
     """Apparent age read from the group distribution: the probability-weighted mean of group midpoints."""
     probs = np.asarray(age_probs, dtype=np.float32)

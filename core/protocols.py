@@ -12,7 +12,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from core.face import Face
-from core.labels import AGE_GROUPS, GENDERS
+from core.labels import AGE_GROUPS, GENDERS, female_prob
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,10 @@ class AgeGender:
     @property
     def age_group(self) -> str:
         return AGE_GROUPS[int(np.argmax(self.age_probs))]
+
+    @property
+    def female_prob(self) -> float:
+        return female_prob(self.gender, self.gender_prob)
 
     @classmethod
     def from_probs(cls, gender_probs: np.ndarray, age_probs: np.ndarray) -> "AgeGender":

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from core.config import AppConfig
-from core.errors import WeightsError, refuse_unsafe_weights
+from core.errors import WeightsError, check_weights_file, refuse_unsafe_weights
 from core.face import Face
 from core.geometry import area, intersection_area
 from core.images import to_bgr
@@ -36,12 +36,7 @@ def check_detector_file(path: Path, trust_checkpoint: bool) -> None:
     """WeightsError, before anything is read, for a file that could run code (`check_detector_suffix`), is
     missing, or is too small to be weights; what `FaceDetector` checks first, for tools to check up front."""
     check_detector_suffix(path, trust_checkpoint)
-    if not path.is_file():
-        raise WeightsError(f"No face-detector weights at {path}: restore the file "
-                           f"(`git checkout -- weights/`) or {TRAIN_HINT}.")
-    if path.stat().st_size < 1024:
-        raise WeightsError(f"The face-detector weights at {path} are damaged (too small; a Git LFS "
-                           f"pointer?): restore the file or {TRAIN_HINT}.")
+    check_weights_file(path, "face-detector", TRAIN_HINT)
 
 
 def check_detector_suffix(path: Path, trust_checkpoint: bool) -> None:

@@ -68,8 +68,7 @@ class TrackRecord:
         self.last_s = max(self.last_s, time_s)
         self.frames += 1
         if face.is_classified:
-            female = face.gender_prob if face.gender == "female" else 1.0 - face.gender_prob
-            self.female_sum += float(female)
+            self.female_sum += face.female_prob
             self.age_sum += np.asarray(face.age_probs, np.float64)
             self.labelled_frames += 1
 

@@ -35,7 +35,7 @@ import numpy as np
 from core.config import AppConfig
 from core.face import AGE_MIN_PROB, Face, gender_min_prob
 from core.geometry import Box, iou
-from core.labels import GENDERS
+from core.labels import GENDERS, female_prob
 
 # An answered part turns to "?" only when its probability falls `AppConfig.unsure_band_prob` below the
 # threshold (and an unsure part is answered again from ANSWER_BAND_PROB above it). Wide because within one
@@ -98,7 +98,7 @@ class Track:
         Labels are shown from the last settling classification (the `settle_classifications`-th) on.
         `unsure_band`: how far below its threshold an answered part falls before it shows "?".
         """
-        female = gender_prob if gender == "female" else 1.0 - gender_prob
+        female = female_prob(gender, gender_prob)
         age_probs = np.asarray(age_probs, np.float32)
         self.classifications += 1
         self.evidence_count += 1

@@ -52,9 +52,15 @@ def test_evaluate_keeps_an_existing_metrics_file_unless_told(tmp_path, capsys):
 
 def test_cache_takes_only_an_onnx_detector_and_checks_numbers(tmp_path, capsys):
     from classification.cache import main
-    marker = tmp_path / "ran"
-    assert main(["--detector", str(tmp_path / "evil.pt"), "--out", str(tmp_path / "c")]) == 2
-    assert "give an .onnx file" in capsys.readouterr().err and not marker.exists()
+    from core.cli import run_tool
+    evil = tmp_path / "evil.pt"
+    evil.write_bytes(b"x" * 4096)
+    assert run_tool(main, ["--detector", str(evil), "--out", str(tmp_path / "c")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "can run code" in err and "detection.export" in err
+    assert not (tmp_path / "c").exists()
+    assert run_tool(main, ["--detector", str(tmp_path / "missing.onnx"), "--out", str(tmp_path / "c")]) == 2
+    assert "No face-detector weights at" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["--workers", "-3", "--out", str(tmp_path / "c")])
 
