@@ -33,7 +33,7 @@ from classification.cache import (CACHE_DETECTOR_CONFIDENCE, SOURCES, cache_crop
 from core.cli import OneLineParser, number_in, refuse_existing, run_tool
 from core.crop import square_crop
 from core.labels import AGE_GROUPS, AGE_GROUP_BOUNDS_YEARS, NUM_AGE_GROUPS, hard_group, nearest_group
-from core.paths import DATASETS_DIR, EXTRA_DATA_DIR, FACE_CACHE_DIR, REPO_ROOT
+from core.paths import DATASETS_DIR, EVAL_DIR, EXTRA_DATA_DIR, FACE_CACHE_DIR
 from facedata.datasets import HELD_OUT_SPLITS
 
 # Slider settings evaluated: the ends of the range, the app's default, and points between to choose it.
@@ -62,7 +62,7 @@ def parse_args(argv=None):
     p.add_argument("--no-mirror", action="store_true",
                    help="classify each crop once, without the mirrored copy the app averages in")
     p.add_argument("--speed-runs", type=number_in(0, 10**6, int), default=100, help="timed batch-1 runs (0: skip)")
-    p.add_argument("--out", default=str(REPO_ROOT / "runs" / "eval" / "classifier"))
+    p.add_argument("--out", default=str(EVAL_DIR / "classifier"))
     p.add_argument("--write-metrics", default=None,
                    help="also write the metrics JSON here (an existing file only with --overwrite: shipping a model)")
     p.add_argument("--overwrite", action="store_true", help="replace the file at --write-metrics")

@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from core.cli import OneLineParser, number_in, run_tool
-from core.paths import FACE_CACHE_DIR, REPO_ROOT
+from core.paths import DEFAULT_CLASSIFIER_WEIGHTS, FACE_CACHE_DIR, RUNS_DIR
 from runtime import import_tensorflow
 
 
@@ -116,9 +116,9 @@ def calibration_batches(cache_dir: Path, input_size_px: int, n_batches: int = 60
 
 def main(argv=None) -> int:
     p = OneLineParser(description=__doc__.splitlines()[0])
-    p.add_argument("checkpoint", nargs="*", default=[str(REPO_ROOT / "runs" / "classifier" / "best.keras")],
+    p.add_argument("checkpoint", nargs="*", default=[str(RUNS_DIR / "classifier" / "best.keras")],
                    help="a .keras checkpoint; several: ship the average of their weights (same run only)")
-    p.add_argument("--out", default=str(REPO_ROOT / "weights" / "age_gender.tflite"),
+    p.add_argument("--out", default=str(DEFAULT_CLASSIFIER_WEIGHTS),
                    help="the .tflite written (default: the shipped file, so give --out runs/... for a candidate)")
     p.add_argument("--overwrite", action="store_true", help="replace a file already at --out or --save-keras")
     p.add_argument("--cache", default=str(FACE_CACHE_DIR),

@@ -27,7 +27,7 @@ from pathlib import Path
 from classification.compare import judge
 from classification.evaluate import PER_FACE_FILE
 from core.cli import OneLineParser
-from core.paths import REPO_ROOT
+from core.paths import EVAL_DIR, REPO_ROOT
 
 CANDIDATES = ("last", "average")   # the checkpoints classification.train keeps, in the order they are judged
 
@@ -103,7 +103,7 @@ def main(argv=None) -> int:
                    help="the shipped stage's validation metrics.json (classification.evaluate --split val --out)")
     p.add_argument("--test-base", type=Path, required=True,
                    help="the shipped stage's test metrics.json, with per_face.npz beside it")
-    p.add_argument("--eval-dir", type=Path, default=REPO_ROOT / "runs" / "eval", help="where evaluations go")
+    p.add_argument("--eval-dir", type=Path, default=EVAL_DIR, help="where evaluations go")
     args = p.parse_args(argv)
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", args.name):
         p.error(f"--name {args.name!r}: use letters, digits, '_', '-' and '.' (it names files and folders)")

@@ -23,7 +23,7 @@ from classification.cache import center_crops
 from core.cli import OneLineParser, number_in, positive, run_tool
 from core.config import CROP_SCALE_RANGE
 from core.labels import NUM_AGE_GROUPS
-from core.paths import DATASETS_DIR, EXTRA_DATA_DIR, FACE_CACHE_DIR, REPO_ROOT
+from core.paths import DATASETS_DIR, EXTRA_DATA_DIR, FACE_CACHE_DIR, RUNS_DIR
 from runtime import import_tensorflow
 
 # Largest training scale per source: UTKFace's aligned chips hold little beyond the face, so beyond
@@ -38,7 +38,7 @@ def parse_args(argv=None):
     p.add_argument("--datasets", default=str(DATASETS_DIR), help="folder with utkface/ and fairface/")
     p.add_argument("--extra", default=str(EXTRA_DATA_DIR), help="fetched data (../shared/datasets/MORE_DATA.md)")
     p.add_argument("--cache", default=str(FACE_CACHE_DIR), help="decoded-face cache folder")
-    p.add_argument("--run-dir", default=str(REPO_ROOT / "runs" / "classifier"), help="checkpoints and logs")
+    p.add_argument("--run-dir", default=str(RUNS_DIR / "classifier"), help="checkpoints and logs")
     p.add_argument("--input-size", type=number_in(75, 1024, int), default=112, help="classifier input side in px (>= 75)")
     p.add_argument("--epochs", type=number_in(2, 100000, int), default=80, help="planned epochs; the LR schedule spans them")
     p.add_argument("--steps-per-epoch", type=positive(int), default=125)

@@ -21,7 +21,7 @@ from tqdm import tqdm
 from core.cli import OneLineParser, number_in, run_tool
 from core.errors import SourceError
 from core.label_files import read_yolo_boxes, write_yolo_boxes
-from core.paths import DATASETS_DIR, DATA_CACHE_DIR
+from core.paths import DATASETS_DIR, DETECTOR_COMPOSITES_DIR
 
 # Face box inside each chip kind, as fractions (x1, y1, x2, y2) of the chip; forehead to chin, ear to ear.
 CHIP_FACE_BOX = {
@@ -190,7 +190,7 @@ def build(datasets: Path, out: Path, seed: int = 0, per_scene: int = 1, webcam_l
 def main(argv=None) -> int:
     p = OneLineParser(description="Build detector composites from WIDER scenes and face chips.")
     p.add_argument("--datasets", default=str(DATASETS_DIR))
-    p.add_argument("--out", default=str(DATA_CACHE_DIR / "detector"))
+    p.add_argument("--out", default=str(DETECTOR_COMPOSITES_DIR))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--webcam-like", type=number_in(0, 1_000_000, int), default=400)
     args = p.parse_args(argv)

@@ -40,7 +40,7 @@ from core.cli import OneLineParser, number_in, positive, refuse_existing, run_to
 from core.errors import SourceError
 from core.geometry import iou_matrix
 from core.label_files import folder_images, label_path, read_yolo_boxes
-from core.paths import DATASETS_DIR, REPO_ROOT
+from core.paths import DATASETS_DIR, EVAL_DIR
 
 DEFAULT_DATA = DATASETS_DIR / "wider_face_subset" / "data.yaml"
 IOU_MATCH = 0.5
@@ -77,7 +77,7 @@ def parse_args(argv=None):
                    help="input size for the timing (default: the app's; a static ONNX file keeps its own)")
     p.add_argument("--speed-frames", type=number_in(0, 1_000_000, int), default=30,
                    help="timed 640x480 frames (0: skip)")
-    p.add_argument("--out", default=str(REPO_ROOT / "runs" / "eval" / "detector"))
+    p.add_argument("--out", default=str(EVAL_DIR / "detector"))
     p.add_argument("--write-metrics", default=None,
                    help="also write the metrics JSON here (e.g. weights/face_detector.metrics.json); a file "
                         "already there is kept unless --overwrite")

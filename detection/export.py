@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 
 from core.cli import OneLineParser, positive, run_tool
-from core.paths import REPO_ROOT
+from core.paths import WEIGHTS_DIR
 from detection.detector import refuse_untrusted_checkpoint
 from runtime import import_ultralytics
 
@@ -89,7 +89,7 @@ def main(argv=None) -> int:
     p.add_argument("checkpoint", nargs="+",
                    help="a training checkpoint, e.g. runs/detector/face_ft/weights/best.pt; several: export "
                         "the average of their weights")
-    p.add_argument("--out-dir", default=str(REPO_ROOT / "weights"))
+    p.add_argument("--out-dir", default=str(WEIGHTS_DIR))
     p.add_argument("--name", default="face_detector", help="file stem of the .pt and .onnx written")
     p.add_argument("--imgsz", type=positive(int), default=320, help="the size the ONNX graph is traced at")
     p.add_argument("--overwrite", action="store_true", help="replace .pt/.onnx files of that name already there")

@@ -35,11 +35,11 @@ from tqdm import tqdm
 
 from core.cli import OneLineParser, run_tool
 from core.label_files import folder_images, read_yolo_boxes, write_yolo_boxes
-from core.paths import DATASETS_DIR, REPO_ROOT
+from core.paths import DATA_CACHE_DIR, DATA_DIR, DATASETS_DIR
 
 DEFAULT_DATASETS = DATASETS_DIR
-DEFAULT_OUT = REPO_ROOT / "data_cache" / "detector_holdout"
-DEFAULT_HANDS_SRC = REPO_ROOT / "data" / "hands_src" / "images"
+DEFAULT_OUT = DATA_CACHE_DIR / "detector_holdout"
+DEFAULT_HANDS_SRC = DATA_DIR / "hands_src" / "images"
 HANDS_LIST = Path(__file__).with_name("negatives_hands.txt")
 WIDER_SETASIDE_PERCENT = 20          # of the WIDER subset's train images, by a hash of the file name
 SETASIDE_KEY = "detector-setaside-v1:"

@@ -17,10 +17,10 @@ from pathlib import Path
 
 from core.cli import OneLineParser, number_in, positive, run_tool
 from core.errors import SourceError
-from core.paths import DATASETS_DIR, DATA_CACHE_DIR, RUNS_DIR
+from core.paths import DATASETS_DIR, DETECTOR_COMPOSITES_DIR, RUNS_DIR
 from runtime import import_ultralytics
 
-DEFAULT_DATA = DATA_CACHE_DIR / "detector" / "data.yaml"
+DEFAULT_DATA = DETECTOR_COMPOSITES_DIR / "data.yaml"
 WIDER_ONLY_DATA = DATASETS_DIR / "wider_face_subset" / "data.yaml"
 
 

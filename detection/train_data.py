@@ -46,11 +46,11 @@ from tqdm import tqdm
 from core.cli import OneLineParser, run_tool
 from core.geometry import intersection_area
 from core.label_files import folder_images, write_yolo_boxes
+from core.paths import DATA_CACHE_DIR, DETECTOR_COMPOSITES_DIR
 from detection import holdout
-from runtime import REPO_ROOT
 
-DEFAULT_OUT = REPO_ROOT / "data_cache" / "detector_v2"
-DEFAULT_OLD_COMPOSITES = REPO_ROOT / "data_cache" / "detector" / "images" / "train"
+DEFAULT_OUT = DATA_CACHE_DIR / "detector_v2"
+DEFAULT_OLD_COMPOSITES = DETECTOR_COMPOSITES_DIR / "images" / "train"
 TRAIN_SEED = 1                     # the held-out set uses seed 0
 TRAIN_KIND_COUNTS = {"webcam": 800, "dim": 600, "crowd": 200}
 MIN_HAND_CROP_PX = 48
