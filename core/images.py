@@ -9,6 +9,8 @@ import numpy as np
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 # video files the Open dialog offers (OpenCV's FFmpeg reads them); a folder of them is named in the error
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
+# a typical webcam frame (width, height): the detector's webcam-like data, calibration and speed use it
+WEBCAM_FRAME_WH_PX = (640, 480)
 # a frame rate a header or camera reports outside PLAUSIBLE_FPS_RANGE (0, NaN, 90000 for some streams) is
 # replaced: by FALLBACK_FPS for files and recordings (PAL video's rate), CAMERA_FALLBACK_FPS for cameras
 PLAUSIBLE_FPS_RANGE = (1.0, 240.0)

@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from core.cli import OneLineParser, number_in, run_tool
 from core.errors import SourceError
+from core.images import WEBCAM_FRAME_WH_PX
 from core.label_files import read_yolo_boxes, write_yolo_boxes
 from core.paths import DATASETS_DIR, DETECTOR_COMPOSITES_DIR
 
@@ -165,10 +166,12 @@ def build(datasets: Path, out: Path, seed: int = 0, per_scene: int = 1, webcam_l
                 image, boxes = compose(scene, boxes, chips, rng, (16, 320), rng.randint(1, 6))
             else:  # webcam-like: blurred enlarged background (its faces stay labelled), 1-3 big faces
                 x0, y0, cw, ch = rng.randint(0, w // 3), rng.randint(0, h // 3), w // 2, h // 2
-                bg = cv2.GaussianBlur(cv2.resize(scene[y0:y0 + ch, x0:x0 + cw], (640, 480)), (0, 0), rng.uniform(1, 5))
-                sx, sy = 640 / cw, 480 / ch
+                bg = cv2.GaussianBlur(cv2.resize(scene[y0:y0 + ch, x0:x0 + cw], WEBCAM_FRAME_WH_PX), (0, 0),
+                                      rng.uniform(1, 5))
+                frame_w, frame_h = WEBCAM_FRAME_WH_PX
+                sx, sy = frame_w / cw, frame_h / ch
                 moved = [[(b[0] - x0) * sx, (b[1] - y0) * sy, (b[2] - x0) * sx, (b[3] - y0) * sy] for b in boxes]
-                moved = [b for b in moved if visible_fraction(b, 640, 480) >= 0.6]
+                moved = [b for b in moved if visible_fraction(b, frame_w, frame_h) >= 0.6]
                 image, boxes = compose(bg, moved, chips, rng, (60, 400), rng.randint(1, 3))
             if rng.random() < 0.05:
                 image = cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)

@@ -39,6 +39,7 @@ from tqdm import tqdm
 from core.cli import OneLineParser, number_in, positive, refuse_existing, run_tool
 from core.errors import SourceError
 from core.geometry import iou_matrix
+from core.images import WEBCAM_FRAME_WH_PX
 from core.label_files import folder_images, label_path, read_yolo_boxes
 from core.paths import DATASETS_DIR, EVAL_DIR
 
@@ -179,7 +180,7 @@ def at_confidence(labels, scores, n_positive, conf):
 
 
 def time_frames(detector, images: list[Path], n_frames: int) -> float:
-    frames = [cv2.resize(cv2.imread(str(p)), (640, 480)) for p in images[: max(1, min(n_frames, len(images)))]]
+    frames = [cv2.resize(cv2.imread(str(p)), WEBCAM_FRAME_WH_PX) for p in images[: max(1, min(n_frames, len(images)))]]
     for f in frames[:3]:
         detector.detect(f)
     times = []

@@ -27,6 +27,9 @@ from core.paths import WEIGHTS_DIR
 from detection.detector import refuse_untrusted_checkpoint
 from runtime import import_ultralytics
 
+# the ONNX graph's input size when traced; the app feeds it AppConfig.detector_imgsz_px (its axes are dynamic)
+TRACE_IMGSZ_PX = 320
+
 
 def export_onnx(checkpoint: str | Path, imgsz_px: int) -> Path:
     """ONNX with dynamic input height/width, simplified, written next to `checkpoint`."""
@@ -63,7 +66,7 @@ def average_checkpoints(checkpoints: list[str | Path], out: str | Path) -> Path:
     return out
 
 
-def ship(checkpoint: str | Path, out_dir: str | Path, name: str = "face_detector", imgsz_px: int = 320):
+def ship(checkpoint: str | Path, out_dir: str | Path, name: str = "face_detector", imgsz_px: int = TRACE_IMGSZ_PX):
     """Copy `checkpoint` to out_dir/<name>.pt, strip it, and export out_dir/<name>.onnx next to it."""
     import_ultralytics()
     from ultralytics.utils.torch_utils import strip_optimizer
@@ -91,7 +94,7 @@ def main(argv=None) -> int:
                         "the average of their weights")
     p.add_argument("--out-dir", default=str(WEIGHTS_DIR))
     p.add_argument("--name", default="face_detector", help="file stem of the .pt and .onnx written")
-    p.add_argument("--imgsz", type=positive(int), default=320, help="the size the ONNX graph is traced at")
+    p.add_argument("--imgsz", type=positive(int), default=TRACE_IMGSZ_PX, help="the size the ONNX graph is traced at")
     p.add_argument("--overwrite", action="store_true", help="replace .pt/.onnx files of that name already there")
     p.add_argument("--trust-checkpoints", action="store_true",
                    help="load the checkpoints: a .pt is a pickle, and loading it runs code stored in it, so "

@@ -34,6 +34,7 @@ import numpy as np
 from tqdm import tqdm
 
 from core.cli import OneLineParser, run_tool
+from core.images import WEBCAM_FRAME_WH_PX
 from core.label_files import folder_images, read_yolo_boxes, write_yolo_boxes
 from core.paths import DATA_CACHE_DIR, DATA_DIR, DATASETS_DIR
 
@@ -47,7 +48,6 @@ AAF_CHIP_SIDE_PER_FACE = 1.7         # chip side / face box side for All-Age-Fac
 MAX_CHIP_OVERLAP = 0.15              # pasted chips may cover each other this much
 MIN_VISIBLE_FRACTION = 0.75          # a pasted face cut by the frame edge more than this is not labelled
 CROWD_FRAME_WH_PX = (1920, 960)      # the crowd frame
-WEBCAM_FRAME_WH_PX = (640, 480)
 BACKGROUND_BLUR_SIGMA = (5.0, 9.0)  # training backgrounds cut from WIDER scenes: faces left become blobs
 DIM_GAIN_RANGE = (0.12, 0.4)         # brightness multiplier of a dim room
 DIM_NOISE_SIGMA_RANGE = (2.0, 7.0)   # sensor noise added after dimming, grey levels

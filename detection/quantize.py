@@ -28,10 +28,11 @@ from pathlib import Path
 import cv2
 
 from core.cli import OneLineParser, positive, refuse_existing, run_tool
+from core.config import AppConfig
+from core.images import WEBCAM_FRAME_WH_PX
 from core.label_files import folder_images
 from detection.onnx_yolo import letterbox_blob, rect_input_hw
 
-WEBCAM_FRAME_HW_PX = (480, 640)   # the shape calibration frames are letterboxed as
 CALIBRATION_PERCENTILE = 99.999   # activation range: ignore the top 0.001 % of values (outliers)
 CALIBRATION_CHUNK_IMAGES = 50     # images whose activations are held at once (about 3 GB at 384 px)
 # Nodes of YOLOv8's Detect layer (model.22) kept in float: all but the first two convolutions of each
@@ -55,7 +56,8 @@ def calibration_files(folders: list[Path], n_images: int, seed: int = 0) -> list
 def letterboxed_frames(files: list[Path], imgsz_px: int):
     """The network input for each readable image of `files`, letterboxed at the input size the app would
     use for a 640x480 frame."""
-    in_h, in_w = rect_input_hw(*WEBCAM_FRAME_HW_PX, imgsz_px)
+    frame_w, frame_h = WEBCAM_FRAME_WH_PX   # the shape calibration frames are letterboxed as
+    in_h, in_w = rect_input_hw(frame_h, frame_w, imgsz_px)
     for f in files:
         image = cv2.imread(str(f))
         if image is not None:
@@ -67,7 +69,7 @@ def calibration_frames(folders: list[Path], n_images: int, imgsz_px: int, seed: 
     return letterboxed_frames(calibration_files(folders, n_images, seed), imgsz_px)
 
 
-def quantize(float_onnx: Path, out: Path, folders: list[Path], n_images: int = 300, imgsz_px: int = 384,
+def quantize(float_onnx: Path, out: Path, folders: list[Path], n_images: int = 300, imgsz_px: int = AppConfig.detector_imgsz_px,
              chunk_images: int = CALIBRATION_CHUNK_IMAGES) -> Path:
     """Write a static int8 (QDQ) copy of `float_onnx` to `out`, calibrated on images from `folders`,
     `chunk_images` at a time (see the module docstring on memory)."""
@@ -128,7 +130,7 @@ def main(argv=None) -> int:
                    help="folders of training images (never an evaluation set), e.g. "
                         "data_cache/detector_v2/composites/images/train")
     p.add_argument("--images", type=positive(int), default=300, help="calibration images drawn from those folders")
-    p.add_argument("--imgsz", type=positive(int), default=384,
+    p.add_argument("--imgsz", type=positive(int), default=AppConfig.detector_imgsz_px,
                    help="the app's detector input size the ranges are measured at")
     p.add_argument("--chunk-images", type=positive(int), default=CALIBRATION_CHUNK_IMAGES,
                    help="images whose activations are held in memory at once (about 60 MB each at 384 px)")

@@ -21,6 +21,7 @@ from core.paths import DATASETS_DIR, DETECTOR_COMPOSITES_DIR, RUNS_DIR
 from runtime import import_ultralytics
 
 DEFAULT_DATA = DETECTOR_COMPOSITES_DIR / "data.yaml"
+TRAIN_IMGSZ_PX = 320   # the first stages' size on 2 cores; later stages passed --imgsz 480 / 640 (weights/face_detector.md)
 WIDER_ONLY_DATA = DATASETS_DIR / "wider_face_subset" / "data.yaml"
 
 
@@ -36,7 +37,7 @@ def parse_args(argv=None):
     p.add_argument("--trust-checkpoints", action="store_true",
                    help="load --weights: a .pt is a pickle, and loading it runs code stored in it, so pass this "
                         "only for files you made yourself")
-    p.add_argument("--imgsz", type=positive(int), default=320)
+    p.add_argument("--imgsz", type=positive(int), default=TRAIN_IMGSZ_PX)
     p.add_argument("--epochs", type=positive(int), default=60)
     p.add_argument("--hours", type=positive(), default=None,
                    help="train for this many hours instead of --epochs (ultralytics re-plans the epochs and "
