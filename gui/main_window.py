@@ -15,6 +15,7 @@ from core.images import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 from core.paths import DEMO_CLIP
 from gui.people_ui import PeopleFeatures
 from gui.settings import KEY_LAST_DIR, KEY_LOOP, KEY_RECORD_DIR, KEY_SNAPSHOT_DIR, Preferences
+from gui.status import STATUS_DONE_MS, STATUS_HINT_MS, STATUS_PROBLEM_MS
 from gui.worker import AnalysisWorker, FrameStats
 from pipeline.outputs import unique_path
 
@@ -291,17 +292,17 @@ class MainWindow(QMainWindow):
 
     def snapshot(self):
         if self.view.image is None:
-            self.statusBar().showMessage("Nothing to save yet.", 3000)
+            self.statusBar().showMessage("Nothing to save yet.", STATUS_HINT_MS)
             return
         folder = self.prefs.folder(KEY_SNAPSHOT_DIR)
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            self.statusBar().showMessage(f"Could not save a snapshot: cannot create {folder} ({exc.strerror}).", 8000)
+            self.statusBar().showMessage(f"Could not save a snapshot: cannot create {folder} ({exc.strerror}).", STATUS_PROBLEM_MS)
             return
         path = unique_path(folder / time.strftime("faces_%Y%m%d_%H%M%S.png"))  # several a second: _1, _2
         ok = self.view.image.save(str(path))
-        self.statusBar().showMessage(f"Saved {path}" if ok else f"Could not save {path}: is {folder} writable?", 8000)
+        self.statusBar().showMessage(f"Saved {path}" if ok else f"Could not save {path}: is {folder} writable?", STATUS_PROBLEM_MS)
 
     def toggle_record(self):
         if self.recording:
@@ -309,7 +310,7 @@ class MainWindow(QMainWindow):
             return
         if self.current_source is None:
             self.act_record.setChecked(False)
-            self.statusBar().showMessage("Open a camera or video first.", 3000)
+            self.statusBar().showMessage("Open a camera or video first.", STATUS_HINT_MS)
             return
         folder = self.prefs.folder(KEY_RECORD_DIR)
         self.requestRecord.emit(str(unique_path(folder / time.strftime("faces_%Y%m%d_%H%M%S.mp4"))))
@@ -356,7 +357,7 @@ class MainWindow(QMainWindow):
         self.status_label.setText("  ·  ".join(parts))
 
     def on_models_ready(self):
-        self.statusBar().showMessage("Models loaded.", 3000)
+        self.statusBar().showMessage("Models loaded.", STATUS_HINT_MS)
         self._open_initial_source()
 
     def on_models_failed(self, message: str):
@@ -401,12 +402,12 @@ class MainWindow(QMainWindow):
     def on_recording_changed(self, recording: bool, info: str):
         self.recording = recording
         self.act_record.setChecked(recording)
-        self.statusBar().showMessage(f"Recording to {info}" if recording else f"Recording saved: {info}", 5000)
+        self.statusBar().showMessage(f"Recording to {info}" if recording else f"Recording saved: {info}", STATUS_DONE_MS)
 
     def on_recording_failed(self, message: str):
         self.recording = False
         self.act_record.setChecked(False)
-        self.statusBar().showMessage(message, 10000)
+        self.statusBar().showMessage(message, STATUS_PROBLEM_MS)
 
     # ---------- helpers ----------
     def show_message(self, text: str):

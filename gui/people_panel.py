@@ -18,16 +18,17 @@ from PyQt6.QtWidgets import (QAbstractItemView, QDockWidget, QHeaderView, QLabel
                              QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from core.face import gender_min_prob, shown_percent
-from core.labels import AGE_GROUPS
+from core.labels import AGE_GROUP_BOUNDS_YEARS, AGE_GROUPS
 from gui.people_feed import THUMBNAIL_PX, PersonRow
+from pipeline.annotate import COLOR_FEMALE_BGR, COLOR_MALE_BGR
 
 COLUMNS = ("Face", "ID", "Gender", "Age groups", "Age ≈", "In view")
 COL_FACE, COL_ID, COL_GENDER, COL_AGE_BARS, COL_APPARENT, COL_TIME = range(len(COLUMNS))
 ROW_HEIGHT_PX = THUMBNAIL_PX + 8
 AGE_BARS_WIDTH_PX = 170
-BAR_TICKS = ("0", "4", "8", "15", "25", "38", "48", "60")   # each group's first year, under its bar
-COLOR_FEMALE = QColor(240, 80, 180)   # the overlay's colours (BGR there), so panel and video agree
-COLOR_MALE = QColor(40, 160, 240)
+BAR_TICKS = tuple(str(low) for low, _ in AGE_GROUP_BOUNDS_YEARS)   # each group's first year, under its bar
+COLOR_FEMALE = QColor(*reversed(COLOR_FEMALE_BGR))   # the overlay's colours, so panel and video agree
+COLOR_MALE = QColor(*reversed(COLOR_MALE_BGR))
 COLOR_BAR = QColor(120, 130, 150)
 COLOR_BAR_TOP = QColor(250, 190, 40)
 ROLE_AGE_PROBS = Qt.ItemDataRole.UserRole + 1

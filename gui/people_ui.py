@@ -17,6 +17,7 @@ from PyQt6.QtWidgets import QFileDialog, QMainWindow, QMenu
 from core.errors import OutputError
 from gui.people_panel import PeoplePanel
 from gui.settings import KEY_BLUR_FACES, KEY_PEOPLE_PANEL, KEY_SUMMARY_DIR, KEY_SUMMARY_PANEL, Preferences
+from gui.status import STATUS_DONE_MS, STATUS_HINT_MS, STATUS_PROBLEM_MS
 from gui.summary_view import SummaryDock
 from pipeline.summary import check_summary_path, write_summary
 
@@ -126,7 +127,7 @@ class PeopleFeatures(QObject):
         self.prefs.set_flag(KEY_BLUR_FACES, blur)
         self.requestBlur.emit(blur)
         self.window.statusBar().showMessage(
-            "Faces are blurred in the view, snapshots and recordings." if blur else "Faces are no longer blurred.", 4000)
+            "Faces are blurred in the view, snapshots and recordings." if blur else "Faces are no longer blurred.", STATUS_HINT_MS)
 
     def export_summary(self, path: str | None = None) -> Path | None:
         """Write the latest session summary (JSON, or CSV for a .csv name); asks for a name when none is given."""
@@ -141,11 +142,12 @@ class PeopleFeatures(QObject):
             check_summary_path(path)
             written = write_summary(self.summary.summary, path)
         except OutputError as exc:
-            self.window.statusBar().showMessage(str(exc), 8000)
+            self.window.statusBar().showMessage(str(exc), STATUS_PROBLEM_MS)
             return None
         except (OSError, ValueError) as exc:
-            self.window.statusBar().showMessage(f"Could not save the summary: {exc}", 6000)
+            self.window.statusBar().showMessage(f"Could not save the summary: {exc}. Choose another folder or name.",
+                                                STATUS_PROBLEM_MS)
             return None
         self.prefs.set_folder(KEY_SUMMARY_DIR, written.parent)
-        self.window.statusBar().showMessage(f"Summary saved: {written}", 5000)
+        self.window.statusBar().showMessage(f"Summary saved: {written}", STATUS_DONE_MS)
         return written

@@ -26,6 +26,7 @@ from pipeline.session import FrameTimings, Session
 from pipeline.sources import ImageFilesSource, early_end_note, open_source
 
 IDLE_WAIT_S = 0.02
+MAX_FILE_LAG_S = 0.5   # a file's playback schedule trails the clock by at most this: after a stall it plays on at its own rate, not racing to catch up
 FPS_WINDOW_FRAMES = 20
 
 
@@ -194,7 +195,7 @@ class AnalysisWorker(QObject):
             if wait_s > 0:
                 time.sleep(min(wait_s, IDLE_WAIT_S))
                 return
-            self._next_frame_due = max(self._next_frame_due + 1.0 / src.fps, time.perf_counter() - 0.5)
+            self._next_frame_due = max(self._next_frame_due + 1.0 / src.fps, time.perf_counter() - MAX_FILE_LAG_S)
         try:
             frame = src.read()
         except SourceError as exc:

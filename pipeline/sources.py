@@ -154,6 +154,7 @@ class CameraSource(FrameSource):
 
     is_live = True
     READ_FAILURES_BEFORE_DISCONNECT = 30
+    RETRY_WAIT_S = 0.01   # between failed reads
 
     def __init__(self, index: int):
         self.index = int(index)
@@ -185,7 +186,7 @@ class CameraSource(FrameSource):
                     self.disconnected = True
                     self._fresh.set()
                     return
-                time.sleep(0.01)
+                time.sleep(self.RETRY_WAIT_S)
 
     def read(self, timeout_s: float = 2.0):
         if not self._fresh.wait(timeout_s) or self.disconnected:
