@@ -26,7 +26,9 @@ from pipeline.session import FrameTimings, Session
 from pipeline.sources import ImageFilesSource, early_end_note, open_source
 
 IDLE_WAIT_S = 0.02
-MAX_FILE_LAG_S = 0.5   # a file's playback schedule trails the clock by at most this: after a stall it plays on at its own rate, not racing to catch up
+# a file's playback schedule trails the clock by at most this: after a stall it plays on at its own rate
+# instead of racing through frames to catch up
+MAX_FILE_LAG_S = 0.5
 FPS_WINDOW_FRAMES = 20
 
 
@@ -182,9 +184,9 @@ class AnalysisWorker(QObject):
             return
         except Exception as exc:  # noqa: BLE001 - the window must show it, not die
             traceback.print_exc()
-            self.modelsFailed.emit(f"The models could not be started ({type(exc).__name__}: {exc}). Run "
-                                   f"`python main.py --headless --source demo/demo_faces.mp4` in a terminal for the full error, and "
-                                   f"reinstall with `pip install -r requirements.txt` if a library is named.")
+            self.modelsFailed.emit(f"The models could not be started ({type(exc).__name__}: {exc}). Run `python "
+                                   f"main.py --headless --source demo/demo_faces.mp4` in a terminal for the full "
+                                   f"error, and reinstall with `pip install -r requirements.txt` if a library is named.")
             return
         self.modelsReady.emit()
 
