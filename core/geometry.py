@@ -15,6 +15,16 @@ def area(box: Box) -> float:
     return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
 
 
+def covered_fraction(box: Box, region: Box) -> float:
+    """Share of `box`'s area inside `region` (0 for an empty box)."""
+    return intersection_area(box, region) / max(area(box), 1e-6)
+
+
+def xyxy_to_xywh(boxes: np.ndarray) -> np.ndarray:
+    """N x 4 corner boxes as (left, top, width, height), the form OpenCV's NMS takes."""
+    return np.column_stack([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]])
+
+
 def iou(a: Box, b: Box) -> float:
     """Intersection over union of two boxes (0 when they do not touch, or when both are empty)."""
     inter = intersection_area(a, b)

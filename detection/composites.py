@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from core.cli import OneLineParser, number_in, run_tool
 from core.errors import SourceError
+from core.geometry import covered_fraction
 from core.images import WEBCAM_FRAME_WH_PX
 from core.label_files import read_yolo_boxes, write_yolo_boxes
 from core.paths import DATASETS_DIR, DETECTOR_COMPOSITES_DIR
@@ -72,15 +73,8 @@ def paste_chip(scene: np.ndarray, chip: np.ndarray, kind: str, x: int, y: int, s
 
 
 def visible_fraction(box, width: int, height: int) -> float:
-    x1, y1, x2, y2 = box
-    inter = max(0.0, min(x2, width) - max(x1, 0)) * max(0.0, min(y2, height) - max(y1, 0))
-    return inter / max((x2 - x1) * (y2 - y1), 1e-6)
-
-
-def covered_fraction(box, square) -> float:
-    x1, y1, x2, y2 = box
-    inter = max(0.0, min(x2, square[2]) - max(x1, square[0])) * max(0.0, min(y2, square[3]) - max(y1, square[1]))
-    return inter / max((x2 - x1) * (y2 - y1), 1e-6)
+    """Share of `box` inside a width x height image."""
+    return covered_fraction(box, (0, 0, width, height))
 
 
 def compose(scene, scene_boxes, chips, rng: random.Random, face_px_range, n_faces: int):

@@ -9,7 +9,7 @@ import numpy as np
 from core.config import AppConfig
 from core.errors import WeightsError, check_weights_file, refuse_unsafe_weights
 from core.face import Face
-from core.geometry import area, intersection_area
+from core.geometry import area, intersection_area, xyxy_to_xywh
 from core.images import to_bgr
 from core.paths import DEFAULT_DETECTOR_WEIGHTS
 from detection.onnx_yolo import OnnxYolo, nms_keep
@@ -148,7 +148,7 @@ class FaceDetector:
         all_boxes, all_scores = np.concatenate(boxes).reshape(-1, 4), np.concatenate(scores)
         if not len(all_boxes):
             return all_boxes, all_scores
-        xywh = np.column_stack([all_boxes[:, :2], all_boxes[:, 2:] - all_boxes[:, :2]])
+        xywh = xyxy_to_xywh(all_boxes)
         # no cap in the NMS: duplicates are dropped first, then the best max_faces kept
         keep = _drop_contained(all_boxes, nms_keep(xywh, all_scores, self.confidence, self.iou, len(all_boxes)))
         keep = keep[:self.max_faces]

@@ -34,6 +34,7 @@ import numpy as np
 from tqdm import tqdm
 
 from core.cli import OneLineParser, run_tool
+from core.geometry import covered_fraction
 from core.images import WEBCAM_FRAME_WH_PX
 from core.label_files import folder_images, read_yolo_boxes, write_yolo_boxes
 from core.paths import DATA_CACHE_DIR, DATA_DIR, DATASETS_DIR
@@ -129,7 +130,7 @@ def paste_faces(scene: np.ndarray, scene_boxes: list, faces: list, rng: random.R
 
     Scene faces a chip covers lose their label (composites.COVERED_FRACTION_DROP); a face that would be
     cut by the frame edge (under MIN_VISIBLE_FRACTION in frame) is not pasted."""
-    from detection.composites import COVERED_FRACTION_DROP, covered_fraction, paste_chip, visible_fraction
+    from detection.composites import COVERED_FRACTION_DROP, paste_chip, visible_fraction
     h, w = scene.shape[:2]
     scene = scene.copy()
     placed, new_boxes = [], []

@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 
 from core.face import Face
+from core.geometry import intersection_area
 
 COLOR_FEMALE_BGR = (180, 80, 240)
 COLOR_MALE_BGR = (240, 160, 40)
@@ -44,7 +45,7 @@ TAG_SLIDE_STEPS = 6                  # tag heights a tag may slide up or down fr
 
 
 def _overlaps(a: Rect, b: Rect) -> bool:
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+    return intersection_area(a, b) > 0
 
 
 def layout_tags(boxes: list, sizes: list[list[tuple[int, int]]], frame_size: tuple[int, int]) -> list[tuple[Rect, int] | None]:

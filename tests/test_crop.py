@@ -99,3 +99,12 @@ def test_bad_crop_arguments_are_named(box, scale, size, expect):
 def test_a_path_instead_of_an_image_says_to_read_it_first():
     with pytest.raises(FrameError, match="got the str 'photo.jpg': read the file first"):
         to_bgr("photo.jpg")
+
+
+def test_covered_fraction_and_xywh_live_with_the_other_box_helpers():
+    import numpy as np
+
+    from core.geometry import covered_fraction, xyxy_to_xywh
+    assert covered_fraction((0, 0, 10, 10), (5, 0, 20, 20)) == 0.5
+    assert covered_fraction((3, 3, 3, 3), (0, 0, 10, 10)) == 0.0   # an empty box covers nothing
+    assert xyxy_to_xywh(np.array([[1.0, 2.0, 4.0, 8.0]])).tolist() == [[1.0, 2.0, 3.0, 6.0]]
