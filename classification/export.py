@@ -40,6 +40,7 @@ def recalibrate_batchnorm(model, batches) -> int:
     with momentum (k-1)/k at step k makes the stored statistics the plain mean of the batches' own
     statistics ("precise BN"). Only statistics change; no weight is trained. Returns the batch count.
     """
+    from classification.model import all_layers
     tf = import_tensorflow()
     layers = [layer for layer in all_layers(model) if isinstance(layer, tf.keras.layers.BatchNormalization)]
     saved = [layer.momentum for layer in layers]
@@ -85,30 +86,20 @@ def load_averaged(checkpoints):
     return model
 
 
-def all_layers(model):
-    for layer in model.layers:
-        if hasattr(layer, "layers"):
-            yield from all_layers(layer)
-        else:
-            yield layer
-
-
 def calibration_batches(cache_dir: Path, input_size_px: int, n_batches: int = 60, batch: int = 32, seed: int = 0):
     """Training-split faces cropped like the app does, at random slider scales (no other augmentation)."""
-    import json
-
     import numpy as np
 
-    from classification.cache import load_cache
+    from classification.cache import cache_scale, load_cache
     from core.config import CROP_SCALE_RANGE
     tf = import_tensorflow()
     images, labels = load_cache(cache_dir)
-    cache_scale = float(json.loads((Path(cache_dir) / "meta.json").read_text())["scale"])
+    scale = cache_scale(cache_dir)
     rng = np.random.default_rng(seed)
     train = np.flatnonzero(labels["keep"] & (labels["split"] == "train"))
     for _ in range(n_batches):
         idx = np.sort(rng.choice(train, batch, replace=False))
-        half = rng.uniform(*CROP_SCALE_RANGE, size=batch) / cache_scale / 2.0
+        half = rng.uniform(*CROP_SCALE_RANGE, size=batch) / scale / 2.0
         boxes = np.stack([0.5 - half, 0.5 - half, 0.5 + half, 0.5 + half], axis=1).astype(np.float32)
         yield tf.image.crop_and_resize(tf.cast(images[idx], tf.float32), boxes, tf.range(batch),
                                        (input_size_px, input_size_px), extrapolation_value=0.0)

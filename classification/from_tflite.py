@@ -104,13 +104,8 @@ def _interpreter(model_bytes_or_path):
 
 
 def _layers(model, kind):
-    out = []
-    for layer in model.layers:
-        if hasattr(layer, "layers"):
-            out += _layers(layer, kind)
-        elif isinstance(layer, kind):
-            out.append(layer)
-    return out
+    from classification.model import all_layers
+    return [layer for layer in all_layers(model) if isinstance(layer, kind)]
 
 
 def _batchnorm_after(model, tf):
@@ -221,7 +216,6 @@ def _set_bn(bn, beta: np.ndarray, moving_mean: np.ndarray) -> None:
 
 def main(argv=None) -> int:
     """`python -m classification.from_tflite FILE.tflite --out FILE.keras`: rebuild and check against the file."""
-    import json
     import sys
 
     from classification.cache import load_cache
@@ -243,9 +237,9 @@ def main(argv=None) -> int:
         print(f"error: no face cache at {args.cache}; build one with `python -m classification.cache`", file=sys.stderr)
         return 2
     tf = import_tensorflow()
-    from classification.cache import center_crops
+    from classification.cache import cache_scale, center_crops
     images, labels = load_cache(args.cache)
-    scale = float(json.loads((Path(args.cache) / "meta.json").read_text())["scale"])
+    scale = cache_scale(args.cache)
     size = int(_interpreter(args.tflite).get_input_details()[0]["shape"][1])
     train = np.flatnonzero(labels["keep"] & (labels["split"] == "train"))[::97][:512]
     check = np.flatnonzero(labels["keep"] & (labels["split"] == "val"))[:256]

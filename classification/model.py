@@ -47,3 +47,12 @@ def load_checkpoint(path: str | Path):
     except (ValueError, OSError, TypeError) as exc:
         raise WeightsError(f"{path} could not be loaded as a Keras checkpoint ({type(exc).__name__}): is it a "
                            f"whole file that `python -m classification.train` saved?") from None
+
+
+def all_layers(model):
+    """Every leaf layer of a Keras model, nested models (the InceptionV3 trunk) walked into."""
+    for layer in model.layers:
+        if hasattr(layer, "layers"):
+            yield from all_layers(layer)
+        else:
+            yield layer

@@ -239,7 +239,7 @@ def initial_model(args, tf, run_dir: Path, train_images: np.ndarray, cache_scale
         model = keras_from_tflite(args.init, calibration)
         model.save(rebuilt)
         print(f"rebuilt {args.init} as {rebuilt}", flush=True)
-    from classification.export import all_layers
+    from classification.model import all_layers
     for layer in all_layers(model):
         if isinstance(layer, tf.keras.layers.BatchNormalization):
             layer.trainable = False  # folded statistics are exact only in inference mode
