@@ -22,8 +22,8 @@ from core.cli import OneLineParser, number_in, run_tool
 from core.errors import SourceError
 from core.geometry import covered_fraction
 from core.images import WEBCAM_FRAME_WH_PX
-from core.label_files import read_yolo_boxes, write_yolo_boxes
 from core.paths import DATASETS_DIR, DETECTOR_COMPOSITES_DIR
+from detection.yolo_files import read_yolo_boxes, write_yolo_boxes
 
 # Face box inside each chip kind, as fractions (x1, y1, x2, y2) of the chip; forehead to chin, ear to ear.
 CHIP_FACE_BOX = {

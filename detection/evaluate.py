@@ -37,11 +37,10 @@ import numpy as np
 from tqdm import tqdm
 
 from core.cli import OneLineParser, number_in, positive, refuse_existing, run_tool
-from core.errors import SourceError
 from core.geometry import iou_matrix
 from core.images import WEBCAM_FRAME_WH_PX
-from core.label_files import folder_images, label_path, read_yolo_boxes
 from core.paths import DATASETS_DIR, EVAL_DIR
+from detection.yolo_files import folder_images, label_path, read_yolo_boxes, split_folders
 
 DEFAULT_DATA = DATASETS_DIR / "wider_face_subset" / "data.yaml"
 IOU_MATCH = 0.5
@@ -96,36 +95,6 @@ def parse_args(argv=None):
         if not (row == APP_ROW or (size.isdigit() and int(size) > 0)):
             p.error(f"--rows: '{row}' is neither '{APP_ROW}' nor an input size in px (e.g. {DEFAULT_ROWS})")
     return args
-
-
-def read_data_yaml(data_yaml: Path, splits: tuple[str, ...]) -> dict:
-    """The mapping a YOLO data.yaml holds, checked to name every one of `splits`.
-
-    Why: a text file, an empty file or a list given as --data used to end in "AttributeError: 'str' object
-    has no attribute 'get'" here, or in an ultralytics RuntimeError after the model was built; this says
-    in one line (SourceError) which file is wrong and what it must hold.
-    """
-    import yaml
-    if not data_yaml.is_file():
-        raise SourceError(f"no data.yaml at {data_yaml}: pass --data with a YOLO data.yaml")
-    try:
-        cfg = yaml.safe_load(data_yaml.read_text())
-    except (yaml.YAMLError, UnicodeDecodeError, ValueError):
-        cfg = None
-    missing = [split for split in splits if not isinstance(cfg, dict) or not cfg.get(split)]
-    if missing:
-        raise SourceError(f"{data_yaml} is not a YOLO data.yaml naming image folders for {', '.join(missing)}: "
-                          f"pass one with '{splits[0]}: <folder>' lines, like those python -m detection.train_data "
-                          f"writes")
-    return cfg
-
-
-def split_folders(data_yaml: Path, split: str) -> list[Path]:
-    """The image folders a data.yaml names for `split` (one entry or a list), resolved as ultralytics does."""
-    cfg = read_data_yaml(data_yaml, (split,))
-    base = Path(cfg.get("path") or data_yaml.parent)
-    entries = cfg[split] if isinstance(cfg[split], list) else [cfg[split]]
-    return [Path(entry) if Path(entry).is_absolute() else base / entry for entry in entries]
 
 
 def image_list(data_yaml: Path, split: str) -> list[Path]:

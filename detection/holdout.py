@@ -36,8 +36,8 @@ from tqdm import tqdm
 from core.cli import OneLineParser, run_tool
 from core.geometry import covered_fraction
 from core.images import WEBCAM_FRAME_WH_PX
-from core.label_files import folder_images, read_yolo_boxes, write_yolo_boxes
 from core.paths import DATA_CACHE_DIR, DATA_DIR, DATASETS_DIR
+from detection.yolo_files import folder_images, read_yolo_boxes, write_yolo_boxes
 
 DEFAULT_DATASETS = DATASETS_DIR
 DEFAULT_OUT = DATA_CACHE_DIR / "detector_holdout"

@@ -24,9 +24,8 @@ from tqdm import tqdm
 
 from core.cli import OneLineParser, number_in, refuse_existing, run_tool
 from core.errors import OutputError
-from core.label_files import folder_images, label_path
-from detection.evaluate import split_folders
 from detection.train import ensure_data
+from detection.yolo_files import folder_images, label_path, split_folders
 
 
 def listed_images(entry: Path) -> list[Path]:

@@ -30,8 +30,8 @@ import cv2
 from core.cli import OneLineParser, positive, refuse_existing, run_tool
 from core.config import AppConfig
 from core.images import WEBCAM_FRAME_WH_PX
-from core.label_files import folder_images
 from detection.onnx_yolo import letterbox_blob, rect_input_hw
+from detection.yolo_files import folder_images
 
 CALIBRATION_PERCENTILE = 99.999   # activation range: ignore the top 0.001 % of values (outliers)
 CALIBRATION_CHUNK_IMAGES = 50     # images whose activations are held at once (about 3 GB at 384 px)

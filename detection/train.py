@@ -69,7 +69,7 @@ def parse_args(argv=None):
 def ensure_data(data: str | None) -> Path:
     """--data, or the composites (built on first use); SourceError for a data.yaml that names no train and
     val images, before the model is built (ultralytics used to fail with a RuntimeError after that)."""
-    from detection.evaluate import read_data_yaml
+    from detection.yolo_files import read_data_yaml
     if data:
         path = Path(data).resolve()
         read_data_yaml(path, ("train", "val"))

@@ -45,9 +45,9 @@ from tqdm import tqdm
 
 from core.cli import OneLineParser, run_tool
 from core.geometry import intersection_area
-from core.label_files import folder_images, write_yolo_boxes
 from core.paths import DATA_CACHE_DIR, DETECTOR_COMPOSITES_DIR
 from detection import holdout
+from detection.yolo_files import folder_images, write_yolo_boxes
 
 DEFAULT_OUT = DATA_CACHE_DIR / "detector_v2"
 DEFAULT_OLD_COMPOSITES = DETECTOR_COMPOSITES_DIR / "images" / "train"

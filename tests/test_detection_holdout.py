@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from detection import holdout
-from core.label_files import label_path, read_yolo_boxes
 from detection.evaluate import image_list
+from detection.yolo_files import label_path, read_yolo_boxes
 
 FACE_COLOUR = (0, 0, 255)
 
