@@ -8,11 +8,10 @@ import signal
 import sys
 
 import runtime
-from core.cli import EXIT_BAD_INPUT, OneLineParser, number_in
+from core.cli import EXIT_BAD_INPUT, EXIT_SIGNALS, OneLineParser, number_in
 
 runtime.configure_environment()
 
-EXIT_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -284,13 +284,10 @@ def main(argv=None) -> int:
     from pipeline.analyzer import FaceAnalyzer
     from pipeline.annotate import FaceAnnotator
 
-    config = AppConfig(trust_checkpoints=args.trust_checkpoints)
-    if args.detector:
-        config.detector_weights = Path(args.detector)
-    if args.classifier:
-        config.classifier_weights = Path(args.classifier)
-    if args.detector_imgsz:
-        config.detector_imgsz_px = args.detector_imgsz
+    config = AppConfig(trust_checkpoints=args.trust_checkpoints).changed(
+        detector_weights=Path(args.detector) if args.detector else None,
+        classifier_weights=Path(args.classifier) if args.classifier else None,
+        detector_imgsz_px=args.detector_imgsz or AppConfig.detector_imgsz_px)
     smooth = FaceAnalyzer(config)  # bad weights are refused here, before the clip is decoded
     segments = load_segments(Path(args.clip))
     raw = FaceAnalyzer(replace(config, smoothing=False), detector=smooth.detector, classifier=smooth.classifier)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +20,9 @@ from pathlib import Path
 from core.errors import SourceError, WeightsError
 
 EXIT_BAD_INPUT = 2
+# what ends a run politely (Ctrl-C, `kill`, a closed terminal): headless runs and the window finish their
+# outputs on these instead of dying mid-frame
+EXIT_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 # Raised by this project's own checks with messages written for the user (core.errors), and by the
 # file system for a path that is missing or in the way: each message names the path.

@@ -54,7 +54,8 @@ def pack(data_yaml: Path, out: Path, quality: int) -> dict[str, float]:
                     continue
                 ok, encoded = cv2.imencode(".webp", image, [cv2.IMWRITE_WEBP_QUALITY, quality])
                 if not ok:
-                    raise RuntimeError(f"WebP encoding failed for {path}")
+                    raise OutputError(f"WebP encoding failed for {path}: check the image, or leave it out of "
+                                      f"the data.yaml's folders")
                 rel = Path(path.name) if folder.suffix == ".txt" else path.relative_to(folder)
                 target = dst / "images" / rel.with_suffix(".webp")
                 target.parent.mkdir(parents=True, exist_ok=True)

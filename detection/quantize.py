@@ -151,7 +151,8 @@ def main(argv=None) -> int:
         return 2
     missing = [str(f) for f in args.calibration if not f.is_dir()]
     if missing:
-        print(f"error: no calibration folder at {', '.join(missing)}", file=sys.stderr)
+        print(f"error: no calibration folder at {', '.join(missing)}; pass --calibration with folders of training "
+              f"images (python -m detection.train_data writes them)", file=sys.stderr)
         return 2
     if not calibration_files(args.calibration, 1):
         print(f"error: no images in {', '.join(map(str, args.calibration))}; give folders of training images",

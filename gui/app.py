@@ -50,5 +50,5 @@ def quit_on_signals(window) -> dict:
     timer = QTimer(window)
     timer.timeout.connect(lambda: None)
     timer.start(SIGNAL_POLL_MS)
-    signals = [getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)]
-    return {sig: signal.signal(sig, lambda *_: window.close()) for sig in signals}
+    from core.cli import EXIT_SIGNALS
+    return {sig: signal.signal(sig, lambda *_: window.close()) for sig in EXIT_SIGNALS}

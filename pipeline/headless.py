@@ -150,7 +150,8 @@ def _write_session(session: dict, path: str) -> Path:
     try:
         return write_summary(session, path)
     except OSError as exc:
-        raise OutputError(f"Cannot write the summary to {path}: {exc.strerror or exc}.") from None
+        raise OutputError(f"Cannot write the summary to {path}: {exc.strerror or exc}. Give --summary a path in a "
+                          f"writable folder with free space.") from None
 
 
 def same_file(a: Path, b: Path) -> bool:

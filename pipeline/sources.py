@@ -229,7 +229,8 @@ class ImageFilesSource(FrameSource):
         # one image is decoded here, once: decoding it again would repeat a damaged file's decoder warnings
         self._decoded = None if path.is_dir() else cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
         if not path.is_dir() and (self._decoded is None or not self._decoded.size):
-            raise SourceError(f"{path.name} cannot be read as an image: the file is damaged or not an image.")
+            raise SourceError(f"{path.name} cannot be read as an image: the file is damaged or not an image. Open "
+                              f"another photo, or save this one again as JPEG or PNG.")
 
     def _decode(self, path: Path) -> np.ndarray | None:
         return self._decoded if self.folder is None else cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
