@@ -24,6 +24,9 @@ from core.paths import DATASETS_DIR, EXTRA_DATA_DIR
 UTKFACE_FACE_FRACTION = 0.70
 # FairFace chips are dlib face chips with padding 0.25: the face box is the central 1 / (1 + 2 * 0.25).
 FAIRFACE_FACE_FRACTION = 1.0 / 1.5
+# All-Age-Faces originals without usable key points: the face is taken as a central square of this share
+# of the shorter side (classification.cache prefers the detector's box to it, and says how often)
+AAF_FACE_FRACTION = 0.55
 FAIRFACE_RANGES_YEARS = {
     "0-2": (0, 2), "3-9": (3, 9), "10-19": (10, 19), "20-29": (20, 29), "30-39": (30, 39),
     "40-49": (40, 49), "50-59": (50, 59), "60-69": (60, 69), "more than 70": (70, 90),
@@ -48,21 +51,26 @@ class FaceSample:
     subject: str = ""                               # keeps one person's faces in one split
 
 
-def split_of(key: str, test_percent: int = 10) -> str:
+def split_of(key: str, test_percent: int) -> str:
     """Deterministic 'train'/'test' assignment from a stable hash, so the held-out set never moves."""
     bucket = int(hashlib.sha1(key.encode("utf-8")).hexdigest()[:8], 16) % 100
     return "test" if bucket < test_percent else "train"
 
 
-HELD_OUT_SPLITS = {"test": "10%", "val": "5%"}   # the splits `split_name` holds out of training, and their shares
+# the held-out shares of every source: TEST_PERCENT of subjects, then VAL_PERCENT_OF_REST of the others
+# (6% of 90%: 5.4% of all). Changing either moves faces between training and the held-out splits.
+TEST_PERCENT = 10
+VAL_PERCENT_OF_REST = 6
+HELD_OUT_SPLITS = {"test": f"{TEST_PERCENT}%",
+                   "val": f"{VAL_PERCENT_OF_REST * (100 - TEST_PERCENT) / 100:.1f}%"}   # the splits and their shares
 
 
 def split_name(sample: FaceSample) -> str:
-    """'test' (10%), 'val' (5%) or 'train', fixed by a hash of the subject key and the source."""
+    """'test', 'val' or 'train' (HELD_OUT_SPLITS' shares), fixed by a hash of the subject key and the source."""
     key = f"{sample.source}:{sample.subject}"
-    if split_of(key, 10) == "test":
+    if split_of(key, TEST_PERCENT) == "test":
         return "test"
-    return "val" if split_of("val:" + key, 6) == "test" else "train"
+    return "val" if split_of("val:" + key, VAL_PERCENT_OF_REST) == "test" else "train"
 
 
 def read_utkface(root: str | Path) -> list[FaceSample]:
@@ -130,7 +138,7 @@ def read_aaf(root: str | Path, excluded_names: frozenset[str] = frozenset()) -> 
             person, age = int(name[:5]), int(name[6:-4])
         except ValueError:
             continue
-        samples.append(FaceSample(str(path), landmark_box(base / "key points" / f"{path.stem}.txt"), 0.55,
+        samples.append(FaceSample(str(path), landmark_box(base / "key points" / f"{path.stem}.txt"), AAF_FACE_FRACTION,
                                   age_to_soft(age), 0 if person >= AAF_FIRST_MALE_ID else 1, "aaf",
                                   age_years=float(age), subject=f"{person:05d}"))
     return samples

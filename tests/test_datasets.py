@@ -3,7 +3,7 @@ import cv2
 import numpy as np
 import pytest
 
-from facedata.datasets import read_adience, read_fairface, read_utkface, split_of
+from facedata.datasets import TEST_PERCENT, read_adience, read_fairface, read_utkface, split_of
 from tests.conftest import DATASETS, needs_datasets
 
 ADIENCE_HEADER = "user_id\toriginal_image\tface_id\tage\tgender\tx\ty\tdx\tdy\ttilt_ang\tfiducial_yaw_angle\tfiducial_score\n"
@@ -57,8 +57,8 @@ def test_fairface_reader(tmp_path):
 
 def test_split_is_deterministic_and_about_ten_percent():
     keys = [f"k{i}" for i in range(5000)]
-    assert [split_of(k) for k in keys] == [split_of(k) for k in keys]
-    assert 0.08 < sum(split_of(k) == "test" for k in keys) / len(keys) < 0.12
+    assert [split_of(k, TEST_PERCENT) for k in keys] == [split_of(k, TEST_PERCENT) for k in keys]
+    assert 0.08 < sum(split_of(k, TEST_PERCENT) == "test" for k in keys) / len(keys) < 0.12
 
 
 @needs_datasets()
