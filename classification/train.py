@@ -1,8 +1,10 @@
 """Train the InceptionV3 age-group + gender classifier: `python -m classification.train --help`.
 
 Resumable: the run folder keeps a Keras BackupAndRestore state (model, optimizer, epoch), `last.keras`,
-`best.keras` (by validation age accuracy), `history.csv` and `curves.png`; rerunning the same command
-continues where the last session stopped. With `--average-from-epoch E` it also keeps `average.keras`,
+`best.keras` (by validation age accuracy, over every epoch logged), `history.csv` and `curves.png`;
+rerunning the same command continues where the last session stopped. A finished run is never trained
+again from scratch over its checkpoints: a rerun is refused and names the command that continues from it.
+Checkpoints are written to a temporary file and renamed, so a kill mid-save keeps the previous one. With `--average-from-epoch E` it also keeps `average.keras`,
 the running mean of the weights at the end of every epoch from E on (stochastic weight averaging: the
 mean of nearby points on a low-LR path generalizes better than any one of them, for no inference cost).
 
@@ -40,7 +42,8 @@ def parse_args(argv=None):
     p.add_argument("--cache", default=str(FACE_CACHE_DIR), help="decoded-face cache folder")
     p.add_argument("--run-dir", default=str(RUNS_DIR / "classifier"), help="checkpoints and logs")
     p.add_argument("--input-size", type=number_in(75, 1024, int), default=112, help="classifier input side in px (>= 75)")
-    p.add_argument("--epochs", type=number_in(2, 100000, int), default=80, help="planned epochs; the LR schedule spans them")
+    p.add_argument("--epochs", type=number_in(2, 100000, int), default=80,
+                   help="planned epochs, at least 2 (the first warms the LR up); the LR schedule spans them")
     p.add_argument("--steps-per-epoch", type=positive(int), default=125)
     p.add_argument("--batch", type=positive(int), default=32)
     p.add_argument("--lr", type=positive(), default=5e-4, help="peak learning rate (2e-3 did not learn from scratch)")
@@ -60,6 +63,52 @@ def parse_args(argv=None):
     if args.init and not Path(args.init).is_file():
         p.error(f"--init {args.init}: no such file (a .keras checkpoint or a shipped .tflite)")
     return args
+
+
+def epochs_logged(run_dir: Path) -> int:
+    """Epochs `run_dir/history.csv` records (its highest epoch + 1); 0 without one."""
+    history = run_dir / "history.csv"
+    if not history.is_file():
+        return 0
+    done = [int(row.split(",", 1)[0]) for row in history.read_text().splitlines()[1:] if row.split(",", 1)[0].isdigit()]
+    return max(done) + 1 if done else 0
+
+
+def best_logged(history: Path, monitor: str) -> float:
+    """The highest `monitor` value history.csv holds (-inf without one)."""
+    import csv
+    if not history.is_file():
+        return float("-inf")
+    with history.open(newline="") as f:
+        values = [float(row[monitor]) for row in csv.DictReader(f) if row.get(monitor) not in (None, "")]
+    return max(values, default=float("-inf"))
+
+
+def check_run_dir(run_dir: Path, epochs: int, init: str | None) -> None:
+    """FileExistsError, before any work, when this command would train `run_dir` again from scratch over
+    its checkpoints (every planned epoch done, or epochs logged with no backup/ left to resume from), or
+    when its rebuilt `init.keras` came from another file than `--init`."""
+    done = epochs_logged(run_dir)
+    next_run = f"--init {run_dir / 'last.keras'} --run-dir {run_dir}_next"
+    if done >= epochs:
+        raise FileExistsError(f"{run_dir} already finished its {done} epochs and was kept: to train further, "
+                              f"start a new run from it ({next_run})")
+    if done and not (run_dir / "backup").is_dir():
+        raise FileExistsError(f"{run_dir} holds {done} trained epochs but no backup/ to resume from, and was "
+                              f"kept: start a new run from it ({next_run})")
+    recorded = run_dir / "init.json"
+    if init and init.endswith(".tflite") and recorded.is_file() and (run_dir / "init.keras").is_file():
+        source = json.loads(recorded.read_text()).get("init")
+        if source != str(Path(init).resolve()):
+            raise FileExistsError(f"{run_dir / 'init.keras'} was rebuilt from {source}, not from --init {init}: "
+                                  f"give a new --run-dir for a run from {init}")
+
+
+def save_atomically(model, path: Path) -> None:
+    """`model.save(path)` through a temporary file, so an interrupted save leaves the previous file whole."""
+    tmp = path.with_name(path.stem + ".partial.keras")
+    model.save(tmp)
+    os.replace(tmp, path)
 
 
 def parse_source_weights(pairs: list[str], sources) -> dict[str, float]:
@@ -146,6 +195,9 @@ def main(argv=None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    run_dir = Path(args.run_dir)
+    check_run_dir(run_dir, args.epochs, args.init)   # before the face cache is read (minutes, GBs)
+    run_dir.mkdir(parents=True, exist_ok=True)
     cache = Path(args.cache)
     if not (cache / "labels.npz").is_file():
         if not Path(args.datasets).is_dir():
@@ -161,6 +213,10 @@ def main(argv=None) -> int:
                           for k in labels["source"]], np.float32)
     train_sources = np.array([SOURCES[k] for k in labels["source"][train_idx]])
     print(f"train faces {len(train_idx)}, validation faces {len(val_idx)}", flush=True)
+    if len(train_idx) < args.batch:
+        print(f"error: --batch {args.batch} is more than the {len(train_idx)} training faces in {cache}; "
+              f"give a smaller --batch", file=sys.stderr)
+        return 2
     if weight_by_source:
         print(f"sources drawn with weights {weight_by_source}", flush=True)
     images = np.ascontiguousarray(images_mm[np.concatenate([train_idx, val_idx])])
@@ -190,8 +246,6 @@ def main(argv=None) -> int:
     val_y = {"age": age_soft[val_idx], "gender": np.eye(2, dtype=np.float32)[np.maximum(gender[val_idx], 0)]}
     val_w = {"age": np.ones(len(val_idx), np.float32), "gender": (gender[val_idx] >= 0).astype(np.float32)}
 
-    run_dir = Path(args.run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
     model = initial_model(args, tf, run_dir, train_images, cache_scale) if args.init \
         else build_model(args.input_size, args.imagenet)
     total_steps = args.epochs * args.steps_per_epoch
@@ -207,10 +261,10 @@ def main(argv=None) -> int:
     )
     from classification.plots import CurvesPlot
     callbacks = [
-        keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
-        keras.callbacks.ModelCheckpoint(str(run_dir / "last.keras")),
-        keras.callbacks.ModelCheckpoint(str(run_dir / "best.keras"), monitor="val_age_acc", mode="max",
-                                        save_best_only=True),
+        # kept at the end (StopAfter ends an invocation early; check_run_dir refuses a finished run), and
+        # doubled, so a kill while it is written leaves the other copy to resume from
+        keras.callbacks.BackupAndRestore(str(run_dir / "backup"), delete_checkpoint=False, double_checkpoint=True),
+        Checkpoints(keras, run_dir, "val_age_acc"),
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
         CurvesPlot(run_dir / "history.csv", run_dir / "curves.png"),
     ]
@@ -220,7 +274,11 @@ def main(argv=None) -> int:
         callbacks.append(StopAfter(keras, args.stop_after_epochs))
     model.fit(train_ds, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
               validation_data=(val_x, val_y, val_w), callbacks=callbacks, verbose=2)
-    print(f"done; checkpoints in {run_dir}", flush=True)
+    done = epochs_logged(run_dir)
+    if done >= args.epochs:
+        print(f"done: {done} epochs; checkpoints in {run_dir}", flush=True)
+    else:
+        print(f"stopped after epoch {done} of {args.epochs}; rerun the same command to continue", flush=True)
     return 0
 
 
@@ -230,14 +288,20 @@ def initial_model(args, tf, run_dir: Path, train_images: np.ndarray, cache_scale
         from classification.model import load_checkpoint
         return load_checkpoint(args.init)
     rebuilt = run_dir / "init.keras"
-    if rebuilt.is_file():
-        model = tf.keras.models.load_model(rebuilt, compile=False)
+    if rebuilt.is_file():   # check_run_dir made sure it was rebuilt from this --init
+        try:
+            model = tf.keras.models.load_model(rebuilt, compile=False)
+        except Exception as exc:  # noqa: BLE001 - any load failure: a damaged file, rebuilt on request
+            from core.errors import WeightsError
+            raise WeightsError(f"{rebuilt} cannot be loaded ({str(exc).splitlines()[0][:120]}): delete it, and "
+                               f"the rerun rebuilds it from --init {args.init}") from None
     else:
         from classification.from_tflite import keras_from_tflite
         sample = np.random.default_rng(0).permutation(len(train_images))[:512]
         calibration = center_crops(tf, train_images[np.sort(sample)], args.input_size, cache_scale).numpy()
         model = keras_from_tflite(args.init, calibration)
-        model.save(rebuilt)
+        save_atomically(model, rebuilt)
+        (run_dir / "init.json").write_text(json.dumps({"init": str(Path(args.init).resolve())}))
         print(f"rebuilt {args.init} as {rebuilt}", flush=True)
     from classification.model import all_layers
     for layer in all_layers(model):
@@ -276,14 +340,30 @@ def WeightAverage(keras, path: Path, from_epoch: int):
             self.epochs.append(epoch)
             self.model.set_weights([m.astype(w.dtype) for m, w in zip(self.mean, current)])
             try:
-                tmp = path.with_name(path.stem + ".partial.keras")
-                self.model.save(tmp)
-                os.replace(tmp, path)
+                save_atomically(self.model, path)
                 self.state_path.write_text(json.dumps({"epochs": self.epochs}))
             finally:
                 self.model.set_weights(current)
 
     return _WeightAverage()
+
+
+def Checkpoints(keras, run_dir: Path, monitor: str):
+    class _Checkpoints(keras.callbacks.Callback):
+        """`last.keras` after every epoch, `best.keras` when `monitor` beats every epoch logged so far
+        (history.csv, so a resumed run does not take its first epoch for the best); both written atomically."""
+
+        def on_train_begin(self, logs=None):
+            self.best = best_logged(run_dir / "history.csv", monitor)
+
+        def on_epoch_end(self, epoch, logs=None):
+            save_atomically(self.model, run_dir / "last.keras")
+            value = (logs or {}).get(monitor)
+            if value is not None and value > self.best:
+                self.best = float(value)
+                save_atomically(self.model, run_dir / "best.keras")
+
+    return _Checkpoints()
 
 
 def StopAfter(keras, n_epochs: int):

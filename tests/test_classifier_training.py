@@ -213,6 +213,75 @@ def test_weight_average_is_the_mean_of_the_epochs_from_its_start_and_resumes_wit
         np.testing.assert_allclose(g, (a + b + b + 1.0) / 3, rtol=1e-5, atol=1e-6)
 
 
+def _history(run_dir, rows):
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "history.csv").write_text("epoch,val_age_acc\n" + "".join(f"{e},{v}\n" for e, v in rows))
+
+
+def test_a_finished_run_is_never_trained_again_from_scratch(tmp_path):
+    from classification.train import check_run_dir, epochs_logged
+    run = tmp_path / "run"
+    check_run_dir(run, 4, None)                      # a new run folder: go
+    _history(run, [(0, 0.5), (1, 0.6), (1, 0.6)])    # a resumed epoch is logged twice
+    (run / "backup").mkdir()
+    assert epochs_logged(run) == 2
+    check_run_dir(run, 4, None)                      # half done, with its backup: resume
+    _history(run, [(0, 0.5), (1, 0.6), (2, 0.62), (3, 0.61)])
+    with pytest.raises(FileExistsError, match=r"already finished its 4 epochs.*--init .*last.keras --run-dir .*run_next"):
+        check_run_dir(run, 4, None)
+    (run / "backup").rmdir()                         # epochs logged, nothing to resume from (older runs)
+    with pytest.raises(FileExistsError, match="no backup/ to resume from"):
+        check_run_dir(run, 8, None)
+
+
+def test_a_rebuilt_init_from_another_tflite_is_refused(tmp_path):
+    import json
+
+    from classification.train import check_run_dir
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "init.keras").write_bytes(b"k")
+    (run / "init.json").write_text(json.dumps({"init": str((tmp_path / "a.tflite").resolve())}))
+    check_run_dir(run, 4, str(tmp_path / "a.tflite"))
+    with pytest.raises(FileExistsError, match="was rebuilt from .*a.tflite, not from --init .*b.tflite"):
+        check_run_dir(run, 4, str(tmp_path / "b.tflite"))
+
+
+def test_checkpoints_are_atomic_and_best_remembers_the_epochs_before_a_resume(tmp_path):
+    from classification.train import Checkpoints, best_logged
+
+    class FakeKeras:
+        class callbacks:
+            class Callback:
+                def set_model(self, model):
+                    self.model = model
+
+    class FakeModel:
+        def __init__(self):
+            self.saved, self.fail = [], False
+
+        def save(self, path):
+            if self.fail:
+                path.write_bytes(b"half")
+                raise KeyboardInterrupt   # killed mid-save
+            path.write_bytes(b"model")
+            self.saved.append(path.name)
+
+    _history(tmp_path, [(0, 0.5), (1, 0.7)])
+    assert best_logged(tmp_path / "history.csv", "val_age_acc") == 0.7
+    model, cb = FakeModel(), Checkpoints(FakeKeras, tmp_path, "val_age_acc")
+    cb.set_model(model)
+    cb.on_train_begin()
+    cb.on_epoch_end(2, {"val_age_acc": 0.6})   # a resumed run's first epoch: not better than epoch 1
+    assert (tmp_path / "last.keras").read_bytes() == b"model" and not (tmp_path / "best.keras").exists()
+    cb.on_epoch_end(3, {"val_age_acc": 0.8})
+    assert (tmp_path / "best.keras").is_file()
+    model.fail = True
+    with pytest.raises(KeyboardInterrupt):
+        cb.on_epoch_end(4, {"val_age_acc": 0.9})
+    assert (tmp_path / "last.keras").read_bytes() == b"model"   # the previous epoch's file, whole
+
+
 def test_export_keeps_a_file_already_at_its_output(tmp_path, capsys):
     """The default --out is the shipped classifier: a candidate export must not replace it unasked."""
     from classification import export
