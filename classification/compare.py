@@ -31,6 +31,7 @@ pooled), the candidate's figures with the base file's beside them under BASE_NAM
 from __future__ import annotations
 
 import json
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,8 +40,8 @@ import numpy as np
 
 from classification.evaluate import PER_FACE_FILE
 from core.cli import OneLineParser
-from core.paths import WEIGHTS_DIR
 from core.labels import SOURCE_NAMES
+from core.paths import WEIGHTS_DIR
 
 HEADLINE_FIGURES = ("exact_acc", "one_off_acc", "children_exact_acc", "gender_acc")
 SHORT_NAMES = {"exact_acc": "exact", "one_off_acc": "1-off", "children_exact_acc": "children", "gender_acc": "gender"}
@@ -61,6 +62,35 @@ def read_metrics(path: Path) -> dict:
     if not isinstance(metrics, dict) or not metrics.get("by_scale"):
         raise ValueError(f"{path} has no by_scale figures: rerun `python -m classification.evaluate` for it")
     return metrics
+
+
+def held_out_split(metrics: dict) -> str:
+    """'test' or 'val': the split an evaluate metrics file measured (its "split" line names it; test if none)."""
+    found = re.search(r"== '(\w+)'", str(metrics.get("split", "== 'test'")))
+    return found.group(1) if found else str(metrics["split"])
+
+
+def check_comparable(base_path: Path, candidate_path: Path) -> None:
+    """ValueError when two metrics files did not measure the same thing: another held-out split, a source
+    the candidate lacks, or another number of faces (an evaluation cut short with --limit)."""
+    base, candidate = read_metrics(base_path), read_metrics(candidate_path)
+    if held_out_split(base) != held_out_split(candidate):
+        raise ValueError(f"{candidate_path} is on the {held_out_split(candidate)} split and {base_path} on the "
+                         f"{held_out_split(base)} split: compare evaluations of the same --split")
+    for scale, sources in base["by_scale"].items():
+        other = candidate["by_scale"].get(scale)
+        if not isinstance(other, dict) or not isinstance(sources, dict):
+            continue
+        for source, figures in sources.items():
+            if source == "overall" or not isinstance(figures, dict):
+                continue
+            if not isinstance(other.get(source), dict):
+                raise ValueError(f"{candidate_path} has no {source} figures at slider {scale}, which {base_path} "
+                                 f"has: evaluate the candidate with the same --datasets and --extra")
+            faces, other_faces = figures.get("faces"), other[source].get("faces")
+            if isinstance(faces, int) and isinstance(other_faces, int) and faces != other_faces:
+                raise ValueError(f"{source} at slider {scale}: {other_faces:,} faces in {candidate_path}, {faces:,} in "
+                                 f"{base_path}: evaluate both on the same faces (no --limit)")
 
 
 def load_metrics(path: Path) -> dict:
@@ -180,6 +210,7 @@ def judge(base_path: Path, candidate_path: Path, paired: bool = False, rule: str
     if rule not in RULES:
         raise ValueError(f"unknown rule {rule!r}: use one of {', '.join(RULES)}")
     paired = paired or rule == "band"
+    check_comparable(base_path, candidate_path)
     base, candidate = load_metrics(base_path), load_metrics(candidate_path)
     scales = shared_scales(base, candidate)
     changes = figure_changes(base, candidate, scales)

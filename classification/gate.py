@@ -13,20 +13,22 @@ instead of a shell script per session:
 
 Each step runs as its own process (TensorFlow's memory goes back between steps) with its log in
 `runs/gate_NAME/`; a step whose output already exists is not run again, so an interrupted gate picks
-up where it stopped. Exit status: 0 the chosen candidate passed both splits (ship it by the card's
+up where it stopped, but only when that output was made from this run's file (`check_kept`: not older
+than it, and an evaluation of these very weights); otherwise the gate stops and asks for a new --name. Exit status: 0 the chosen candidate passed both splits (ship it by the card's
 procedure), 1 none did, 2 bad input.
 """
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from classification.compare import judge
+from classification.compare import held_out_split, judge, read_metrics
 from classification.evaluate import PER_FACE_FILE
-from core.cli import OneLineParser
+from core.cli import OneLineParser, run_tool
 from core.paths import EVAL_DIR, REPO_ROOT
 
 CANDIDATES = ("last", "average")   # the checkpoints classification.train keeps, in the order they are judged
@@ -60,6 +62,21 @@ def run_step(command: list[str], output: Path, log: Path) -> None:
         raise RuntimeError(f"{' '.join(command)} failed (exit {done.returncode}): see {log}")
 
 
+def check_kept(output: Path, made_from: Path) -> None:
+    """RuntimeError when `output` is there but cannot be kept as the result for `made_from`: older than it
+    (the run trained on, or another run left it), or an evaluation of other weights."""
+    if not output.exists():
+        return
+    if made_from.exists() and output.stat().st_mtime < made_from.stat().st_mtime:
+        raise RuntimeError(f"{output} is older than {made_from}, which changed after it was made: give the gate a "
+                           f"new --name (or delete {output})")
+    if output.name == "metrics.json":
+        weights = json.loads(output.read_text()).get("weights")
+        if weights and Path(weights).resolve() != made_from.resolve():
+            raise RuntimeError(f"{output} measured {weights}, not {made_from}: give the gate a new --name "
+                               f"(or delete {output.parent})")
+
+
 def gate(run_dir: Path, name: str, val_base: Path, test_base: Path, eval_dir: Path, step=run_step) -> bool:
     logs = eval_dir.parent / f"gate_{name}"
     logs.mkdir(parents=True, exist_ok=True)
@@ -69,9 +86,11 @@ def gate(run_dir: Path, name: str, val_base: Path, test_base: Path, eval_dir: Pa
         if not checkpoint.is_file():
             continue
         tflite = run_dir / f"{name}{candidate}.tflite"
+        check_kept(tflite, checkpoint)
         step(["classification.export", str(checkpoint), "--calibration-batches", "0", "--out", str(tflite)],
              tflite, logs / f"export_{candidate}.log")
         val_dir = eval_dir / f"val_{name}{candidate}"
+        check_kept(val_dir / "metrics.json", tflite)
         step(["classification.evaluate", "--weights", str(tflite), "--split", "val", "--out", str(val_dir)],
              val_dir / "metrics.json", logs / f"val_{candidate}.log")
         val = judge(val_base, val_dir / "metrics.json")
@@ -87,6 +106,7 @@ def gate(run_dir: Path, name: str, val_base: Path, test_base: Path, eval_dir: Pa
         return False
     print(f"to the test split: {chosen.name} (sum {chosen.sum_points:+.2f} points)", flush=True)
     test_dir = eval_dir / name
+    check_kept(test_dir / "metrics.json", run_dir / f"{name}{chosen.name}.tflite")
     step(["classification.evaluate", "--weights", str(run_dir / f"{name}{chosen.name}.tflite"), "--out", str(test_dir)],
          test_dir / "metrics.json", logs / "test.log")
     test = judge(test_base, test_dir / "metrics.json", rule="band")
@@ -112,6 +132,16 @@ def main(argv=None) -> int:
             print(f"error: {path} not found: evaluate the shipped stage first (classification.evaluate --out)",
                   file=sys.stderr)
             return 2
+    for path, split in ((args.val_base, "val"), (args.test_base, "test")):   # before minutes of export and evaluation
+        try:
+            found = held_out_split(read_metrics(path))
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        if found != split:
+            print(f"error: {path} is an evaluation of the {found} split; pass the shipped stage's {split}-split "
+                  f"metrics.json", file=sys.stderr)
+            return 2
     try:
         passed = gate(args.run_dir, args.name, args.val_base, args.test_base, args.eval_dir)
     except (RuntimeError, ValueError) as exc:
@@ -122,4 +152,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tool(main))

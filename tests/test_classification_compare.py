@@ -117,3 +117,28 @@ def test_the_band_rule_passes_a_loss_within_noise_and_refuses_one_beyond_it(tmp_
     intervals = {"utkface": {"gender_acc": (-3.0, -0.5)}, "fairface": {"gender_acc": (1.0, 2.0)}}
     assert compare.band_verdict(intervals)[0] is False
     assert compare.band_verdict({"utkface": {"exact_acc": (-0.9, 0.4)}, "aaf": {"exact_acc": (0.6, 2.8)}})[0] is True
+
+
+def test_files_that_measured_different_things_are_refused(tmp_path, capsys):
+    base = _metrics(tmp_path / "base.json", 0.80, 0.90)
+    data = json.loads(base.read_text())
+    cases = {}
+    cases["val"] = {**data, "split": "facedata.datasets.split_name == 'val' (sha1 of source:file name, 5.4%)"}
+    cut_short = json.loads(base.read_text())
+    cut_short["by_scale"]["1.0"]["aaf"]["faces"] = 3                  # an evaluation run with --limit
+    cases["limit"] = cut_short
+    no_aaf = json.loads(base.read_text())
+    for figures in no_aaf["by_scale"].values():
+        del figures["aaf"]                                            # a source the candidate lacks
+    cases["source"] = no_aaf
+    expected = {"val": "on the val split", "limit": "3 faces in", "source": "has no aaf figures"}
+    for name, metrics in cases.items():
+        candidate = tmp_path / f"{name}.json"
+        candidate.write_text(json.dumps(metrics))
+        assert compare.main([str(candidate), "--base", str(base)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and expected[name] in err, err
+    # the split line's share changed wording over time; the split itself is what must agree
+    old = {**data, "split": "facedata.datasets.split_name == 'val' (sha1 of source:file name or person, 5%)"}
+    (tmp_path / "old_val.json").write_text(json.dumps(old))
+    assert compare.main([str(tmp_path / "val.json"), "--base", str(tmp_path / "old_val.json")]) == 1

@@ -88,3 +88,25 @@ def test_missing_bases_are_one_line_errors(tmp_path, capsys):
     assert gate.main([str(tmp_path), "--name", "s9", "--val-base", str(tmp_path / "v.json"),
                       "--test-base", str(tmp_path / "t.json")]) == 2
     assert capsys.readouterr().err.startswith("error: ")
+
+
+def test_a_kept_output_must_come_from_this_runs_file(tmp_path):
+    import os
+
+    import pytest
+    checkpoint, tflite = tmp_path / "last.keras", tmp_path / "s9last.tflite"
+    checkpoint.write_bytes(b"k")
+    gate.check_kept(tflite, checkpoint)                      # nothing there yet: the step runs
+    tflite.write_bytes(b"t")
+    gate.check_kept(tflite, checkpoint)                      # made after the checkpoint: kept
+    os.utime(checkpoint, (tflite.stat().st_mtime + 60,) * 2)  # the run trained on after the export
+    with pytest.raises(RuntimeError, match="older than .*last.keras.*new --name"):
+        gate.check_kept(tflite, checkpoint)
+    metrics = tmp_path / "val" / "metrics.json"
+    metrics.parent.mkdir()
+    metrics.write_text(json.dumps({"weights": str(tmp_path / "other" / "s9last.tflite")}))
+    os.utime(metrics, (tflite.stat().st_mtime + 60,) * 2)
+    with pytest.raises(RuntimeError, match="measured .*other.*not .*s9last.tflite"):   # another run's evaluation
+        gate.check_kept(metrics, tflite)
+    metrics.write_text(json.dumps({"weights": str(tflite)}))
+    gate.check_kept(metrics, tflite)
