@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.errors import SourceError
 from core.labels import age_to_soft, parse_adience_age, parse_gender, range_to_soft
 # Where the datasets live (core.paths): the shared, read-only folder beside the project, and the
 # git-ignored folder that ../shared/datasets/MORE_DATA.md's fetch commands extract into.
@@ -172,8 +173,14 @@ def read_training_sources(datasets_root: str | Path = DATASETS_DIR,
     UTKFace from the shared folder; FairFace's 40,000 fetched train images when `extra_root/fairface`
     holds them (the shared 7,000 are a sample of the same files), else the shared sample; All-Age-Faces
     when fetched. Validation splits of the public benchmarks are never read here.
+
+    SourceError when `datasets_root` is missing: it also holds the exclusion lists (FairFace's reserved
+    validation duplicates), so reading the fetched data without it would let held-out faces into training.
     """
     datasets_root, extra_root = Path(datasets_root), Path(extra_root)
+    if not datasets_root.is_dir():
+        raise SourceError(f"no dataset folder at {datasets_root}: pass --datasets with the folder holding "
+                          f"utkface/, fairface/ and the exclusion lists (../shared/datasets, see its README)")
     samples = read_utkface(datasets_root / "utkface") if (datasets_root / "utkface").is_dir() else []
     fetched_fairface = extra_root / "fairface"
     if (fetched_fairface / "fairface_label_train.csv").is_file():

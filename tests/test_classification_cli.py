@@ -36,7 +36,12 @@ def test_a_file_that_is_not_tflite_says_so(tmp_path):
 def test_evaluate_without_faces_fails_instead_of_writing_empty_metrics(tmp_path, capsys):
     from classification.evaluate import main
     out = tmp_path / "eval"
-    code = main(["--datasets", str(tmp_path / "none"), "--extra", str(tmp_path / "none"), "--cache", str(tmp_path),
+    code = run_tool(main, ["--datasets", str(tmp_path / "none"), "--extra", str(tmp_path / "none"), "--cache",
+                           str(tmp_path), "--speed-runs", "0", "--out", str(out)])
+    assert code == 2 and not out.exists()
+    assert "no dataset folder at" in capsys.readouterr().err   # the fetched data alone is never read
+    (tmp_path / "empty").mkdir()
+    code = main(["--datasets", str(tmp_path / "empty"), "--extra", str(tmp_path / "none"), "--cache", str(tmp_path),
                  "--speed-runs", "0", "--out", str(out)])
     assert code == 2 and not out.exists()
     assert "no held-out faces under" in capsys.readouterr().err

@@ -117,3 +117,7 @@ def test_training_sources_prefer_the_fetched_fairface_and_apply_exclusions(tmp_p
     samples = read_training_sources(shared, extra)
     assert [(s.source, s.subject) for s in samples] == [
         ("utkface", "30_1_0_1.jpg.chip.jpg"), ("fairface", "train/1.jpg"), ("fairface", "train/2.jpg"), ("aaf", "00003")]
+    # the fetched data without the shared folder: its exclusion lists would be missing, so nothing is read
+    from core.errors import SourceError
+    with pytest.raises(SourceError, match="no dataset folder at .*--datasets"):
+        read_training_sources(tmp_path / "missing", extra)
