@@ -92,17 +92,47 @@ def check_weights(weights: str, trust_checkpoint: bool) -> None:
     refuse_untrusted_checkpoint(weights, trust_checkpoint)
 
 
+def check_run_name(last: Path, resume: bool) -> None:
+    """FileExistsError for a new run whose folder already holds weights: ultralytics would train over them."""
+    if not resume and last.is_file():
+        raise FileExistsError(f"{last.parent.parent} already holds {last.name} and was kept: continue it with "
+                              f"--resume, or give a new --name")
+
+
+def run_imgsz(run_dir: Path, default: int) -> int:
+    """The input size a run trained at (its args.yaml), for exporting a resumed run at its own size."""
+    import yaml
+    try:
+        return int(yaml.safe_load((run_dir / "args.yaml").read_text())["imgsz"])
+    except (OSError, KeyError, TypeError, ValueError, yaml.YAMLError):
+        return default
+
+
+def check_device(device: str) -> None:
+    """SourceError for a --device this machine does not have (ultralytics raised a ValueError traceback)."""
+    if device == "cpu":
+        return
+    import torch
+    count = torch.cuda.device_count()
+    wanted = [d.strip() for d in device.split(",")]
+    if not all(d.isdigit() and int(d) < count for d in wanted):
+        raise SourceError(f"--device {device}: this machine has {count} CUDA device(s)"
+                          f"{f' (0-{count - 1})' if count else ''}; pass --device cpu or one of them")
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
+    project = RUNS_DIR / "detector"
+    last = project / args.name / "weights" / "last.pt"
+    check_run_name(last, args.resume)
     if args.weights and not args.resume:
         check_weights(args.weights, args.trust_checkpoints)
     data = None if args.resume else ensure_data(args.data)  # checked before ultralytics loads and builds the model
     os.environ["YOLO_VERBOSE"] = "True"  # training should show its progress
     import_ultralytics()
     from ultralytics import YOLO
+    check_device(args.device)
 
-    project = RUNS_DIR / "detector"
-    last = project / args.name / "weights" / "last.pt"
     if args.resume:
         if not last.is_file():
             print(f"error: nothing to resume at {last}; run without --resume first", file=sys.stderr)
@@ -112,7 +142,15 @@ def main(argv=None) -> int:
     else:
         # A checkpoint carries its own architecture and class count. Building --model (80 classes) and then
         # loading a one-class checkpoint into it re-initialised the class-score layer of every fine-tune.
-        model = YOLO(args.weights) if args.weights else YOLO(args.model)
+        try:
+            model = YOLO(args.weights) if args.weights else YOLO(args.model)
+        except ConnectionError as exc:   # a bare release name (yolov8n.pt) is downloaded; offline it cannot be
+            raise SourceError(f"{args.weights or args.model} is not here and could not be downloaded ({exc}): pass "
+                              f"--weights with a local .pt, or leave --weights out to train from scratch") from None
+        except Exception as exc:  # noqa: BLE001 - any other failure means the file is not a checkpoint
+            from core.errors import WeightsError
+            raise WeightsError(f"{args.weights or args.model} could not be loaded as a YOLO checkpoint "
+                               f"({type(exc).__name__}: {exc}): pass a .pt from python -m detection.train") from None
         # 'auto' also zeroes the bias warm-up rate; a named optimiser would warm biases down from 0.1, fifty
         # times the rate a gentle fine-tune wants, so keep that zero as well.
         optimiser = {"optimizer": "AdamW", "lr0": args.lr0, "warmup_bias_lr": 0.0} if args.lr0 else {}
@@ -125,7 +163,7 @@ def main(argv=None) -> int:
     best = project / args.name / "weights" / "best.pt"
     if not args.no_export and best.is_file():
         from detection.export import export_onnx
-        onnx_path = export_onnx(best, args.imgsz)
+        onnx_path = export_onnx(best, run_imgsz(project / args.name, args.imgsz))   # a resumed run: its own size
         print(f"exported {onnx_path}", flush=True)
     return 0
 

@@ -253,3 +253,26 @@ def test_quantize_refuses_to_overwrite_its_input_or_read_a_missing_folder(tmp_pa
     assert float_onnx.read_bytes() == before
     err = capsys.readouterr().err
     assert "--out must differ" in err and "no calibration folder" in err
+
+
+def test_a_new_run_never_trains_over_a_run_folders_weights(tmp_path):
+    from detection.train import check_run_name, run_imgsz
+    last = tmp_path / "face" / "weights" / "last.pt"
+    check_run_name(last, resume=False)           # a new name: go
+    last.parent.mkdir(parents=True)
+    last.write_bytes(b"w")
+    check_run_name(last, resume=True)            # --resume continues it
+    with pytest.raises(FileExistsError, match="already holds last.pt and was kept.*--resume.*--name"):
+        check_run_name(last, resume=False)
+    assert run_imgsz(tmp_path / "face", 320) == 320               # no args.yaml: the command's size
+    (tmp_path / "face" / "args.yaml").write_text("imgsz: 640\nepochs: 10\n")
+    assert run_imgsz(tmp_path / "face", 320) == 640               # a resumed run exports at its own size
+
+
+def test_a_device_this_machine_lacks_is_one_line():
+    from core.errors import SourceError
+    from detection.train import check_device
+    check_device("cpu")
+    for device in ("7", "foo"):
+        with pytest.raises(SourceError, match="CUDA device"):
+            check_device(device)
