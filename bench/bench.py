@@ -256,7 +256,9 @@ def main(argv=None) -> int:
     p.add_argument("--clip", default=str(CLIP), help="the clip of 1-, 3- and 8-face segments (default: the demo clip)")
     p.add_argument("--out", default=None, help=f"results file (default: {RESULTS.relative_to(REPO_ROOT)}, rewritten; "
                                                "--stability-only updates its label-stability rows)")
-    p.add_argument("--overwrite", action="store_true", help="replace a file already at --out (default: refuse)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a file already at an --out you name (default: refuse; the default results file, "
+                        "tracked by git, is always rewritten: measure with --real-clips to keep its real-clip rows)")
     p.add_argument("--skip-startup", action="store_true", help="do not time the GUI's first frame")
     p.add_argument("--detector", default=None, help="detector weights to compare, .onnx (default: shipped)")
     p.add_argument("--classifier", default=None, help="classifier weights to compare, .tflite (default: shipped)")

@@ -218,7 +218,9 @@ def main(argv=None) -> int:
                         "it, so use only files you made yourself")
     p.add_argument("--sweep-faces", type=positive(int), default=600, help="faces used for the size and darkness sweeps")
     p.add_argument("--out", default=None, help=f"results file (default: {RESULTS.relative_to(REPO_ROOT)}, rewritten)")
-    p.add_argument("--overwrite", action="store_true", help="replace a file already at --out (default: refuse)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a file already at an --out you name (default: refuse; the default file, tracked "
+                        "by git, is always rewritten)")
     args = p.parse_args(argv)
     from bench.bench import check_out
     out = Path(args.out) if args.out else RESULTS
