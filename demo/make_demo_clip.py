@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from core.cli import OneLineParser
+from core.cli import OneLineParser, refuse_existing, run_tool
 from core.paths import DATASETS_DIR as DATASETS, REPO_ROOT
 from detection.composites import CHIP_FACE_BOX, feathered_ellipse
 
@@ -89,11 +89,18 @@ def main(argv=None) -> int:
     p = OneLineParser(description=__doc__.splitlines()[0])
     p.add_argument("--seed", type=int, default=21)
     p.add_argument("--datasets", type=Path, default=DATASETS, help="folder with fairface/ (../shared/datasets)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the demo clip and test fixtures already there (the default seed remakes them "
+                        "byte for byte; another seed changes the benchmark's and the tests' input)")
     args = p.parse_args(argv)
     if not (args.datasets / "fairface" / "fairface_label_train.csv").is_file():
         print(f"error: no fairface/fairface_label_train.csv in the datasets folder {args.datasets}: fetch it as "
               f"../shared/datasets/README.md says, or pass --datasets FOLDER", file=sys.stderr)
         return 2
+    out = REPO_ROOT / "demo" / "demo_faces.mp4"
+    fixtures = REPO_ROOT / "tests" / "fixtures"
+    for path in (out, out.with_suffix(".json"), fixtures / "two_faces.mp4", fixtures / "two_faces.jpg"):
+        refuse_existing(path, args.overwrite)
     people = held_out_fairface(args.datasets, 12 + 2, args.seed)
     frames, segments, start = [], [], 0
     used = 0
@@ -105,10 +112,8 @@ def main(argv=None) -> int:
                          "people": [{k: f[k] for k in ("file", "gender", "age_range")} for f in faces]})
         frames += seg
         start += len(seg)
-    out = REPO_ROOT / "demo" / "demo_faces.mp4"
     write_video(out, frames)
     (out.with_suffix(".json")).write_text(json.dumps({"fps": FPS, "size": SIZE, "segments": segments}, indent=1))
-    fixtures = REPO_ROOT / "tests" / "fixtures"
     fixtures.mkdir(parents=True, exist_ok=True)
     small = render_segment(people[12:14], 24, 70, [(0.3, 0.5), (0.72, 0.5)], args.seed + 10, size=(320, 240))
     write_video(fixtures / "two_faces.mp4", small)
@@ -118,4 +123,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_tool(main))

@@ -79,3 +79,15 @@ def test_the_demo_clip_maker_without_datasets_is_one_line_and_writes_nothing(tmp
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert len(err) == 1 and err[0].startswith("error: no fairface/fairface_label_train.csv") and "--datasets" in err[0]
     assert (ROOT / "demo" / "demo_faces.mp4").stat().st_mtime_ns == before
+
+
+@pytest.mark.skipif(not (ROOT.parent / "shared" / "datasets" / "fairface" / "fairface_label_train.csv").is_file(),
+                    reason="../shared/datasets is not present")
+def test_the_demo_clip_maker_keeps_the_tracked_clip_and_fixtures_unless_told(capsys):
+    from core.cli import run_tool
+    from demo import make_demo_clip
+    before = (ROOT / "demo" / "demo_faces.mp4").stat().st_mtime_ns
+    assert run_tool(make_demo_clip.main, ["--seed", "5"]) == 2
+    err = capsys.readouterr().err
+    assert "demo_faces.mp4 is already there" in err and "--overwrite" in err
+    assert (ROOT / "demo" / "demo_faces.mp4").stat().st_mtime_ns == before
