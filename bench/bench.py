@@ -177,6 +177,8 @@ def check_out(out: Path, explicit: bool, overwrite: bool) -> None:
         raise OutputError(f"--out {out} is a folder: give a file name, e.g. {out / 'results.json'}")
     if not out.parent.is_dir():
         raise OutputError(f"no folder {out.parent} for --out {out}: make it first, or choose another path")
+    if not os.access(out.parent, os.W_OK):
+        raise OutputError(f"{out.parent} is not writable: choose another path for --out")
     if explicit:
         refuse_existing(out, overwrite)
 

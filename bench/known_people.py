@@ -23,7 +23,7 @@ from pathlib import Path
 
 from bench.bench import shown_label
 from classification.evaluate import EVAL_SCALES as SETTINGS   # the slider settings the test splits are read at
-from core.cli import OneLineParser, number_in, refuse_existing, run_tool
+from core.cli import OneLineParser, check_writable, number_in, run_tool
 from core.config import CROP_SCALE_RANGE, AppConfig
 from core.geometry import area
 from core.labels import AGE_GROUPS
@@ -154,7 +154,7 @@ def main(argv=None) -> int:
     if not args.clips.is_dir():
         raise FileNotFoundError(f"no folder {args.clips}: run `python -m bench.real_clips {args.clips}` first")
     if args.out is not None:
-        refuse_existing(args.out, args.overwrite)
+        check_writable(args.out, args.overwrite)
     config = AppConfig().changed(classifier_weights=args.classifier, trust_checkpoints=args.trust_checkpoints)
     results = measure(args.clips, tuple(args.settings), config)
     print(report(results))

@@ -30,7 +30,8 @@ from tqdm import tqdm
 
 from classification.cache import (CACHE_DETECTOR_CONFIDENCE, SOURCES, cache_crop, cache_scale, expected_box,
                                   face_box, load_cache, load_labels)
-from core.cli import OneLineParser, number_in, refuse_existing, run_tool
+from core.cli import OneLineParser, check_writable, check_writable_folder, number_in, run_tool
+from core.config import CROP_SCALE_RANGE
 from core.crop import square_crop
 from core.labels import AGE_GROUPS, AGE_GROUP_BOUNDS_YEARS, NUM_AGE_GROUPS, hard_group, nearest_group
 from core.paths import DATASETS_DIR, EVAL_DIR, EXTRA_DATA_DIR, FACE_CACHE_DIR
@@ -287,8 +288,14 @@ def main(argv=None) -> int:
     except ValueError:
         print(f"error: --scales takes numbers separated by commas, not {args.scales!r}", file=sys.stderr)
         return 2
+    low, high = CROP_SCALE_RANGE
+    if not all(low <= s <= high for s in scales):   # NaN fails this too
+        print(f"error: --scales {args.scales}: every face-extraction size must lie in the slider's {low}-{high}",
+              file=sys.stderr)
+        return 2
+    check_writable_folder(args.out)   # here, not after the evaluation
     if args.write_metrics:
-        refuse_existing(args.write_metrics, args.overwrite)   # before the work, not after it
+        check_writable(args.write_metrics, args.overwrite)   # before the work, not after it
     default_scale = AppConfig().crop_scale
     if default_scale not in scales:
         scales = tuple(sorted(scales + (default_scale,)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from core.cli import OneLineParser, number_in, run_tool
+from core.cli import OneLineParser, check_writable_folder, number_in, run_tool
 from core.paths import DEFAULT_CLASSIFIER_WEIGHTS, FACE_CACHE_DIR, RUNS_DIR
 from runtime import import_tensorflow
 
@@ -119,6 +119,11 @@ def main(argv=None) -> int:
     p.add_argument("--quantization", choices=QUANTIZATIONS, default="dynamic",
                    help="dynamic: int8 weights, 1/4 size (default); float16: 1/2; none: float32")
     args = p.parse_args(argv)
+    for path, suffix, flag in ((args.out, ".tflite", "--out"), (args.save_keras, ".keras", "--save-keras")):
+        if path and Path(path).suffix.lower() != suffix:
+            p.error(f"{flag} {path}: give a name ending in {suffix} (that is what is written there)")
+        if path:
+            check_writable_folder(Path(path).parent)
     for checkpoint in args.checkpoint:
         if not Path(checkpoint).is_file():
             print(f"error: no checkpoint at {checkpoint}; train with `python -m classification.train`", file=sys.stderr)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -90,6 +91,35 @@ def refuse_existing(path: str | Path, overwrite: bool, flag: str = "--overwrite"
         kind = "a folder" if path.is_dir() else "a file"
         raise FileExistsError(f"{path} is already there ({kind}) and was kept: choose a new path, or pass {flag} "
                               f"to replace it")
+
+
+def check_writable(path: str | Path, overwrite: bool, flag: str = "--overwrite") -> None:
+    """Before any work, for a file a tool will write at the end: `refuse_existing`, then an OutputError when
+    it could not be written there (a folder in the way, no such folder, a folder this user cannot write)."""
+    from core.errors import OutputError
+    path = Path(path)
+    refuse_existing(path, overwrite, flag)
+    if path.is_dir():
+        raise OutputError(f"{path} is a folder: give a file name in it, e.g. {path / 'metrics.json'}")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise OutputError(f"no folder {folder} for {path}: make it first, or choose another path")
+    if not os.access(folder, os.W_OK):
+        raise OutputError(f"{folder} is not writable: choose another path for {path.name}")
+
+
+def check_writable_folder(folder: str | Path) -> None:
+    """Before any work, for a folder a tool will make and fill at the end: OutputError when a file is in the
+    way or the nearest folder that exists on its path cannot be written."""
+    from core.errors import OutputError
+    folder = Path(folder)
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputError(f"{existing} is a file, so the folder {folder} cannot be made: choose another path")
+    if not os.access(existing, os.W_OK):
+        raise OutputError(f"{existing} is not writable, so {folder} cannot be written: choose another path")
 
 
 def run_tool(main: Callable[[list[str] | None], int], argv: list[str] | None = None) -> int:

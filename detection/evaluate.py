@@ -36,7 +36,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from core.cli import OneLineParser, number_in, positive, refuse_existing, run_tool
+from core.cli import OneLineParser, check_writable, check_writable_folder, number_in, positive, run_tool
 from core.geometry import iou_matrix
 from core.images import WEBCAM_FRAME_WH_PX
 from core.paths import DATASETS_DIR, EVAL_DIR
@@ -333,7 +333,8 @@ def main(argv=None) -> int:
         print(f"error: --out {args.out} is a file; pass a folder for the plots and metrics", file=sys.stderr)
         return 2
     if args.write_metrics:
-        refuse_existing(args.write_metrics, args.overwrite)
+        check_writable(args.write_metrics, args.overwrite)
+    check_writable_folder(args.out)   # before the rows are evaluated
     app_conf = args.conf if args.conf is not None else config.detection_confidence
     images = image_list(data, args.split) if use_data else []
     min_key = "min20px" if args.min_px == 20 else f"min{args.min_px:g}px"

@@ -91,3 +91,32 @@ def test_the_demo_clip_maker_keeps_the_tracked_clip_and_fixtures_unless_told(cap
     err = capsys.readouterr().err
     assert "demo_faces.mp4 is already there" in err and "--overwrite" in err
     assert (ROOT / "demo" / "demo_faces.mp4").stat().st_mtime_ns == before
+
+
+def test_outputs_that_cannot_be_written_are_found_before_the_work(tmp_path):
+    import os
+
+    from core.cli import check_writable, check_writable_folder
+    from core.errors import OutputError
+    check_writable(tmp_path / "m.json", overwrite=False)
+    check_writable_folder(tmp_path / "new" / "deeper")        # made later, inside a writable folder
+    (tmp_path / "taken").write_text("x")
+    with pytest.raises(FileExistsError):
+        check_writable(tmp_path / "taken", overwrite=False)
+    with pytest.raises(OutputError, match="is a file"):
+        check_writable_folder(tmp_path / "taken" / "sub")
+    with pytest.raises(OutputError, match="no folder"):
+        check_writable(tmp_path / "missing" / "m.json", overwrite=False)
+    if os.geteuid() != 0:                                      # root writes anywhere
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        with pytest.raises(OutputError, match="not writable"):
+            check_writable(locked / "m.json", overwrite=False)
+
+
+def test_evaluate_refuses_scales_off_the_slider_before_loading_anything(tmp_path, capsys):
+    from classification.evaluate import main
+    for scales in ("0", "5", "nan", "1.0,2.5"):
+        assert main(["--scales", scales, "--out", str(tmp_path / "e")]) == 2
+        assert "slider's 1.0-2.0" in capsys.readouterr().err
+    assert not (tmp_path / "e").exists()
