@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from classification.evaluate import PER_FACE_FILE
-from core.cli import OneLineParser
+from core.cli import OneLineParser, run_tool
 from core.labels import SOURCE_NAMES
 from core.paths import WEIGHTS_DIR
 
@@ -57,9 +57,10 @@ def read_metrics(path: Path) -> dict:
     """A whole evaluate metrics file; ValueError with what to do when it cannot be read or has no figures."""
     try:
         metrics = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError) as exc:   # ValueError: bad JSON, or bytes that are no text
         raise ValueError(f"cannot read {path} ({exc}): pass a metrics.json written by classification.evaluate")
-    if not isinstance(metrics, dict) or not metrics.get("by_scale"):
+    by_scale = metrics.get("by_scale") if isinstance(metrics, dict) else None
+    if not isinstance(by_scale, dict) or not by_scale or not all(isinstance(v, dict) for v in by_scale.values()):
         raise ValueError(f"{path} has no by_scale figures: rerun `python -m classification.evaluate` for it")
     return metrics
 
@@ -304,4 +305,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_tool(main))

@@ -35,8 +35,13 @@ def test_bad_files_get_a_one_line_error(tmp_path, capsys):
     assert compare.main([str(tmp_path / "broken.json"), "--base", str(base)]) == 2
     assert compare.main([str(other_scales), "--base", str(base)]) == 2
     assert compare.main([str(tmp_path / "missing.json"), "--base", str(base)]) == 2
+    (tmp_path / "binary.json").write_bytes(b"\x00\xa4\xff" * 20)
+    assert compare.main([str(tmp_path / "binary.json"), "--base", str(base)]) == 2
+    (tmp_path / "numbers.json").write_text('{"by_scale": {"1.4": 5}}')
+    assert compare.main([str(tmp_path / "numbers.json"), "--base", str(base)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 3 and all(line.startswith("error: ") for line in err)
+    assert len(err) == 5 and all(line.startswith("error: ") for line in err)
+    assert "binary.json" in err[3] and "numbers.json" in err[4]
 
 
 def test_markdown_tables_put_the_base_figures_beside_the_candidates_and_bold_the_default(tmp_path, capsys):

@@ -120,3 +120,13 @@ def test_evaluate_refuses_scales_off_the_slider_before_loading_anything(tmp_path
         assert main(["--scales", scales, "--out", str(tmp_path / "e")]) == 2
         assert "slider's 1.0-2.0" in capsys.readouterr().err
     assert not (tmp_path / "e").exists()
+
+
+def test_ctrl_c_in_a_tool_is_one_line_and_status_130(capsys):
+    from core.cli import run_tool
+
+    def interrupted(argv):
+        raise KeyboardInterrupt
+    assert run_tool(interrupted, []) == 130
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("interrupted (Ctrl-C)")
