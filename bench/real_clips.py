@@ -81,23 +81,31 @@ def _git_dir(root: Path, repo: str) -> Path | None:
 
 
 def extract(root: Path, out: Path) -> list[str]:
-    """Copy every clip into `out`; returns the problems (one line per clip that could not be copied)."""
+    """Copy every clip into `out`; returns the problems (one line per missing clone, and per clip that could
+    not be copied or differs from its source). A clip already there is checked against its source, never
+    replaced: a damaged copy is named, for the user to delete."""
     out.mkdir(parents=True, exist_ok=True)
-    problems = []
+    problems, missing_repos = [], set()
     for clip in CLIPS:
         repo, commit, _ = clip.source
         target = out / clip.name
-        if target.exists():
-            continue
         git_dir = _git_dir(root, repo)
         if git_dir is None:
-            problems.append(f"{clip.name}: no clone of {repo} under {root}; run "
-                            f"`git clone https://github.com/{repo} {root / repo.split('/')[1]}` and retry")
+            if not target.exists() and repo not in missing_repos:
+                missing_repos.add(repo)
+                problems.append(f"no clone of {repo} under {root}; run `git clone https://github.com/{repo} "
+                                f"{root / repo.split('/')[1]}` (or pass --repos) and retry")
             continue
         blob = subprocess.run(["git", f"--git-dir={git_dir}", "show", f"{commit}:{clip.path}"], capture_output=True)
         if blob.returncode != 0:
-            problems.append(f"{clip.name}: {repo}@{commit[:10]}:{clip.path} not readable "
-                            f"({blob.stderr.decode().strip()}); fetch that commit into the clone and retry")
+            if not target.exists():
+                problems.append(f"{clip.name}: {repo}@{commit[:10]}:{clip.path} not readable "
+                                f"({blob.stderr.decode().strip()}); fetch that commit into the clone and retry")
+            continue
+        if target.exists():
+            if target.read_bytes() != blob.stdout:
+                problems.append(f"{target} differs from {repo}@{commit[:10]}:{clip.path} (damaged, or another "
+                                f"file of that name) and was kept: delete it and rerun to copy the clip again")
             continue
         target.write_bytes(blob.stdout)
     return problems
@@ -117,12 +125,14 @@ def specs(folder: Path) -> list[str]:
 
 def main(argv=None) -> int:
     p = OneLineParser(description=__doc__.splitlines()[0])
-    p.add_argument("out", type=Path, help="folder to copy the clips into")
+    p.add_argument("out", type=Path, nargs="?", help="folder to copy the clips into (not needed with --list)")
     p.add_argument("--repos", type=Path, default=Path("/work/.mirror"),
                    help="folder holding clones of the source repositories (default: %(default)s)")
     p.add_argument("--list", action="store_true", help="only print the clips and their sources")
     args = p.parse_args(argv)
-    if args.out.exists() and not args.out.is_dir() and not args.list:
+    if args.out is None and not args.list:
+        p.error("give the folder to copy the clips into (e.g. /tmp/clips), or --list")
+    if args.out is not None and args.out.exists() and not args.out.is_dir() and not args.list:
         raise FileExistsError(f"{args.out} is a file, not a folder: give a folder to copy the clips into "
                               f"(it is made if missing; clips already there are kept)")
     if args.list:
@@ -133,8 +143,11 @@ def main(argv=None) -> int:
     problems = extract(args.repos, args.out)
     for line in problems:
         print(f"error: {line}", file=sys.stderr)
+    if problems:
+        return 1
+    print(f"all {len(CLIPS)} clips are in {args.out}; measure them with:")
     print(f"python -m bench.bench --stability-only --skip-startup --real-clips {args.out}")
-    return 1 if problems else 0
+    return 0
 
 
 if __name__ == "__main__":

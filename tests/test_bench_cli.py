@@ -210,3 +210,32 @@ def test_help_prints_help_and_unknown_options_are_refused(capsys, tool):
 
 def test_scenecuts_without_demo_or_clips_is_refused(capsys):
     assert "nothing to measure" in refused_by_argparse(scenecuts.main, ["--no-demo"], capsys)
+
+
+def test_real_clips_checks_copies_already_there_and_names_each_missing_clone_once(tmp_path, monkeypatch, capsys):
+    import subprocess
+    repos, out = tmp_path / "repos", tmp_path / "clips"
+    git = repos / "someone+clips" / "repo"
+    git.mkdir(parents=True)
+    (git / "a.mp4").write_bytes(b"clip bytes")
+    run = lambda *a: subprocess.run(["git", "-C", str(git), *a], check=True, capture_output=True)  # noqa: E731
+    run("init", "-q")
+    run("-c", "user.name=t", "-c", "user.email=t@t", "add", "a.mp4")
+    run("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "clip")
+    commit = subprocess.run(["git", "-C", str(git), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    clips = (real_clips.RealClip("a.mp4", ("someone/clips", commit, "MIT"), "a.mp4"),
+             real_clips.RealClip("b.mp4", ("nobody/here", commit, "MIT"), "b.mp4"),
+             real_clips.RealClip("c.mp4", ("nobody/here", commit, "MIT"), "c.mp4"))
+    monkeypatch.setattr(real_clips, "CLIPS", clips)
+    assert real_clips.main([str(out), "--repos", str(repos)]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.count("no clone of nobody/here") == 1 and "bench.bench" not in captured.out
+    assert (out / "a.mp4").read_bytes() == b"clip bytes"
+    (out / "a.mp4").write_bytes(b"clip")                       # truncated since
+    monkeypatch.setattr(real_clips, "CLIPS", clips[:1])
+    assert real_clips.main([str(out), "--repos", str(repos)]) == 1
+    assert "differs from someone/clips" in capsys.readouterr().err and (out / "a.mp4").read_bytes() == b"clip"
+    (out / "a.mp4").unlink()
+    assert real_clips.main([str(out), "--repos", str(repos)]) == 0
+    assert "bench.bench" in capsys.readouterr().out
+    assert real_clips.main(["--list"]) == 0                   # no folder needed to list
