@@ -141,7 +141,7 @@ def report(results: dict) -> str:
 
 
 def main(argv=None) -> int:
-    p = OneLineParser(description=__doc__.splitlines()[0])
+    p = OneLineParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
     p.add_argument("clips", type=Path, help="folder filled by `python -m bench.real_clips`")
     p.add_argument("--classifier", type=Path, default=None, help="a candidate .tflite instead of the shipped file")
     p.add_argument("--trust-checkpoints", action="store_true",

@@ -143,7 +143,7 @@ def main(argv=None) -> int:
     if args.calibration_batches:
         if not (Path(args.cache) / "labels.npz").is_file():
             print(f"error: no face cache at {args.cache} for BatchNorm recalibration; build it with "
-                  f"`python -m classification.train` or pass --calibration-batches 0", file=sys.stderr)
+                  f"`python -m classification.cache` or pass --calibration-batches 0", file=sys.stderr)
             return 2
         n = recalibrate_batchnorm(model, calibration_batches(Path(args.cache), int(model.inputs[0].shape[1]),
                                                              args.calibration_batches))

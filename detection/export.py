@@ -22,7 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from core.cli import OneLineParser, positive, run_tool
+from core.cli import OneLineParser, check_writable_folder, positive, run_tool
 from core.paths import WEIGHTS_DIR
 from detection.detector import refuse_untrusted_checkpoint
 from runtime import import_ultralytics
@@ -112,6 +112,7 @@ def main(argv=None) -> int:
         return 2
     for checkpoint in args.checkpoint:
         refuse_untrusted_checkpoint(checkpoint, args.trust_checkpoints)
+    check_writable_folder(args.out_dir)   # a file or an unwritable folder there is not the checkpoint's fault
     with tempfile.TemporaryDirectory() as tmp:  # the average and the staged export live only until moved
         checkpoint = args.checkpoint[0]
         if len(args.checkpoint) > 1:
