@@ -94,8 +94,8 @@ class _LiteRTBackend:
 
 class _KerasBackend:
     def __init__(self, path: Path, threads: int):
-        tf = import_tensorflow()
-        self._model = tf.keras.models.load_model(str(path), compile=False)
+        from classification.model import load_checkpoint
+        self._model = load_checkpoint(path)   # Keras' safe mode, on top of the trust_checkpoint opt-in
         self.input_size_px = int(self._model.inputs[0].shape[1])
 
     def __call__(self, batch_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

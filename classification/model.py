@@ -43,7 +43,7 @@ def load_checkpoint(path: str | Path):
         raise WeightsError(f"{path} is not a .keras checkpoint: give one that `python -m classification.train` saved.")
     tf = import_tensorflow()
     try:
-        return tf.keras.models.load_model(path, compile=False)
+        return tf.keras.models.load_model(path, compile=False, safe_mode=True)   # refuses stored code (lambdas)
     except (ValueError, OSError, TypeError) as exc:
         raise WeightsError(f"{path} could not be loaded as a Keras checkpoint ({type(exc).__name__}): is it a "
                            f"whole file that `python -m classification.train` saved?") from None

@@ -289,12 +289,12 @@ def initial_model(args, tf, run_dir: Path, train_images: np.ndarray, cache_scale
         return load_checkpoint(args.init)
     rebuilt = run_dir / "init.keras"
     if rebuilt.is_file():   # check_run_dir made sure it was rebuilt from this --init
+        from classification.model import load_checkpoint
+        from core.errors import WeightsError
         try:
-            model = tf.keras.models.load_model(rebuilt, compile=False)
-        except Exception as exc:  # noqa: BLE001 - any load failure: a damaged file, rebuilt on request
-            from core.errors import WeightsError
-            raise WeightsError(f"{rebuilt} cannot be loaded ({str(exc).splitlines()[0][:120]}): delete it, and "
-                               f"the rerun rebuilds it from --init {args.init}") from None
+            model = load_checkpoint(rebuilt)
+        except WeightsError as exc:   # a damaged file: rebuilt on request
+            raise WeightsError(f"{exc} Delete it, and the rerun rebuilds it from --init {args.init}.") from None
     else:
         from classification.from_tflite import keras_from_tflite
         sample = np.random.default_rng(0).permutation(len(train_images))[:512]
