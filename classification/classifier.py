@@ -19,7 +19,6 @@ from core.images import to_bgr
 from core.labels import NUM_AGE_GROUPS
 from core.paths import DEFAULT_CLASSIFIER_WEIGHTS
 from core.protocols import AgeGender
-from runtime import import_tensorflow
 
 SAFE_SUFFIX = ".tflite"        # a flatbuffer of tensors and built-in ops: loading it runs no code from the file
 CHECKPOINT_SUFFIX = ".keras"   # may hold Python layers and custom objects that run when loaded
