@@ -30,7 +30,7 @@ from tqdm import tqdm
 
 from classification.cache import (CACHE_DETECTOR_CONFIDENCE, SOURCES, cache_crop, cache_scale, expected_box,
                                   face_box, load_cache, load_labels)
-from core.cli import OneLineParser, check_writable, check_writable_folder, number_in, run_tool
+from core.cli import OneLineParser, check_writable, check_writable_folder, number_in, refuse_existing, run_tool
 from core.config import CROP_SCALE_RANGE
 from core.crop import square_crop
 from core.labels import AGE_GROUPS, AGE_GROUP_BOUNDS_YEARS, NUM_AGE_GROUPS, hard_group, nearest_group
@@ -66,7 +66,7 @@ def parse_args(argv=None):
     p.add_argument("--out", default=str(EVAL_DIR / "classifier"))
     p.add_argument("--write-metrics", default=None,
                    help="also write the metrics JSON here (an existing file only with --overwrite: shipping a model)")
-    p.add_argument("--overwrite", action="store_true", help="replace the file at --write-metrics")
+    p.add_argument("--overwrite", action="store_true", help="replace the file at --write-metrics and an earlier evaluation in --out")
     return p.parse_args(argv)
 
 
@@ -294,6 +294,7 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 2
     check_writable_folder(args.out)   # here, not after the evaluation
+    refuse_existing(Path(args.out) / "metrics.json", args.overwrite)   # an earlier evaluation there is kept
     if args.write_metrics:
         check_writable(args.write_metrics, args.overwrite)   # before the work, not after it
     default_scale = AppConfig().crop_scale

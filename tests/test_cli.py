@@ -130,3 +130,13 @@ def test_ctrl_c_in_a_tool_is_one_line_and_status_130(capsys):
     assert run_tool(interrupted, []) == 130
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("interrupted (Ctrl-C)")
+
+
+def test_evaluate_keeps_an_earlier_evaluation_in_its_out_folder(tmp_path, capsys):
+    from classification.evaluate import main
+    from core.cli import run_tool
+    (tmp_path / "e").mkdir()
+    (tmp_path / "e" / "metrics.json").write_text("{}")
+    assert run_tool(main, ["--out", str(tmp_path / "e")]) == 2
+    assert "metrics.json is already there" in capsys.readouterr().err
+    assert (tmp_path / "e" / "metrics.json").read_text() == "{}"
