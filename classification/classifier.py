@@ -19,6 +19,7 @@ from core.images import to_bgr
 from core.labels import NUM_AGE_GROUPS
 from core.paths import DEFAULT_CLASSIFIER_WEIGHTS
 from core.protocols import AgeGender
+from runtime import import_tensorflow
 
 SAFE_SUFFIX = ".tflite"        # a flatbuffer of tensors and built-in ops: loading it runs no code from the file
 CHECKPOINT_SUFFIX = ".keras"   # may hold Python layers and custom objects that run when loaded
@@ -93,8 +94,9 @@ class _LiteRTBackend:
 
 class _KerasBackend:
     def __init__(self, path: Path, threads: int):
-        from classification.model import load_checkpoint
-        self._model = load_checkpoint(path)   # Keras' safe mode, on top of the trust_checkpoint opt-in
+        tf = import_tensorflow()
+        # Keras' safe mode (stored code such as lambda layers is refused), on top of the trust_checkpoint opt-in
+        self._model = tf.keras.models.load_model(str(path), compile=False, safe_mode=True)
         self.input_size_px = int(self._model.inputs[0].shape[1])
 
     def __call__(self, batch_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
