@@ -77,7 +77,8 @@ def check_comparable(base_path: Path, candidate_path: Path) -> None:
     base, candidate = read_metrics(base_path), read_metrics(candidate_path)
     if held_out_split(base) != held_out_split(candidate):
         raise ValueError(f"{candidate_path} is on the {held_out_split(candidate)} split and {base_path} on the "
-                         f"{held_out_split(base)} split: compare evaluations of the same --split")
+                         f"{held_out_split(base)} split: compare evaluations of the same --split (for a validation "
+                         f"candidate, --base runs/eval/val_<shipped stage>/metrics.json)")
     for scale, sources in base["by_scale"].items():
         other = candidate["by_scale"].get(scale)
         if not isinstance(other, dict) or not isinstance(sources, dict):

@@ -1,6 +1,7 @@
 """Export a trained `.keras` classifier to the compact TFLite file the app loads: `python -m classification.export`."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -28,7 +29,9 @@ def to_tflite(model, out_path: str | Path, quantization: str = "dynamic") -> Pat
         converter.target_spec.supported_types = [tf.float16]
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_bytes(converter.convert())
+    tmp = out_path.with_name(out_path.name + ".partial")   # renamed when whole: an interrupted write leaves none
+    tmp.write_bytes(converter.convert())
+    os.replace(tmp, out_path)
     return out_path
 
 
@@ -149,7 +152,8 @@ def main(argv=None) -> int:
                                                              args.calibration_batches))
         print(f"BatchNorm statistics recalibrated on {n} batches")
     if args.save_keras:
-        model.save(args.save_keras)
+        from classification.model import save_atomically
+        save_atomically(model, args.save_keras)
     out = to_tflite(model, args.out, args.quantization)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
     return 0

@@ -56,3 +56,13 @@ def all_layers(model):
             yield from all_layers(layer)
         else:
             yield layer
+
+
+def save_atomically(model, path: str | Path) -> None:
+    """`model.save(path)` through a temporary file, so an interrupted save leaves the previous file whole
+    (or none), never a partial one."""
+    import os
+    path = Path(path)
+    tmp = path.with_name(path.stem + ".partial.keras")
+    model.save(tmp)
+    os.replace(tmp, path)

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from classification.cache import center_crops
+from classification.model import save_atomically
 from core.cli import OneLineParser, number_in, positive, run_tool
 from core.config import CROP_SCALE_RANGE
 from core.labels import NUM_AGE_GROUPS
@@ -102,13 +104,6 @@ def check_run_dir(run_dir: Path, epochs: int, init: str | None) -> None:
         if source != str(Path(init).resolve()):
             raise FileExistsError(f"{run_dir / 'init.keras'} was rebuilt from {source}, not from --init {init}: "
                                   f"give a new --run-dir for a run from {init}")
-
-
-def save_atomically(model, path: Path) -> None:
-    """`model.save(path)` through a temporary file, so an interrupted save leaves the previous file whole."""
-    tmp = path.with_name(path.stem + ".partial.keras")
-    model.save(tmp)
-    os.replace(tmp, path)
 
 
 def parse_source_weights(pairs: list[str], sources) -> dict[str, float]:
@@ -261,8 +256,8 @@ def main(argv=None) -> int:
     )
     from classification.plots import CurvesPlot
     callbacks = [
-        # kept at the end (StopAfter ends an invocation early; check_run_dir refuses a finished run), and
-        # doubled, so a kill while it is written leaves the other copy to resume from
+        # kept when an invocation ends early (StopAfter), deleted below once every epoch is done, and doubled,
+        # so a kill while it is written leaves the other copy to resume from
         keras.callbacks.BackupAndRestore(str(run_dir / "backup"), delete_checkpoint=False, double_checkpoint=True),
         Checkpoints(keras, run_dir, "val_age_acc"),
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
@@ -276,6 +271,7 @@ def main(argv=None) -> int:
               validation_data=(val_x, val_y, val_w), callbacks=callbacks, verbose=2)
     done = epochs_logged(run_dir)
     if done >= args.epochs:
+        shutil.rmtree(run_dir / "backup", ignore_errors=True)   # ~0.5 GB; a finished run is never resumed
         print(f"done: {done} epochs; checkpoints in {run_dir}", flush=True)
     else:
         print(f"stopped after epoch {done} of {args.epochs}; rerun the same command to continue", flush=True)

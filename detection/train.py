@@ -92,11 +92,28 @@ def check_weights(weights: str, trust_checkpoint: bool) -> None:
     refuse_untrusted_checkpoint(weights, trust_checkpoint)
 
 
+def run_finished(run_dir: Path) -> bool:
+    """Every epoch its args.yaml plans is in its results.csv (ultralytics cannot --resume such a run)."""
+    import yaml
+    try:
+        planned = int(yaml.safe_load((run_dir / "args.yaml").read_text())["epochs"])
+        rows = (run_dir / "results.csv").read_text().splitlines()[1:]
+    except (OSError, KeyError, TypeError, ValueError, yaml.YAMLError):
+        return False
+    return len({row.split(",", 1)[0].strip() for row in rows if row.strip()}) >= planned
+
+
 def check_run_name(last: Path, resume: bool) -> None:
-    """FileExistsError for a new run whose folder already holds weights: ultralytics would train over them."""
+    """FileExistsError for a new run whose folder already holds weights (ultralytics would train over them),
+    and for --resume of a finished run (ultralytics would start an unrelated one on its default data)."""
+    run_dir = last.parent.parent
+    new_run = (f"start a new run from it: --weights {last} --trust-checkpoints --name {run_dir.name}_next "
+               f"(with --warmup-epochs 0.5 for a fine-tune)")
+    if last.is_file() and run_finished(run_dir):
+        raise FileExistsError(f"{run_dir} finished every epoch it planned and was kept: {new_run}")
     if not resume and last.is_file():
-        raise FileExistsError(f"{last.parent.parent} already holds {last.name} and was kept: continue it with "
-                              f"--resume, or give a new --name")
+        raise FileExistsError(f"{run_dir} already holds {last.name} and was kept: continue it with --resume, "
+                              f"or give a new --name")
 
 
 def run_imgsz(run_dir: Path, default: int) -> int:
@@ -112,8 +129,8 @@ def check_device(device: str) -> None:
     """SourceError for a --device this machine does not have (ultralytics raised a ValueError traceback)."""
     if device == "cpu":
         return
-    import torch
-    count = torch.cuda.device_count()
+    from runtime import import_torch
+    count = import_torch().cuda.device_count()
     wanted = [d.strip() for d in device.split(",")]
     if not all(d.isdigit() and int(d) < count for d in wanted):
         raise SourceError(f"--device {device}: this machine has {count} CUDA device(s)"
@@ -125,19 +142,24 @@ def main(argv=None) -> int:
     project = RUNS_DIR / "detector"
     last = project / args.name / "weights" / "last.pt"
     check_run_name(last, args.resume)
+    check_device(args.device)   # before the data is built (minutes)
     if args.weights and not args.resume:
         check_weights(args.weights, args.trust_checkpoints)
     data = None if args.resume else ensure_data(args.data)  # checked before ultralytics loads and builds the model
     os.environ["YOLO_VERBOSE"] = "True"  # training should show its progress
     import_ultralytics()
     from ultralytics import YOLO
-    check_device(args.device)
 
     if args.resume:
         if not last.is_file():
             print(f"error: nothing to resume at {last}; run without --resume first", file=sys.stderr)
             return 2
-        model = YOLO(str(last))
+        try:
+            model = YOLO(str(last))
+        except Exception as exc:  # noqa: BLE001 - any failure means a damaged checkpoint
+            from core.errors import WeightsError
+            raise WeightsError(f"{last} could not be loaded ({type(exc).__name__}: {exc}): it is damaged; "
+                               f"start a new run (--name) from an earlier checkpoint") from None
         model.train(resume=True)
     else:
         # A checkpoint carries its own architecture and class count. Building --model (80 classes) and then

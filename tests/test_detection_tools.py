@@ -265,8 +265,14 @@ def test_a_new_run_never_trains_over_a_run_folders_weights(tmp_path):
     with pytest.raises(FileExistsError, match="already holds last.pt and was kept.*--resume.*--name"):
         check_run_name(last, resume=False)
     assert run_imgsz(tmp_path / "face", 320) == 320               # no args.yaml: the command's size
-    (tmp_path / "face" / "args.yaml").write_text("imgsz: 640\nepochs: 10\n")
+    (tmp_path / "face" / "args.yaml").write_text("imgsz: 640\nepochs: 2\n")
     assert run_imgsz(tmp_path / "face", 320) == 640               # a resumed run exports at its own size
+    (tmp_path / "face" / "results.csv").write_text("epoch,loss\n1,0.5\n")
+    check_run_name(last, resume=True)                             # one of two epochs: --resume continues it
+    (tmp_path / "face" / "results.csv").write_text("epoch,loss\n1,0.5\n2,0.4\n")
+    for resume in (True, False):                                  # finished: ultralytics cannot resume it
+        with pytest.raises(FileExistsError, match="finished every epoch.*--weights .*last.pt .*--name face_next"):
+            check_run_name(last, resume=resume)
 
 
 def test_a_device_this_machine_lacks_is_one_line():
