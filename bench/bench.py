@@ -27,7 +27,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from core.cli import OneLineParser, number_in, refuse_existing, run_tool
+from core.cli import OneLineParser, check_can_write, number_in, refuse_existing, run_tool
 from core.errors import OutputError, SourceError
 from core.images import plausible_fps
 from core.paths import DEMO_CLIP as CLIP, REPO_ROOT
@@ -177,8 +177,7 @@ def check_out(out: Path, explicit: bool, overwrite: bool) -> None:
         raise OutputError(f"--out {out} is a folder: give a file name, e.g. {out / 'results.json'}")
     if not out.parent.is_dir():
         raise OutputError(f"no folder {out.parent} for --out {out}: make it first, or choose another path")
-    if not os.access(out.parent, os.W_OK):
-        raise OutputError(f"{out.parent} is not writable: choose another path for --out")
+    check_can_write(out, "results file")
     if explicit:
         refuse_existing(out, overwrite)
 

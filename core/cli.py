@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import signal
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -93,33 +93,47 @@ def refuse_existing(path: str | Path, overwrite: bool, flag: str = "--overwrite"
                               f"to replace it")
 
 
-def check_writable(path: str | Path, overwrite: bool, flag: str = "--overwrite") -> None:
-    """Before any work, for a file a tool will write at the end: `refuse_existing`, then an OutputError when
-    it could not be written there (a folder in the way, no such folder, a folder this user cannot write)."""
+def check_can_write(path: str | Path, what: str, folder: bool = False) -> None:
+    """Raise OutputError now, before any work, if `path` (a file, or a folder with `folder`) cannot be written.
+
+    Walks up to the nearest existing folder and really creates a scratch file there: permission bits
+    alone say nothing for root or for a read-only mount.
+    """
     from core.errors import OutputError
     path = Path(path)
-    refuse_existing(path, overwrite, flag)
+    if path.exists() and path.is_dir() != folder:
+        kind = "a folder" if path.is_dir() else "a file"
+        raise OutputError(f"The {what} {path} is {kind}: give a {'folder' if folder else 'file name'} instead.")
+    existing = path.parent
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputError(f"Cannot write the {what} {path}: {existing} is a file, not a folder. "
+                          f"Choose a path in a folder.")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        raise OutputError(f"Cannot write the {what} {path}: no file can be created in {existing} ({exc.strerror}). "
+                          f"Choose a folder you can write to.") from exc
+
+
+def check_writable(path: str | Path, overwrite: bool, flag: str = "--overwrite") -> None:
+    """Before any work, for a file a tool writes at the end: a folder in its way, `refuse_existing`, and
+    `check_can_write`."""
+    from core.errors import OutputError
+    path = Path(path)
     if path.is_dir():
         raise OutputError(f"{path} is a folder: give a file name in it, e.g. {path / 'metrics.json'}")
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise OutputError(f"no folder {folder} for {path}: make it first, or choose another path")
-    if not os.access(folder, os.W_OK):
-        raise OutputError(f"{folder} is not writable: choose another path for {path.name}")
+    refuse_existing(path, overwrite, flag)
+    if not path.parent.is_dir():
+        raise OutputError(f"no folder {path.parent} for {path}: make it first, or choose another path")
+    check_can_write(path, "output file")
 
 
 def check_writable_folder(folder: str | Path) -> None:
-    """Before any work, for a folder a tool will make and fill at the end: OutputError when a file is in the
-    way or the nearest folder that exists on its path cannot be written."""
-    from core.errors import OutputError
-    folder = Path(folder)
-    existing = folder
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise OutputError(f"{existing} is a file, so the folder {folder} cannot be made: choose another path")
-    if not os.access(existing, os.W_OK):
-        raise OutputError(f"{existing} is not writable, so {folder} cannot be written: choose another path")
+    """Before any work, for a folder a tool makes and fills at the end (`check_can_write`)."""
+    check_can_write(folder, "output folder", folder=True)
 
 
 def run_tool(main: Callable[[list[str] | None], int], argv: list[str] | None = None) -> int:

@@ -16,12 +16,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from core.cli import check_can_write
 from core.config import AppConfig
 from core.errors import OutputError
 from core.images import IMAGE_SUFFIXES
 from pipeline.analyzer import FaceAnalyzer
 from pipeline.annotate import FaceAnnotator
-from pipeline.outputs import (VIDEO_CODECS, ResultsWriter, VideoRecorder, check_writable, make_parent,
+from pipeline.outputs import (VIDEO_CODECS, ResultsWriter, VideoRecorder, make_parent,
                               results_format, unique_path)
 from pipeline.privacy import FaceBlurrer, blur_faces
 from pipeline.session import Session
@@ -189,7 +190,7 @@ def check_outputs(src, out_path: Path | None, res_path: Path | None, summary_pat
                               f"replace it.")
     if res_path is not None:
         results_format(res_path)
-        check_writable(res_path, "results file")
+        check_can_write(res_path, "results file")
     if out_path is None:
         return
     if not photos:
@@ -198,12 +199,12 @@ def check_outputs(src, out_path: Path | None, res_path: Path | None, summary_pat
                               f".mp4 or .avi (e.g. {out_path / (Path(src.name).stem + '_annotated.mp4')}).")
         if out_path.suffix.lower() not in VIDEO_CODECS:
             raise OutputError(f"--output {out_path}: the annotated video needs a name ending in .mp4 or .avi.")
-        check_writable(out_path, "output video")
+        check_can_write(out_path, "output video")
     elif _single_photo_output(src, out_path):
         if out_path.suffix.lower() not in PHOTO_OUTPUT_SUFFIXES:
             raise OutputError(f"--output {out_path.name}: the annotated photo needs a name ending in "
                               f"{', '.join(sorted(PHOTO_OUTPUT_SUFFIXES))} (or give a folder).")
-        check_writable(out_path, "output image")
+        check_can_write(out_path, "output image")
     else:
         file_suffixes = {*VIDEO_CODECS, *PHOTO_OUTPUT_SUFFIXES, ".json", ".csv", ".jsonl"}
         if out_path.suffix.lower() in file_suffixes and not out_path.is_dir():
@@ -212,7 +213,7 @@ def check_outputs(src, out_path: Path | None, res_path: Path | None, summary_pat
         if any(same_file(out_path, p.parent) for p in inputs):
             raise OutputError(f"--output {out_path} is the folder of the input photos: the annotated copies "
                               f"would mix with (or replace) them. Choose another folder.")
-        check_writable(out_path, "output folder", folder=True)
+        check_can_write(out_path, "output folder", folder=True)
 
 
 def _write_photo(out_path: Path, src: ImageFilesSource, annotated, this_run: set[Path], overwrite: bool) -> Path:

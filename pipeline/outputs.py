@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import tempfile
 from pathlib import Path
 
 import cv2
@@ -35,30 +34,6 @@ def unique_path(path: str | Path, taken=None) -> Path:
         n += 1
         candidate = path.with_name(f"{path.stem}_{n}{path.suffix}")
     return candidate
-
-
-def check_writable(path: str | Path, what: str, folder: bool = False) -> None:
-    """Raise OutputError now, before any work, if `path` (a file, or a folder with `folder`) cannot be written.
-
-    Walks up to the nearest existing folder and really creates a scratch file there: permission bits
-    alone say nothing for root or for a read-only mount.
-    """
-    path = Path(path)
-    if path.exists() and path.is_dir() != folder:
-        kind = "a folder" if path.is_dir() else "a file"
-        raise OutputError(f"The {what} {path} is {kind}: give a {'folder' if folder else 'file name'} instead.")
-    existing = path.parent
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir():
-        raise OutputError(f"Cannot write the {what} {path}: {existing} is a file, not a folder. "
-                          f"Choose a path in a folder.")
-    try:
-        with tempfile.TemporaryFile(dir=existing):
-            pass
-    except OSError as exc:
-        raise OutputError(f"Cannot write the {what} {path}: no file can be created in {existing} ({exc.strerror}). "
-                          f"Choose a folder you can write to.") from exc
 
 
 def make_parent(path: Path, what: str) -> None:

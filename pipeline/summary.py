@@ -36,10 +36,10 @@ from pathlib import Path
 
 import numpy as np
 
+from core.cli import check_can_write
 from core.errors import OutputError
 from core.face import Face, age_is_unsure, gender_is_unsure
 from core.labels import AGE_GROUPS, GENDERS, expected_age_years
-from pipeline.outputs import check_writable
 
 UNSURE = "unsure"           # a person's gender or age group whose mean probability is under the screen's threshold
 MIN_PERSON_SEEN_S = 1.0    # a track must stay this long (first to last sighting) to be a person
@@ -223,7 +223,7 @@ SUMMARY_FORMATS = (".json", ".csv")   # write_summary: CSV for .csv, JSON otherw
 def check_summary_path(path: str | Path) -> Path:
     """Fail before a long run, not after it, when the summary cannot be written there.
 
-    The writability test creates a scratch file (`pipeline.outputs.check_writable`): `os.access` says
+    The writability test creates a scratch file (`core.cli.check_can_write`): `os.access` says
     yes to root in /sys or /proc, where the summary then failed after the whole run."""
     path = Path(path)
     if path.is_dir():
@@ -232,7 +232,7 @@ def check_summary_path(path: str | Path) -> Path:
     if path.suffix.lower() not in SUMMARY_FORMATS:
         raise OutputError(f"Cannot write the summary to {path}: give a name ending in "
                           f"{' or '.join(SUMMARY_FORMATS)} (JSON, or one row per person in CSV).")
-    check_writable(path, "summary")
+    check_can_write(path, "summary")
     return path
 
 
