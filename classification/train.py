@@ -92,18 +92,19 @@ def check_run_dir(run_dir: Path, epochs: int, init: str | None) -> None:
     when its rebuilt `init.keras` came from another file than `--init`."""
     done = epochs_logged(run_dir)
     next_run = f"--init {run_dir / 'last.keras'} --run-dir {run_dir}_next"
+    backup = (run_dir / "backup").is_dir()
     if done >= epochs:
-        raise FileExistsError(f"{run_dir} already finished its {done} epochs and was kept: to train further, "
-                              f"start a new run from it ({next_run})")
-    if done and not (run_dir / "backup").is_dir():
-        raise FileExistsError(f"{run_dir} holds {done} trained epochs but no backup/ to resume from, and was "
+        raise FileExistsError(f"{run_dir} already has {done} epochs logged (--epochs {epochs}) and was kept: to "
+                              f"train further, start a new run from it ({next_run})")
+    if (done or (run_dir / "last.keras").is_file()) and not backup:
+        raise FileExistsError(f"{run_dir} holds trained checkpoints but no backup/ to resume from, and was "
                               f"kept: start a new run from it ({next_run})")
-    recorded = run_dir / "init.json"
-    if init and init.endswith(".tflite") and recorded.is_file() and (run_dir / "init.keras").is_file():
-        source = json.loads(recorded.read_text()).get("init")
+    rebuilt, recorded = run_dir / "init.keras", run_dir / "init.json"
+    if init and init.endswith(".tflite") and rebuilt.is_file():
+        source = json.loads(recorded.read_text()).get("init") if recorded.is_file() else None
         if source != str(Path(init).resolve()):
-            raise FileExistsError(f"{run_dir / 'init.keras'} was rebuilt from {source}, not from --init {init}: "
-                                  f"give a new --run-dir for a run from {init}")
+            raise FileExistsError(f"{rebuilt} was rebuilt from {source or 'an unrecorded file'}, not from --init "
+                                  f"{init}: give a new --run-dir for a run from {init}")
 
 
 def parse_source_weights(pairs: list[str], sources) -> dict[str, float]:
@@ -256,9 +257,6 @@ def main(argv=None) -> int:
     )
     from classification.plots import CurvesPlot
     callbacks = [
-        # kept when an invocation ends early (StopAfter), deleted below once every epoch is done, and doubled,
-        # so a kill while it is written leaves the other copy to resume from
-        keras.callbacks.BackupAndRestore(str(run_dir / "backup"), delete_checkpoint=False, double_checkpoint=True),
         Checkpoints(keras, run_dir, "val_age_acc"),
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
         CurvesPlot(run_dir / "history.csv", run_dir / "curves.png"),
@@ -267,6 +265,11 @@ def main(argv=None) -> int:
         callbacks.append(WeightAverage(keras, run_dir / "average.keras", args.average_from_epoch))
     if args.stop_after_epochs:
         callbacks.append(StopAfter(keras, args.stop_after_epochs))
+    # last, so an epoch counts as done only once its checkpoints, history row and average are written (a kill
+    # in between repeats the epoch); kept when an invocation ends early (StopAfter), deleted below once every
+    # epoch is done, and doubled, so a kill while it is written leaves the other copy to resume from
+    callbacks.append(keras.callbacks.BackupAndRestore(str(run_dir / "backup"), delete_checkpoint=False,
+                                                      double_checkpoint=True))
     model.fit(train_ds, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
               validation_data=(val_x, val_y, val_w), callbacks=callbacks, verbose=2)
     done = epochs_logged(run_dir)
@@ -296,8 +299,8 @@ def initial_model(args, tf, run_dir: Path, train_images: np.ndarray, cache_scale
         sample = np.random.default_rng(0).permutation(len(train_images))[:512]
         calibration = center_crops(tf, train_images[np.sort(sample)], args.input_size, cache_scale).numpy()
         model = keras_from_tflite(args.init, calibration)
+        (run_dir / "init.json").write_text(json.dumps({"init": str(Path(args.init).resolve())}))  # before the model
         save_atomically(model, rebuilt)
-        (run_dir / "init.json").write_text(json.dumps({"init": str(Path(args.init).resolve())}))
         print(f"rebuilt {args.init} as {rebuilt}", flush=True)
     from classification.model import all_layers
     for layer in all_layers(model):
@@ -322,8 +325,8 @@ def WeightAverage(keras, path: Path, from_epoch: int):
         def on_train_begin(self, logs=None):
             if path.is_file() and self.state_path.is_file():
                 self.epochs = json.loads(self.state_path.read_text())["epochs"]
-                self.mean = [np.asarray(w, np.float64) for w in
-                             keras.models.load_model(path, compile=False).get_weights()]
+                from classification.model import load_checkpoint
+                self.mean = [np.asarray(w, np.float64) for w in load_checkpoint(path).get_weights()]
 
         def on_epoch_end(self, epoch, logs=None):
             epoch += 1

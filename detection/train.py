@@ -11,6 +11,7 @@ the `last.pt` this command itself wrote under runs/.
 """
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -92,15 +93,25 @@ def check_weights(weights: str, trust_checkpoint: bool) -> None:
     refuse_untrusted_checkpoint(weights, trust_checkpoint)
 
 
+FINISHED_MARKER = "finished.json"   # written when model.train returns: ultralytics cannot --resume such a run
+
+
 def run_finished(run_dir: Path) -> bool:
-    """Every epoch its args.yaml plans is in its results.csv (ultralytics cannot --resume such a run)."""
+    """The run ended its training: its FINISHED_MARKER, or (runs from before the marker) every epoch its
+    args.yaml plans is in its results.csv. A --hours run re-plans its epochs and never writes the new count
+    to args.yaml, so without the marker it counts as unfinished."""
     import yaml
+    if (run_dir / FINISHED_MARKER).is_file():
+        return True
     try:
-        planned = int(yaml.safe_load((run_dir / "args.yaml").read_text())["epochs"])
+        planned = yaml.safe_load((run_dir / "args.yaml").read_text())
         rows = (run_dir / "results.csv").read_text().splitlines()[1:]
-    except (OSError, KeyError, TypeError, ValueError, yaml.YAMLError):
+        if planned.get("time"):
+            return False
+        epochs = int(planned["epochs"])
+    except (OSError, AttributeError, KeyError, TypeError, ValueError, yaml.YAMLError):
         return False
-    return len({row.split(",", 1)[0].strip() for row in rows if row.strip()}) >= planned
+    return len({row.split(",", 1)[0].strip() for row in rows if row.strip()}) >= epochs
 
 
 def check_run_name(last: Path, resume: bool) -> None:
@@ -126,13 +137,14 @@ def run_imgsz(run_dir: Path, default: int) -> int:
 
 
 def check_device(device: str) -> None:
-    """SourceError for a --device this machine does not have (ultralytics raised a ValueError traceback)."""
-    if device == "cpu":
+    """SourceError for CUDA indices this machine does not have (ultralytics raised a ValueError traceback);
+    other device names (cpu, mps, cuda:0, -1) are ultralytics' to judge."""
+    wanted = [d.strip() for d in device.split(",")]
+    if not all(d.isdigit() for d in wanted):
         return
     from runtime import import_torch
     count = import_torch().cuda.device_count()
-    wanted = [d.strip() for d in device.split(",")]
-    if not all(d.isdigit() and int(d) < count for d in wanted):
+    if not all(int(d) < count for d in wanted):
         raise SourceError(f"--device {device}: this machine has {count} CUDA device(s)"
                           f"{f' (0-{count - 1})' if count else ''}; pass --device cpu or one of them")
 
@@ -142,7 +154,8 @@ def main(argv=None) -> int:
     project = RUNS_DIR / "detector"
     last = project / args.name / "weights" / "last.pt"
     check_run_name(last, args.resume)
-    check_device(args.device)   # before the data is built (minutes)
+    if not args.resume:   # a resumed run keeps its own device
+        check_device(args.device)   # before the data is built (minutes)
     if args.weights and not args.resume:
         check_weights(args.weights, args.trust_checkpoints)
     data = None if args.resume else ensure_data(args.data)  # checked before ultralytics loads and builds the model
@@ -182,6 +195,8 @@ def main(argv=None) -> int:
                     time=args.hours,
                     patience=0, close_mosaic=args.close_mosaic, warmup_epochs=args.warmup_epochs, degrees=args.degrees,
                     freeze=args.freeze or None, seed=0, deterministic=False)
+    if (project / args.name).is_dir():   # training returned: ended, not interrupted
+        (project / args.name / FINISHED_MARKER).write_text(json.dumps({"finished": True}))
     best = project / args.name / "weights" / "best.pt"
     if not args.no_export and best.is_file():
         from detection.export import export_onnx

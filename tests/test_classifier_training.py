@@ -227,11 +227,16 @@ def test_a_finished_run_is_never_trained_again_from_scratch(tmp_path):
     assert epochs_logged(run) == 2
     check_run_dir(run, 4, None)                      # half done, with its backup: resume
     _history(run, [(0, 0.5), (1, 0.6), (2, 0.62), (3, 0.61)])
-    with pytest.raises(FileExistsError, match=r"already finished its 4 epochs.*--init .*last.keras --run-dir .*run_next"):
+    with pytest.raises(FileExistsError, match=r"already has 4 epochs logged.*--init .*last.keras --run-dir .*run_next"):
         check_run_dir(run, 4, None)
     (run / "backup").rmdir()                         # epochs logged, nothing to resume from (older runs)
     with pytest.raises(FileExistsError, match="no backup/ to resume from"):
         check_run_dir(run, 8, None)
+    soup = tmp_path / "soup"                         # checkpoints without any history (a weight soup's folder)
+    soup.mkdir()
+    (soup / "last.keras").write_bytes(b"k")
+    with pytest.raises(FileExistsError, match="holds trained checkpoints"):
+        check_run_dir(soup, 4, None)
 
 
 def test_a_rebuilt_init_from_another_tflite_is_refused(tmp_path):
@@ -245,6 +250,9 @@ def test_a_rebuilt_init_from_another_tflite_is_refused(tmp_path):
     check_run_dir(run, 4, str(tmp_path / "a.tflite"))
     with pytest.raises(FileExistsError, match="was rebuilt from .*a.tflite, not from --init .*b.tflite"):
         check_run_dir(run, 4, str(tmp_path / "b.tflite"))
+    (run / "init.json").unlink()                     # rebuilt before origins were recorded: unknown
+    with pytest.raises(FileExistsError, match="rebuilt from an unrecorded file"):
+        check_run_dir(run, 4, str(tmp_path / "a.tflite"))
 
 
 def test_checkpoints_are_atomic_and_best_remembers_the_epochs_before_a_resume(tmp_path):

@@ -60,6 +60,7 @@ def fake_yolo(monkeypatch, tmp_path):
     _FakeYOLO.built = []
     monkeypatch.setattr(ultralytics, "YOLO", _FakeYOLO, raising=False)
     monkeypatch.setattr(train, "import_ultralytics", lambda: ultralytics)
+    monkeypatch.setattr(train, "RUNS_DIR", tmp_path / "runs")   # never the checkout's runs/
     data = tmp_path / "data.yaml"
     data.write_text("train: x\nval: x\nnc: 1\nnames: [face]\n")
     return data
@@ -273,12 +274,18 @@ def test_a_new_run_never_trains_over_a_run_folders_weights(tmp_path):
     for resume in (True, False):                                  # finished: ultralytics cannot resume it
         with pytest.raises(FileExistsError, match="finished every epoch.*--weights .*last.pt .*--name face_next"):
             check_run_name(last, resume=resume)
+    (tmp_path / "face" / "args.yaml").write_text("imgsz: 640\nepochs: 2\ntime: 3.0\n")
+    check_run_name(last, resume=True)       # --hours re-plans its epochs: the count says nothing, --resume goes on
+    (tmp_path / "face" / "finished.json").write_text("{}")       # what detection.train writes when training returns
+    with pytest.raises(FileExistsError, match="finished every epoch"):
+        check_run_name(last, resume=True)
 
 
 def test_a_device_this_machine_lacks_is_one_line():
     from core.errors import SourceError
     from detection.train import check_device
-    check_device("cpu")
-    for device in ("7", "foo"):
+    for device in ("cpu", "mps", "cuda:0", "-1"):   # ultralytics' own names are its to judge
+        check_device(device)
+    for device in ("7", "0,9"):
         with pytest.raises(SourceError, match="CUDA device"):
             check_device(device)
