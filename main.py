@@ -13,7 +13,6 @@ from core.cli import EXIT_BAD_INPUT, EXIT_SIGNALS, OneLineParser, number_in
 runtime.configure_environment()
 
 
-
 def parse_args(argv=None) -> argparse.Namespace:
     from core.config import CONFIDENCE_RANGE, CROP_SCALE_RANGE, AppConfig
     defaults = AppConfig()

@@ -21,6 +21,7 @@ from tqdm import tqdm
 from core.cli import OneLineParser
 from core.config import CROP_SCALE_RANGE, DEFAULT_CROP_SCALE
 from core.crop import square_crop
+from core.errors import WeightsError
 from core.geometry import iou
 from facedata.datasets import FaceSample, read_training_sources, split_name
 
@@ -179,8 +180,11 @@ def main(argv=None) -> int:
     p.add_argument("--limit", type=number_in(0, 10**9, int), default=0, help="only the first N faces (a quick try)")
     args = p.parse_args(argv)
     if args.detector:  # load it once here: a worker that cannot is respawned by the pool for ever
+        if Path(args.detector).suffix.lower() != ".onnx":   # this tool has no --trust-checkpoints to offer
+            raise WeightsError(f"--detector {args.detector}: give an .onnx file (`python -m detection.export` makes "
+                               f"one from a .pt checkpoint)")
         from detection import FaceDetector
-        FaceDetector(args.detector)   # WeightsError (one line) for a .pt, a missing or a damaged file
+        FaceDetector(args.detector)   # WeightsError (one line) for a missing or a damaged file
     out = Path(args.out)
     if (out / "labels.npz").is_file():
         print(f"error: a cache already exists at {out}; pass another --out or delete it", file=sys.stderr)

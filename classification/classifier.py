@@ -119,7 +119,8 @@ class AgeGenderClassifier:
         self.mirror_average = mirror_average
         threads = threads or os.cpu_count() or 1
         check_classifier_suffix(self.weights, trust_checkpoint)
-        check_weights_file(self.weights, "age/gender classifier", TRAIN_HINT)
+        check_weights_file(self.weights, "age/gender classifier", TRAIN_HINT,
+                           shipped=self.weights == DEFAULT_CLASSIFIER_WEIGHTS)
         backend = _KerasBackend if self.weights.suffix.lower() == CHECKPOINT_SUFFIX else _LiteRTBackend
         try:
             self._backend = backend(self.weights, threads)

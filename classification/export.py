@@ -30,8 +30,11 @@ def to_tflite(model, out_path: str | Path, quantization: str = "dynamic") -> Pat
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_name(out_path.name + ".partial")   # renamed when whole: an interrupted write leaves none
-    tmp.write_bytes(converter.convert())
-    os.replace(tmp, out_path)
+    try:
+        tmp.write_bytes(converter.convert())
+        os.replace(tmp, out_path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return out_path
 
 

@@ -71,8 +71,11 @@ def check_kept(output: Path, made_from: Path) -> None:
         raise RuntimeError(f"{output} is older than {made_from}, which changed after it was made: give the gate a "
                            f"new --name (or delete {output})")
     if output.name == "metrics.json":
-        weights = json.loads(output.read_text()).get("weights")
-        if weights and Path(weights).resolve() != made_from.resolve():
+        try:
+            weights = json.loads(output.read_text()).get("weights")
+        except (OSError, ValueError, AttributeError):
+            raise RuntimeError(f"{output} cannot be read: delete {output.parent} and rerun the gate") from None
+        if weights and (REPO_ROOT / weights).resolve() != made_from.resolve():   # evaluate ran in REPO_ROOT
             raise RuntimeError(f"{output} measured {weights}, not {made_from}: give the gate a new --name "
                                f"(or delete {output.parent})")
 

@@ -64,5 +64,8 @@ def save_atomically(model, path: str | Path) -> None:
     import os
     path = Path(path)
     tmp = path.with_name(path.stem + ".partial.keras")
-    model.save(tmp)
-    os.replace(tmp, path)
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -138,12 +138,12 @@ def check_writable_folder(folder: str | Path) -> None:
 
 def run_tool(main: Callable[[list[str] | None], int], argv: list[str] | None = None) -> int:
     """`main(argv)`, with bad input reported as one `error:` line on stderr and exit status 2, and Ctrl-C as
-    one line and status 130 (the tools write their outputs whole or not at all, so nothing is half-written)."""
+    one line and status 130 instead of a traceback."""
     try:
         return main(argv)
     except KeyboardInterrupt:
-        print("interrupted (Ctrl-C): files finished before it are kept; a training run continues when its "
-              "command is rerun", file=sys.stderr)
+        print("interrupted (Ctrl-C): files finished before it are kept; classification.train continues when its "
+              "command is rerun, detection.train with --resume", file=sys.stderr)
         return 128 + signal.SIGINT
     except BAD_INPUT_ERRORS as exc:
         if isinstance(exc, OSError) and exc.filename and exc.strerror:  # raised by the OS: say which path

@@ -23,11 +23,12 @@ class OutputError(SourceError):
 MIN_WEIGHTS_FILE_BYTES = 1024
 
 
-def check_weights_file(path: Path, what: str, hint: str) -> None:
+def check_weights_file(path: Path, what: str, hint: str, shipped: bool) -> None:
     """WeightsError for `what` ("face-detector") weights that are missing or too small to be weights;
-    `hint` says how to make new ones."""
+    `hint` says how to make new ones, and a `shipped` file (the default) how to restore it."""
     if not path.is_file():
-        raise WeightsError(f"No {what} weights at {path}: restore the file (`git checkout -- weights/`) or {hint}.")
+        restore = "restore the file (`git checkout -- weights/`) or " if shipped else "check the path, or "
+        raise WeightsError(f"No {what} weights at {path}: {restore}{hint}.")
     if path.stat().st_size < MIN_WEIGHTS_FILE_BYTES:
         raise WeightsError(f"The {what} weights at {path} are damaged (too small; a Git LFS pointer?): "
                            f"restore the file or {hint}.")

@@ -36,7 +36,7 @@ def check_detector_file(path: Path, trust_checkpoint: bool) -> None:
     """WeightsError, before anything is read, for a file that could run code (`check_detector_suffix`), is
     missing, or is too small to be weights; what `FaceDetector` checks first, for tools to check up front."""
     check_detector_suffix(path, trust_checkpoint)
-    check_weights_file(path, "face-detector", TRAIN_HINT)
+    check_weights_file(path, "face-detector", TRAIN_HINT, shipped=path == default_detector_weights())
 
 
 def check_detector_suffix(path: Path, trust_checkpoint: bool) -> None:

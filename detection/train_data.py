@@ -45,6 +45,7 @@ from tqdm import tqdm
 
 from core.cli import OneLineParser, run_tool
 from core.geometry import intersection_area
+from core.images import WEBCAM_FRAME_WH_PX
 from core.paths import DATA_CACHE_DIR, DETECTOR_COMPOSITES_DIR
 from detection import holdout
 from detection.yolo_files import folder_images, write_yolo_boxes
@@ -119,7 +120,7 @@ def blurred_room(wider: Path, scenes: list[Path], rng: random.Random) -> tuple[P
     """A random WIDER train scene and a webcam-sized, face-free, hard-blurred room cut from it."""
     scene_path = rng.choice(scenes)
     scene, boxes = holdout.wider_scene(wider, scene_path)
-    return scene_path, holdout.blurred_background(scene, boxes, rng, holdout.WEBCAM_FRAME_WH_PX)
+    return scene_path, holdout.blurred_background(scene, boxes, rng, WEBCAM_FRAME_WH_PX)
 
 
 def texture_negatives(wider: Path, scenes: list[Path], n: int, seed: int) -> list:
@@ -217,8 +218,8 @@ def hand_torsos(photos: list[Path], wider: Path, scenes: list[Path], seed: int, 
         if region is None:
             continue
         left, top, right, bottom = region
-        image = cv2.resize(scene[top:bottom, left:right], holdout.WEBCAM_FRAME_WH_PX)
-        fw, fh = holdout.WEBCAM_FRAME_WH_PX
+        image = cv2.resize(scene[top:bottom, left:right], WEBCAM_FRAME_WH_PX)
+        fw, fh = WEBCAM_FRAME_WH_PX
         for _ in range(rng.randint(1, 2)):
             hand = cv2.imread(str(rng.choice(photos)))
             if hand is not None:
@@ -242,9 +243,9 @@ def hand_images(photos: list[Path], wider: Path, scenes: list[Path], faces: list
         scene_path, image = blurred_room(wider, scenes, rng)
         face_boxes = []
         if k % 2 and faces:
-            spots = holdout.random_spots(rng, *holdout.WEBCAM_FRAME_WH_PX, rng.randint(1, 2), SIGN_FACE_PX_RANGE)
+            spots = holdout.random_spots(rng, *WEBCAM_FRAME_WH_PX, rng.randint(1, 2), SIGN_FACE_PX_RANGE)
             image, face_boxes = holdout.paste_faces(image, [], faces, rng, spots)
-        fw, fh = holdout.WEBCAM_FRAME_WH_PX
+        fw, fh = WEBCAM_FRAME_WH_PX
         for _ in range(rng.randint(1, 3)):
             hand = cv2.imread(str(rng.choice(photos)))
             if hand is None:

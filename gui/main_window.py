@@ -302,7 +302,8 @@ class MainWindow(QMainWindow):
             return
         path = unique_path(folder / time.strftime("faces_%Y%m%d_%H%M%S.png"))  # several a second: _1, _2
         ok = self.view.image.save(str(path))
-        self.statusBar().showMessage(f"Saved {path}" if ok else f"Could not save {path}: is {folder} writable?", STATUS_PROBLEM_MS)
+        self.statusBar().showMessage(f"Saved {path}" if ok else f"Could not save {path}: is {folder} writable?",
+                                     STATUS_DONE_MS if ok else STATUS_PROBLEM_MS)
 
     def toggle_record(self):
         if self.recording:

@@ -110,3 +110,18 @@ def test_a_kept_output_must_come_from_this_runs_file(tmp_path):
         gate.check_kept(metrics, tflite)
     metrics.write_text(json.dumps({"weights": str(tflite)}))
     gate.check_kept(metrics, tflite)
+
+
+def test_bases_of_the_wrong_split_are_refused_before_any_export(tmp_path, capsys):
+    from core.cli import run_tool
+    test_base = tmp_path / "s27" / "metrics.json"
+    _metrics(test_base, 0.8, 0.9)                       # no "split" line: a test-split file
+    (test_base.parent / "per_face.npz").write_bytes(b"")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "last.keras").write_bytes(b"")
+    argv = [str(run), "--name", "s9", "--val-base", str(test_base), "--test-base", str(test_base),
+            "--eval-dir", str(tmp_path / "eval")]
+    assert run_tool(gate.main, argv) == 2
+    assert "evaluation of the test split; pass the shipped stage's val-split" in capsys.readouterr().err
+    assert not (run / "s9last.tflite").exists() and not (tmp_path / "eval").exists()
