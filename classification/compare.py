@@ -255,6 +255,7 @@ def _points(figures: dict | None, keys) -> str:
 
 def markdown_tables(base_path: Path, candidate_path: Path, base_name: str) -> str:
     """The model card's tables: the candidate's figures per source and pooled, the base's beside them."""
+    check_comparable(base_path, candidate_path)   # side by side only what measured the same faces
     candidate_file = read_metrics(candidate_path)
     base, candidate = load_metrics(base_path), candidate_file["by_scale"]
     scales = shared_scales(base, candidate)
