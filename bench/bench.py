@@ -27,8 +27,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from core.cli import OneLineParser, check_can_write, number_in, refuse_existing, run_tool
-from core.errors import OutputError, SourceError
+from core.cli import OneLineParser, check_writable, number_in, run_tool
+from core.errors import SourceError
 from core.images import plausible_fps
 from core.paths import DEMO_CLIP as CLIP, REPO_ROOT
 
@@ -171,15 +171,9 @@ def check_demo_clip(clip: Path) -> None:
 
 
 def check_out(out: Path, explicit: bool, overwrite: bool) -> None:
-    """Before any work: `out` names a file in an existing folder, and (when the user named it) no file is
-    there yet unless `overwrite`; a tool's own default results file is rewritten."""
-    if out.is_dir():
-        raise OutputError(f"--out {out} is a folder: give a file name, e.g. {out / 'results.json'}")
-    if not out.parent.is_dir():
-        raise OutputError(f"no folder {out.parent} for --out {out}: make it first, or choose another path")
-    check_can_write(out, "results file")
-    if explicit:
-        refuse_existing(out, overwrite)
+    """Before any work: `out` names a writable file in an existing folder, and (when the user named it) no
+    file is there yet unless `overwrite`; a tool's own default results file is rewritten."""
+    check_writable(out, overwrite or not explicit)
 
 
 def kept_results(out: Path, explicit: bool, overwrite: bool, stability_only: bool) -> dict | None:

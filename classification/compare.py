@@ -71,9 +71,10 @@ def held_out_split(metrics: dict) -> str:
     return found.group(1) if found else str(metrics["split"])
 
 
-def check_comparable(base_path: Path, candidate_path: Path) -> None:
-    """ValueError when two metrics files did not measure the same thing: another held-out split, a source
-    the candidate lacks, or another number of faces (an evaluation cut short with --limit)."""
+def read_comparable(base_path: Path, candidate_path: Path) -> tuple[dict, dict]:
+    """Both metrics files (`read_metrics`); ValueError when they did not measure the same thing: another
+    held-out split, a source the candidate lacks, or another number of faces (an evaluation cut short with
+    --limit)."""
     base, candidate = read_metrics(base_path), read_metrics(candidate_path)
     if held_out_split(base) != held_out_split(candidate):
         raise ValueError(f"{candidate_path} is on the {held_out_split(candidate)} split and {base_path} on the "
@@ -93,11 +94,7 @@ def check_comparable(base_path: Path, candidate_path: Path) -> None:
             if isinstance(faces, int) and isinstance(other_faces, int) and faces != other_faces:
                 raise ValueError(f"{source} at slider {scale}: {other_faces:,} faces in {candidate_path}, {faces:,} in "
                                  f"{base_path}: evaluate both on the same faces (no --limit)")
-
-
-def load_metrics(path: Path) -> dict:
-    """The `by_scale` part of an evaluate metrics file (`read_metrics`)."""
-    return read_metrics(path)["by_scale"]
+    return base, candidate
 
 
 def shared_scales(base: dict, candidate: dict) -> list[str]:
@@ -212,8 +209,8 @@ def judge(base_path: Path, candidate_path: Path, paired: bool = False, rule: str
     if rule not in RULES:
         raise ValueError(f"unknown rule {rule!r}: use one of {', '.join(RULES)}")
     paired = paired or rule == "band"
-    check_comparable(base_path, candidate_path)
-    base, candidate = load_metrics(base_path), load_metrics(candidate_path)
+    base_file, candidate_file = read_comparable(base_path, candidate_path)
+    base, candidate = base_file["by_scale"], candidate_file["by_scale"]
     scales = shared_scales(base, candidate)
     changes = figure_changes(base, candidate, scales)
     intervals = paired_intervals(Path(base_path).parent / PER_FACE_FILE, Path(candidate_path).parent / PER_FACE_FILE,
@@ -255,9 +252,8 @@ def _points(figures: dict | None, keys) -> str:
 
 def markdown_tables(base_path: Path, candidate_path: Path, base_name: str) -> str:
     """The model card's tables: the candidate's figures per source and pooled, the base's beside them."""
-    check_comparable(base_path, candidate_path)   # side by side only what measured the same faces
-    candidate_file = read_metrics(candidate_path)
-    base, candidate = load_metrics(base_path), candidate_file["by_scale"]
+    base_file, candidate_file = read_comparable(base_path, candidate_path)   # side by side only the same faces
+    base, candidate = base_file["by_scale"], candidate_file["by_scale"]
     scales = shared_scales(base, candidate)
     default = candidate_file.get("default_crop_scale")
     per_source = [f"| slider | source | faces | exact | 1-off | children exact | gender | "

@@ -14,7 +14,8 @@ instead of a shell script per session:
 Each step runs as its own process (TensorFlow's memory goes back between steps) with its log in
 `runs/gate_NAME/`; a step whose output already exists is not run again, so an interrupted gate picks
 up where it stopped, but only when that output was made from this run's file (`check_kept`: not older
-than it, and an evaluation of these very weights); otherwise the gate stops and asks for a new --name. Exit status: 0 the chosen candidate passed both splits (ship it by the card's
+than it, and an evaluation of these very weights); otherwise the gate stops and asks for a new --name.
+Exit status: 0 the chosen candidate passed both splits (ship it by the card's
 procedure), 1 none did, 2 bad input.
 """
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """The InceptionV3 age-group + gender network (Keras), shared by training, export and evaluation."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from core.errors import WeightsError
@@ -61,7 +62,6 @@ def all_layers(model):
 def save_atomically(model, path: str | Path) -> None:
     """`model.save(path)` through a temporary file, so an interrupted save leaves the previous file whole
     (or none), never a partial one."""
-    import os
     path = Path(path)
     tmp = path.with_name(path.stem + ".partial.keras")
     try:

@@ -4,7 +4,8 @@ Resumable: the run folder keeps a Keras BackupAndRestore state (model, optimizer
 `best.keras` (by validation age accuracy, over every epoch logged), `history.csv` and `curves.png`;
 rerunning the same command continues where the last session stopped. A finished run is never trained
 again from scratch over its checkpoints: a rerun is refused and names the command that continues from it.
-Checkpoints are written to a temporary file and renamed, so a kill mid-save keeps the previous one. With `--average-from-epoch E` it also keeps `average.keras`,
+Checkpoints are written to a temporary file and renamed, so a kill mid-save keeps the previous one. With
+`--average-from-epoch E` it also keeps `average.keras`,
 the running mean of the weights at the end of every epoch from E on (stochastic weight averaging: the
 mean of nearby points on a low-LR path generalizes better than any one of them, for no inference cost).
 
@@ -67,23 +68,23 @@ def parse_args(argv=None):
     return args
 
 
-def epochs_logged(run_dir: Path) -> int:
-    """Epochs `run_dir/history.csv` records (its highest epoch + 1); 0 without one."""
-    history = run_dir / "history.csv"
+def logged(history: Path, column: str) -> list[float]:
+    """One column of a run's history.csv (CSVLogger's), over its rows; [] without the file."""
+    import csv
     if not history.is_file():
-        return 0
-    done = [int(row.split(",", 1)[0]) for row in history.read_text().splitlines()[1:] if row.split(",", 1)[0].isdigit()]
-    return max(done) + 1 if done else 0
+        return []
+    with history.open(newline="") as f:
+        return [float(row[column]) for row in csv.DictReader(f) if row.get(column) not in (None, "")]
+
+
+def epochs_logged(run_dir: Path) -> int:
+    """Epochs `run_dir/history.csv` records (its highest epoch + 1; a resumed epoch is logged twice)."""
+    return int(max(logged(run_dir / "history.csv", "epoch"), default=-1)) + 1
 
 
 def best_logged(history: Path, monitor: str) -> float:
     """The highest `monitor` value history.csv holds (-inf without one)."""
-    import csv
-    if not history.is_file():
-        return float("-inf")
-    with history.open(newline="") as f:
-        values = [float(row[monitor]) for row in csv.DictReader(f) if row.get(monitor) not in (None, "")]
-    return max(values, default=float("-inf"))
+    return max(logged(history, monitor), default=float("-inf"))
 
 
 def check_run_dir(run_dir: Path, epochs: int, init: str | None) -> None:

@@ -119,16 +119,14 @@ def check_can_write(path: str | Path, what: str, folder: bool = False) -> None:
 
 
 def check_writable(path: str | Path, overwrite: bool, flag: str = "--overwrite") -> None:
-    """Before any work, for a file a tool writes at the end: a folder in its way, `refuse_existing`, and
-    `check_can_write`."""
+    """Before any work, for a file a tool writes at the end into an existing folder: `check_can_write` (a
+    folder in its way, a folder that cannot be written), then `refuse_existing`."""
     from core.errors import OutputError
     path = Path(path)
-    if path.is_dir():
-        raise OutputError(f"{path} is a folder: give a file name in it, e.g. {path / 'metrics.json'}")
-    refuse_existing(path, overwrite, flag)
     if not path.parent.is_dir():
         raise OutputError(f"no folder {path.parent} for {path}: make it first, or choose another path")
     check_can_write(path, "output file")
+    refuse_existing(path, overwrite, flag)
 
 
 def check_writable_folder(folder: str | Path) -> None:

@@ -17,10 +17,11 @@ size, so "faces >= 20 px" at 320 meant faces >= 40 px in a 640 px image, and the
 good as the 640 px one while it missed many 20-40 px faces (issue 19). `--min-px-at-input` restores the
 old measure to reproduce old figures.
 
-Why one low-confidence run serves both AP and the app's confidence c (`AppConfig.detection_confidence`): the
-ONNX path keeps scores >= the confidence and then runs greedy NMS, so every box scoring >= c is suppressed
-only by higher-scoring boxes; the boxes >= c of a run at 0.001 are therefore the boxes a run at c returns (the tiled merge
-works the same way), as long as fewer than `AP_MAX_FACES` boxes pass (the app caps at `max_faces`).
+Why one low-confidence run serves both AP and the app's confidence c (`AppConfig.detection_confidence`):
+the ONNX path keeps scores >= the confidence and then runs greedy NMS, so every box scoring >= c is
+suppressed only by higher-scoring boxes; the boxes >= c of a run at 0.001 are therefore the boxes a run at
+c returns (the tiled merge works the same way), as long as fewer than `AP_MAX_FACES` boxes pass (the app
+caps at `max_faces`).
 `tests/test_detection_evaluate.py` checks this on a real image.
 """
 from __future__ import annotations

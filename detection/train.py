@@ -96,20 +96,29 @@ def check_weights(weights: str, trust_checkpoint: bool) -> None:
 FINISHED_MARKER = "finished.json"   # written when model.train returns: ultralytics cannot --resume such a run
 
 
+def run_args(run_dir: Path) -> dict:
+    """The arguments ultralytics recorded for a run (its args.yaml); {} when missing or unreadable."""
+    import yaml
+    try:
+        recorded = yaml.safe_load((run_dir / "args.yaml").read_text())
+    except (OSError, ValueError, yaml.YAMLError):
+        return {}
+    return recorded if isinstance(recorded, dict) else {}
+
+
 def run_finished(run_dir: Path) -> bool:
     """The run ended its training: its FINISHED_MARKER, or (runs from before the marker) every epoch its
     args.yaml plans is in its results.csv. A --hours run re-plans its epochs and never writes the new count
     to args.yaml, so without the marker it counts as unfinished."""
-    import yaml
     if (run_dir / FINISHED_MARKER).is_file():
         return True
+    planned = run_args(run_dir)
     try:
-        planned = yaml.safe_load((run_dir / "args.yaml").read_text())
         rows = (run_dir / "results.csv").read_text().splitlines()[1:]
-        if planned.get("time"):
-            return False
         epochs = int(planned["epochs"])
-    except (OSError, AttributeError, KeyError, TypeError, ValueError, yaml.YAMLError):
+    except (OSError, KeyError, TypeError, ValueError):
+        return False
+    if planned.get("time"):
         return False
     return len({row.split(",", 1)[0].strip() for row in rows if row.strip()}) >= epochs
 
@@ -129,10 +138,9 @@ def check_run_name(last: Path, resume: bool) -> None:
 
 def run_imgsz(run_dir: Path, default: int) -> int:
     """The input size a run trained at (its args.yaml), for exporting a resumed run at its own size."""
-    import yaml
     try:
-        return int(yaml.safe_load((run_dir / "args.yaml").read_text())["imgsz"])
-    except (OSError, KeyError, TypeError, ValueError, yaml.YAMLError):
+        return int(run_args(run_dir)["imgsz"])
+    except (KeyError, TypeError, ValueError):
         return default
 
 
