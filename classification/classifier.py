@@ -14,12 +14,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from classification.model import load_checkpoint
 from core.errors import WeightsError, check_weights_file, refuse_unsafe_weights
 from core.images import to_bgr
 from core.labels import NUM_AGE_GROUPS
 from core.paths import DEFAULT_CLASSIFIER_WEIGHTS
 from core.protocols import AgeGender
-from runtime import import_tensorflow
 
 SAFE_SUFFIX = ".tflite"        # a flatbuffer of tensors and built-in ops: loading it runs no code from the file
 CHECKPOINT_SUFFIX = ".keras"   # may hold Python layers and custom objects that run when loaded
@@ -94,9 +94,9 @@ class _LiteRTBackend:
 
 class _KerasBackend:
     def __init__(self, path: Path, threads: int):
-        tf = import_tensorflow()
-        # Keras' safe mode (stored code such as lambda layers is refused), on top of the trust_checkpoint opt-in
-        self._model = tf.keras.models.load_model(str(path), compile=False, safe_mode=True)
+        # Keras' safe mode (stored code such as lambda layers is refused), on top of the trust_checkpoint opt-in;
+        # float32 whatever precision the run trained in
+        self._model = load_checkpoint(path)
         self.input_size_px = int(self._model.inputs[0].shape[1])
 
     def __call__(self, batch_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from classification.cache import center_crops
-from classification.model import save_atomically
+from classification.model import PRECISIONS, save_atomically
 from core.cli import OneLineParser, number_in, positive, run_tool
 from core.config import CROP_SCALE_RANGE
 from core.labels import NUM_AGE_GROUPS
@@ -55,6 +55,9 @@ def parse_args(argv=None):
     p.add_argument("--imagenet", action="store_true", help="start the trunk from ImageNet weights (download)")
     p.add_argument("--init", default=None, help="a .keras checkpoint or a shipped .tflite to start from (fine-tuning)")
     p.add_argument("--threads", type=number_in(0, 1024, int), default=0, help="TensorFlow intra-op threads (0 = all cores)")
+    p.add_argument("--precision", choices=PRECISIONS, default="float32",
+                   help="what the network computes in while training; bfloat16 needs a CPU with native bfloat16 "
+                        "(AVX512-BF16 or AMX; elsewhere it is slower) and saves float32 weights all the same")
     p.add_argument("--stop-after-epochs", type=number_in(0, 100000, int), default=0, help="end this invocation after N epochs")
     p.add_argument("--source-weight", action="append", default=[], metavar="SOURCE=W",
                    help="draw a source's faces W times as often as the others' (e.g. fairface=2; "
@@ -244,18 +247,12 @@ def main(argv=None) -> int:
     val_w = {"age": np.ones(len(val_idx), np.float32), "gender": (gender[val_idx] >= 0).astype(np.float32)}
 
     model = initial_model(args, tf, run_dir, train_images, cache_scale) if args.init \
-        else build_model(args.input_size, args.imagenet)
+        else build_model(args.input_size, args.imagenet, precision=args.precision)
     total_steps = args.epochs * args.steps_per_epoch
     schedule = keras.optimizers.schedules.CosineDecay(
         0.0, decay_steps=total_steps - args.steps_per_epoch, alpha=0.01,
         warmup_target=args.lr, warmup_steps=args.steps_per_epoch)
-    model.compile(
-        optimizer=keras.optimizers.AdamW(schedule, weight_decay=1e-4, clipnorm=2.0),
-        loss={"age": keras.losses.CategoricalCrossentropy(), "gender": keras.losses.CategoricalCrossentropy()},
-        loss_weights={"age": 1.0, "gender": args.gender_loss_weight},
-        metrics={"age": [keras.metrics.CategoricalAccuracy(name="acc")],
-                 "gender": [keras.metrics.CategoricalAccuracy(name="acc")]},
-    )
+    compile_for_training(keras, model, schedule, args.gender_loss_weight)
     from classification.plots import CurvesPlot
     callbacks = [
         Checkpoints(keras, run_dir, "val_age_acc"),
@@ -282,14 +279,25 @@ def main(argv=None) -> int:
     return 0
 
 
+def compile_for_training(keras, model, learning_rate, gender_loss_weight: float = 1.0) -> None:
+    """The optimizer, losses and metrics every training run uses (`bench.train_step` times the same step)."""
+    model.compile(
+        optimizer=keras.optimizers.AdamW(learning_rate, weight_decay=1e-4, clipnorm=2.0),
+        loss={"age": keras.losses.CategoricalCrossentropy(), "gender": keras.losses.CategoricalCrossentropy()},
+        loss_weights={"age": 1.0, "gender": gender_loss_weight},
+        metrics={"age": [keras.metrics.CategoricalAccuracy(name="acc")],
+                 "gender": [keras.metrics.CategoricalAccuracy(name="acc")]},
+    )
+
+
 def initial_model(args, tf, run_dir: Path, train_images: np.ndarray, cache_scale: float):
-    """The `--init` model: a .keras checkpoint as saved, or a .tflite rebuilt once into `run_dir/init.keras`."""
+    """The `--init` model, computing in `--precision`: a .keras checkpoint as saved (what it froze stays
+    frozen), or a .tflite rebuilt once into `run_dir/init.keras`, its BatchNorms frozen."""
+    from classification.model import all_layers, load_checkpoint, with_precision
     if not args.init.endswith(".tflite"):
-        from classification.model import load_checkpoint
-        return load_checkpoint(args.init)
+        return with_precision(load_checkpoint(args.init), args.precision)
     rebuilt = run_dir / "init.keras"
     if rebuilt.is_file():   # check_run_dir made sure it was rebuilt from this --init
-        from classification.model import load_checkpoint
         from core.errors import WeightsError
         try:
             model = load_checkpoint(rebuilt)
@@ -303,7 +311,7 @@ def initial_model(args, tf, run_dir: Path, train_images: np.ndarray, cache_scale
         (run_dir / "init.json").write_text(json.dumps({"init": str(Path(args.init).resolve())}))  # before the model
         save_atomically(model, rebuilt)
         print(f"rebuilt {args.init} as {rebuilt}", flush=True)
-    from classification.model import all_layers
+    model = with_precision(model, args.precision)
     for layer in all_layers(model):
         if isinstance(layer, tf.keras.layers.BatchNormalization):
             layer.trainable = False  # folded statistics are exact only in inference mode

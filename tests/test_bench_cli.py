@@ -239,3 +239,15 @@ def test_real_clips_checks_copies_already_there_and_names_each_missing_clone_onc
     assert real_clips.main([str(out), "--repos", str(repos)]) == 0
     assert "bench.bench" in capsys.readouterr().out
     assert real_clips.main(["--list"]) == 0                   # no folder needed to list
+
+
+def test_train_step_times_each_precision_asked_and_refuses_others(capsys):
+    from bench import train_step
+    with pytest.raises(SystemExit) as exit_:
+        train_step.main(["--precision", "float32,float16"])
+    assert exit_.value.code == EXIT_BAD_INPUT
+    assert "float16" in capsys.readouterr().err.strip().splitlines()[-1]
+    assert train_step.main(["--steps", "2", "--batch", "2", "--input-size", "75"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split(":")[0] for line in lines] == ["float32", "bfloat16"]
+    assert all("(median of 2;" in line for line in lines)

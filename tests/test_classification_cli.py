@@ -6,7 +6,7 @@ from core.errors import WeightsError
 
 
 @pytest.mark.parametrize("flags", [["--lr", "nan"], ["--batch", "0"], ["--epochs", "-3"], ["--steps-per-epoch", "0"],
-                                   ["--init", "/no/such/last.keras"]])
+                                   ["--init", "/no/such/last.keras"], ["--precision", "float16"]])
 def test_train_refuses_nonsense_before_loading_anything(flags, capsys):
     from classification.train import parse_args
     with pytest.raises(SystemExit) as exit_:

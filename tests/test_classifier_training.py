@@ -95,6 +95,43 @@ def test_tflite_rebuilds_into_a_keras_model_that_computes_the_same(tmp_path):
         np.testing.assert_allclose(b8, bf, rtol=1e-5, atol=1e-6)
 
 
+def test_a_bfloat16_network_trains_float32_weights_and_every_checkpoint_loads_back_as_float32(tmp_path):
+    """Training in bfloat16 (`--precision bfloat16`) must not leak into export, evaluation or the app: the
+    weights stay float32, a checkpoint saved from it loads as a float32 network with the same weights and
+    the same frozen layers, and computes what the bfloat16 network computes, to bfloat16's precision."""
+    import runtime
+    from classification.model import all_layers, build_model, load_checkpoint, model_precision, save_atomically, \
+        with_precision
+    tf = runtime.import_tensorflow()
+    keras = tf.keras
+    mixed = build_model(75, precision="bfloat16")
+    assert keras.mixed_precision.global_policy().name == "float32"   # the policy was set for the build only
+    assert model_precision(mixed) == "bfloat16"
+    assert all(w.dtype == np.float32 for w in mixed.get_weights())
+    assert mixed.get_layer("age").compute_dtype == "float32" == mixed.get_layer("gender").compute_dtype
+    frozen = [layer for layer in all_layers(mixed) if isinstance(layer, keras.layers.BatchNormalization)][:3]
+    for layer in frozen:
+        layer.trainable = False
+    save_atomically(mixed, tmp_path / "last.keras")
+
+    loaded = load_checkpoint(tmp_path / "last.keras")
+    assert model_precision(loaded) == "float32"
+    for got, want in zip(loaded.get_weights(), mixed.get_weights(), strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert [layer.trainable for layer in all_layers(loaded)] == [layer.trainable for layer in all_layers(mixed)]
+    assert sum(not layer.trainable for layer in all_layers(loaded)) == len(frozen)
+    images = np.random.default_rng(0).uniform(0, 255, (8, 75, 75, 3)).astype(np.float32)
+    got, want = loaded.predict_on_batch(images)["age"], mixed.predict_on_batch(images)["age"]
+    np.testing.assert_allclose(got, want, atol=0.02)
+    assert with_precision(loaded, "float32") is loaded   # nothing rebuilt where nothing changes
+    again = with_precision(loaded, "bfloat16")
+    assert model_precision(again) == "bfloat16"
+    for got, want in zip(again.get_weights(), mixed.get_weights(), strict=True):
+        np.testing.assert_array_equal(got, want)
+    with pytest.raises(ValueError, match="float32, bfloat16"):
+        build_model(75, precision="float16")
+
+
 @pytest.mark.timeout(300)
 def test_a_tflite_file_that_is_not_this_projects_classifier_is_refused_with_what_to_start_from(tmp_path):
     import runtime

@@ -7,9 +7,11 @@ import sys
 from tests.conftest import ROOT
 
 PROJECT = {"core", "facedata", "detection", "classification", "pipeline", "gui", "bench", "demo", "main", "runtime", "tests"}
-# what the app runs; everything else in detection/ and classification/ is training, export or evaluation
+# what the app runs; everything else in detection/ and classification/ is training, export or evaluation.
+# classification.model: the app's --trust-checkpoints path loads a .keras file through its load_checkpoint
+# (TensorFlow imported only there, as for the app's .tflite path)
 RUNTIME_MODULES = {"detection", "detection.detector", "detection.onnx_yolo",
-                   "classification", "classification.classifier"}
+                   "classification", "classification.classifier", "classification.model"}
 FLOORS = {  # package -> project packages its run-time modules may import
     "core": {"core"},
     "detection": {"core", "runtime", "detection"},
