@@ -60,21 +60,31 @@ def build_model(input_size_px: int = DEFAULT_INPUT_SIZE_PX, imagenet: bool = Fal
 
 
 def model_precision(model) -> str:
-    """"bfloat16" when any layer of `model` computes in bfloat16, else "float32"."""
-    computes = {getattr(layer, "compute_dtype", "float32") for layer in all_layers(model)}
-    return "bfloat16" if "bfloat16" in computes else "float32"
+    """What `model` computes in: "float32" when every layer does, else the other type a layer computes in
+    ("bfloat16" for a `--precision bfloat16` run)."""
+    others = {getattr(layer, "compute_dtype", "float32") for layer in all_layers(model)} - {"float32"}
+    return min(others) if others else "float32"
 
 
 def with_precision(model, precision: str):
     """`model` itself when it computes in `precision` already, else the same network rebuilt to compute in
-    it, with the same weights and the same layers frozen."""
+    it, with the same weights and the same layers (and nested models) frozen. WeightsError when `model`
+    is not the network `build_model` builds, layer for layer: its weights could not be copied safely."""
     if model_precision(model) == precision:
         return model
     tf = import_tensorflow()
     dropout = next((layer.rate for layer in all_layers(model) if isinstance(layer, tf.keras.layers.Dropout)),
                    DEFAULT_DROPOUT)
     twin = build_model(int(model.inputs[0].shape[1]), dropout=dropout, precision=precision)
-    for source, target in zip(all_layers(model), all_layers(twin), strict=True):
+    sources, targets = list(all_layers(model)), list(all_layers(twin))
+    if len(sources) != len(targets) or any(
+            type(a) is not type(b) or [tuple(w.shape) for w in a.weights] != [tuple(w.shape) for w in b.weights]
+            for a, b in zip(sources, targets)):
+        raise WeightsError(f"{model.name} is not the network classification.model builds, layer for layer, so its "
+                           f"weights cannot be moved to {precision}: load it with the code that saved it")
+    for source, target in zip(nested_models(model), nested_models(twin)):   # outermost first: freezing one
+        target.trainable = source.trainable                                 # sets all its layers, fixed below
+    for source, target in zip(sources, targets):
         target.set_weights(source.get_weights())
         target.trainable = source.trainable
     return twin
@@ -98,7 +108,18 @@ def load_checkpoint(path: str | Path):
     except (ValueError, OSError, TypeError) as exc:
         raise WeightsError(f"{path} could not be loaded as a Keras checkpoint ({type(exc).__name__}): is it a "
                            f"whole file that `python -m classification.train` saved?") from None
-    return with_precision(model, "float32")
+    try:
+        return with_precision(model, "float32")
+    except WeightsError as exc:
+        raise WeightsError(f"{path}: {exc}") from None
+
+
+def nested_models(model):
+    """`model` and every model nested in it (the InceptionV3 trunk), outermost first."""
+    yield model
+    for layer in model.layers:
+        if hasattr(layer, "layers"):
+            yield from nested_models(layer)
 
 
 def all_layers(model):

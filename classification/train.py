@@ -253,6 +253,8 @@ def main(argv=None) -> int:
         0.0, decay_steps=total_steps - args.steps_per_epoch, alpha=0.01,
         warmup_target=args.lr, warmup_steps=args.steps_per_epoch)
     compile_for_training(keras, model, schedule, args.gender_loss_weight)
+    print(f"computing in {args.precision} (validation and best.keras too); checkpoints hold float32 weights",
+          flush=True)
     from classification.plots import CurvesPlot
     callbacks = [
         Checkpoints(keras, run_dir, "val_age_acc"),

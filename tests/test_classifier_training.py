@@ -100,8 +100,8 @@ def test_a_bfloat16_network_trains_float32_weights_and_every_checkpoint_loads_ba
     weights stay float32, a checkpoint saved from it loads as a float32 network with the same weights and
     the same frozen layers, and computes what the bfloat16 network computes, to bfloat16's precision."""
     import runtime
-    from classification.model import all_layers, build_model, load_checkpoint, model_precision, save_atomically, \
-        with_precision
+    from classification.model import all_layers, build_model, load_checkpoint, model_precision, nested_models, \
+        save_atomically, with_precision
     tf = runtime.import_tensorflow()
     keras = tf.keras
     mixed = build_model(75, precision="bfloat16")
@@ -109,6 +109,8 @@ def test_a_bfloat16_network_trains_float32_weights_and_every_checkpoint_loads_ba
     assert model_precision(mixed) == "bfloat16"
     assert all(w.dtype == np.float32 for w in mixed.get_weights())
     assert mixed.get_layer("age").compute_dtype == "float32" == mixed.get_layer("gender").compute_dtype
+    rng = np.random.default_rng(1)   # weights unlike a fresh build's, BatchNorm statistics included
+    mixed.set_weights([w + rng.normal(0, 0.01, w.shape).astype(np.float32) for w in mixed.get_weights()])
     frozen = [layer for layer in all_layers(mixed) if isinstance(layer, keras.layers.BatchNormalization)][:3]
     for layer in frozen:
         layer.trainable = False
@@ -130,6 +132,64 @@ def test_a_bfloat16_network_trains_float32_weights_and_every_checkpoint_loads_ba
         np.testing.assert_array_equal(got, want)
     with pytest.raises(ValueError, match="float32, bfloat16"):
         build_model(75, precision="float16")
+
+    trunk = mixed.get_layer(index=2)   # a whole nested model frozen stays frozen, and can be thawed again
+    trunk.trainable = False
+    save_atomically(mixed, tmp_path / "frozen.keras")
+    loaded = load_checkpoint(tmp_path / "frozen.keras")
+    assert [m.trainable for m in nested_models(loaded)] == [True, False]
+    assert len(loaded.trainable_weights) == len(mixed.trainable_weights) == 4   # the two heads
+    loaded.get_layer(index=2).trainable = True
+    trunk.trainable = True
+    assert len(loaded.trainable_weights) == len(mixed.trainable_weights) > 100
+
+
+def _fake_face_cache(folder, faces: int = 24, size_px: int = 48):
+    """A face cache as `classification.cache` writes it, of random squares: enough to run the training tool."""
+    import json
+    rng = np.random.default_rng(0)
+    folder.mkdir()
+    np.save(folder / "images.npy", rng.integers(0, 255, (faces, size_px, size_px, 3), dtype=np.uint8))
+    ages = rng.integers(1, 80, faces)
+    np.savez(folder / "labels.npz", keep=np.ones(faces, bool), box_found=np.ones(faces, bool),
+             box=np.zeros((faces, 4), np.float32), age_soft=np.stack([age_to_soft(a) for a in ages]),
+             gender=rng.integers(0, 2, faces).astype(np.int8), age_years=ages.astype(np.float32),
+             age_range=np.full((faces, 2), -1, np.int16), source=(np.arange(faces) % 3).astype(np.int8),
+             split=np.array(["val" if i % 4 == 0 else "train" for i in range(faces)]),
+             path=np.array([f"face{i}.jpg" for i in range(faces)]))
+    (folder / "meta.json").write_text(json.dumps({"scale": 2.0, "size_px": size_px}))
+    return folder
+
+
+def test_a_bfloat16_run_keeps_float32_checkpoints_and_resumes_in_float32(tmp_path, capsys):
+    from classification import train
+    from classification.model import load_checkpoint, model_precision
+    run = tmp_path / "run"
+    common = ["--cache", str(_fake_face_cache(tmp_path / "cache")), "--run-dir", str(run), "--input-size", "75",
+              "--epochs", "3", "--steps-per-epoch", "1", "--batch", "4", "--threads", "1"]
+    assert train.main(common + ["--precision", "bfloat16", "--stop-after-epochs", "1"]) == 0
+    assert "computing in bfloat16" in capsys.readouterr().out
+    assert train.epochs_logged(run) == 1 and (run / "backup").is_dir()
+    assert model_precision(load_checkpoint(run / "last.keras")) == "float32"
+    assert train.main(common + ["--precision", "float32"]) == 0   # the backup's variables are float32 either way
+    assert "computing in float32" in capsys.readouterr().out
+    assert train.epochs_logged(run) == 3 and not (run / "backup").exists()
+
+
+def test_a_network_of_another_shape_is_refused_not_copied_into_the_wrong_layers(tmp_path):
+    import runtime
+    from classification.model import load_checkpoint, save_atomically
+    from core.errors import WeightsError
+    keras = runtime.import_tensorflow().keras
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        inputs = keras.Input((75, 75, 3))
+        other = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.GlobalAveragePooling2D()(inputs)))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    save_atomically(other, tmp_path / "other.keras")
+    with pytest.raises(WeightsError, match="other.keras.*not the network"):
+        load_checkpoint(tmp_path / "other.keras")
 
 
 @pytest.mark.timeout(300)
