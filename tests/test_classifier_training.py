@@ -166,7 +166,7 @@ def test_a_bfloat16_run_keeps_float32_checkpoints_and_resumes_in_float32(tmp_pat
     from classification.model import load_checkpoint, model_precision
     run = tmp_path / "run"
     common = ["--cache", str(_fake_face_cache(tmp_path / "cache")), "--run-dir", str(run), "--input-size", "75",
-              "--epochs", "3", "--steps-per-epoch", "1", "--batch", "4", "--threads", "1"]
+              "--epochs", "3", "--steps-per-epoch", "1", "--batch", "4"]   # no --threads: TensorFlow is up already
     assert train.main(common + ["--precision", "bfloat16", "--stop-after-epochs", "1"]) == 0
     assert "computing in bfloat16" in capsys.readouterr().out
     assert train.epochs_logged(run) == 1 and (run / "backup").is_dir()
