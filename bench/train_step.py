@@ -23,14 +23,12 @@ WARMUP_STEPS = 3   # the first steps trace and build the graph
 
 def time_steps(precision: str, input_size_px: int, batch: int, steps: int) -> list[float]:
     """Seconds of each of `steps` timed training steps of the classifier computing in `precision`."""
-    from classification.model import all_layers, build_model
+    from classification.model import build_model, freeze_batchnorm
     from classification.train import compile_for_training
     from runtime import import_tensorflow
     keras = import_tensorflow().keras
     model = build_model(input_size_px, precision=precision)
-    for layer in all_layers(model):
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.trainable = False
+    freeze_batchnorm(model)
     compile_for_training(keras, model, 1e-4)
     rng = np.random.default_rng(0)
     images = rng.uniform(0, 255, (batch, input_size_px, input_size_px, 3)).astype(np.float32)

@@ -131,6 +131,15 @@ def all_layers(model):
             yield layer
 
 
+def freeze_batchnorm(model) -> None:
+    """Keep every BatchNorm layer of `model` in inference mode while training: a model rebuilt from TFLite
+    holds folded statistics that are exact only there (every `--init` run since stage 7)."""
+    tf = import_tensorflow()
+    for layer in all_layers(model):
+        if isinstance(layer, tf.keras.layers.BatchNormalization):
+            layer.trainable = False
+
+
 def save_atomically(model, path: str | Path) -> None:
     """`model.save(path)` through a temporary file, so an interrupted save leaves the previous file whole
     (or none), never a partial one."""

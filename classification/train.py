@@ -295,7 +295,7 @@ def compile_for_training(keras, model, learning_rate, gender_loss_weight: float 
 def initial_model(args, tf, run_dir: Path, train_images: np.ndarray, cache_scale: float):
     """The `--init` model, computing in `--precision`: a .keras checkpoint as saved (what it froze stays
     frozen), or a .tflite rebuilt once into `run_dir/init.keras`, its BatchNorms frozen."""
-    from classification.model import all_layers, load_checkpoint, with_precision
+    from classification.model import freeze_batchnorm, load_checkpoint, with_precision
     if not args.init.endswith(".tflite"):
         return with_precision(load_checkpoint(args.init), args.precision)
     rebuilt = run_dir / "init.keras"
@@ -314,9 +314,7 @@ def initial_model(args, tf, run_dir: Path, train_images: np.ndarray, cache_scale
         save_atomically(model, rebuilt)
         print(f"rebuilt {args.init} as {rebuilt}", flush=True)
     model = with_precision(model, args.precision)
-    for layer in all_layers(model):
-        if isinstance(layer, tf.keras.layers.BatchNormalization):
-            layer.trainable = False  # folded statistics are exact only in inference mode
+    freeze_batchnorm(model)
     return model
 
 
