@@ -43,6 +43,18 @@ def import_tensorflow():
     return tf
 
 
+def import_keras():
+    """Keras on the backend `KERAS_BACKEND` names: TensorFlow's (the default, imported in the safe order
+    above), or torch's on a machine without TensorFlow (a lent GPU machine, `classification.train_gpu`)."""
+    configure_environment()
+    if os.environ["KERAS_BACKEND"] == "tensorflow":
+        return import_tensorflow().keras
+    if os.environ["KERAS_BACKEND"] == "torch":
+        import_torch()
+    import keras
+    return keras
+
+
 def import_ultralytics():
     """The ultralytics package, offline, after torch."""
     import_torch()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from core.errors import WeightsError
 from core.labels import NUM_AGE_GROUPS
-from runtime import import_tensorflow
+from runtime import import_keras
 
 DEFAULT_INPUT_SIZE_PX = 112  # smallest size whose final Inception grid is still 2x2; see model card
 DEFAULT_DROPOUT = 0.3
@@ -44,8 +44,7 @@ def build_model(input_size_px: int = DEFAULT_INPUT_SIZE_PX, imagenet: bool = Fal
     """
     if precision not in PRECISIONS:
         raise ValueError(f"precision {precision!r}: one of {', '.join(PRECISIONS)}")
-    tf = import_tensorflow()
-    keras = tf.keras
+    keras = import_keras()
     with _global_policy(keras, _KERAS_POLICY[precision]):
         inputs = keras.Input((input_size_px, input_size_px, 3), name="image")
         x = keras.layers.Rescaling(1.0 / 127.5, offset=-1.0, name="to_unit_range")(inputs)
@@ -72,8 +71,8 @@ def with_precision(model, precision: str):
     is not the network `build_model` builds, layer for layer: its weights could not be copied safely."""
     if model_precision(model) == precision:
         return model
-    tf = import_tensorflow()
-    dropout = next((layer.rate for layer in all_layers(model) if isinstance(layer, tf.keras.layers.Dropout)),
+    keras = import_keras()
+    dropout = next((layer.rate for layer in all_layers(model) if isinstance(layer, keras.layers.Dropout)),
                    DEFAULT_DROPOUT)
     twin = build_model(int(model.inputs[0].shape[1]), dropout=dropout, precision=precision)
     sources, targets = list(all_layers(model)), list(all_layers(twin))
@@ -102,9 +101,9 @@ def load_checkpoint(path: str | Path):
                            f"saved (runs/<run>/last.keras).")
     if path.suffix != ".keras":
         raise WeightsError(f"{path} is not a .keras checkpoint: give one that `python -m classification.train` saved.")
-    tf = import_tensorflow()
+    keras = import_keras()
     try:
-        model = tf.keras.models.load_model(path, compile=False, safe_mode=True)   # refuses stored code (lambdas)
+        model = keras.models.load_model(path, compile=False, safe_mode=True)   # refuses stored code (lambdas)
     except (ValueError, OSError, TypeError) as exc:
         raise WeightsError(f"{path} could not be loaded as a Keras checkpoint ({type(exc).__name__}): is it a "
                            f"whole file that `python -m classification.train` saved?") from None
@@ -134,9 +133,9 @@ def all_layers(model):
 def freeze_batchnorm(model) -> None:
     """Keep every BatchNorm layer of `model` in inference mode while training: a model rebuilt from TFLite
     holds folded statistics that are exact only there (every `--init` run since stage 7)."""
-    tf = import_tensorflow()
+    keras = import_keras()
     for layer in all_layers(model):
-        if isinstance(layer, tf.keras.layers.BatchNormalization):
+        if isinstance(layer, keras.layers.BatchNormalization):
             layer.trainable = False
 
 
