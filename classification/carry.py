@@ -170,8 +170,9 @@ def read_packed(folder: Path) -> tuple[dict, np.ndarray, dict]:
 
 def unpack(parts_dir: Path, template: str, run_dir: Path, overwrite: bool = False) -> list[Path]:
     """`last`/`average` parts in `parts_dir` -> `run_dir/last.keras`, `run_dir/average.keras`, with the
-    architecture (and frozen layers) of the `template` checkpoint the stage started from."""
-    from classification.model import load_checkpoint, save_atomically
+    architecture of the `template` checkpoint the stage started from and its BatchNorm layers frozen, as
+    train_gpu trained them (a CPU stage from these checkpoints keeps the statistics, as every --init run does)."""
+    from classification.model import freeze_batchnorm, load_checkpoint, save_atomically
     written = []
     run_dir.mkdir(parents=True, exist_ok=True)
     for prefix in ("last", "average"):
@@ -185,6 +186,7 @@ def unpack(parts_dir: Path, template: str, run_dir: Path, overwrite: bool = Fals
         if [w.shape for w in weights] != [tuple(w.shape) for w in model.get_weights()]:
             raise ValueError(f"{parts_dir}/{prefix}_*.npz do not fit {template}: unpack with the checkpoint the stage started from")
         model.set_weights(weights)
+        freeze_batchnorm(model)
         save_atomically(model, target)
         written.append(target)
         print(f"wrote {target}", flush=True)
