@@ -8,7 +8,8 @@ settings and per-tensor gradient clipping are `classification.train`'s; BatchNor
 every `--init` run (the starting weights come from a shipped `.tflite` with folded statistics).
 
 It trains for a fixed wall-clock budget (`--minutes`, a lease): the cosine learning-rate schedule is
-planned from the step time measured over the first `PROBE_STEPS` steps. Every `--save-minutes` and at
+planned from the step time measured over the first `PROBE_STEPS` steps, and again at step
+`REPLAN_AT_STEP` from the mean time since. Every `--save-minutes` and at
 the end it writes `last_*.npz` and, from `--average-from` of the planned steps on, `average_*.npz` (the
 running mean of the weights, sampled every `--average-every` steps) as float16 parts, which
 `classification.carry unpack` turns into `.keras` checkpoints for `classification.gate`; `log.csv`
@@ -30,6 +31,8 @@ from core.config import CROP_SCALE_RANGE
 
 PROBE_STEPS = 30            # steps timed (after PROBE_SKIP_STEPS warm-up ones) to plan the schedule
 PROBE_SKIP_STEPS = 10
+REPLAN_AT_STEP = 300        # planned again from the mean step time so far: session 27's two runs side by side
+                            # probed while the other was still decoding and overran 16 min by 1.3 and 4.1 min
 LOG_EVERY_STEPS = 50
 CLIP_NORM = 2.0             # per tensor, as Keras' `clipnorm` in classification.train
 WEIGHT_DECAY = 1e-4
@@ -77,6 +80,12 @@ def square_crops(torch, images, half, cy, cx, size_px: int):
     grid = F.affine_grid(theta, [n, images.shape[3], size_px, size_px], align_corners=True)
     out = F.grid_sample(images.permute(0, 3, 1, 2), grid, mode="bilinear", padding_mode="zeros", align_corners=True)
     return out.permute(0, 2, 3, 1)
+
+
+def planned_steps(step: int, elapsed_s: float, budget_s: float, step_s: float) -> int:
+    """Steps the run can take in all, `step` already taken after `elapsed_s` of a `budget_s` budget, at
+    `step_s` a step from now on (at least one more)."""
+    return step + max(1, int((budget_s - elapsed_s) / step_s))
 
 
 def make_augment(torch, input_size_px: int, cache_scale: float):
@@ -212,12 +221,11 @@ def main(argv=None) -> int:
             if step == PROBE_SKIP_STEPS:
                 torch.cuda.synchronize() if dev.type == "cuda" else None
                 probe_start = time.time()
-            if step == PROBE_SKIP_STEPS + PROBE_STEPS:
+            if step in (PROBE_SKIP_STEPS + PROBE_STEPS, REPLAN_AT_STEP):
                 torch.cuda.synchronize() if dev.type == "cuda" else None
-                step_s = (time.time() - probe_start) / PROBE_STEPS
-                planned = step + int((budget_s - (time.time() - start)) / step_s)
-                total = min(total, planned) if args.max_steps else planned
-                total = max(total, step + 1)
+                step_s = (time.time() - probe_start) / (step - PROBE_SKIP_STEPS)
+                planned = planned_steps(step, time.time() - start, budget_s, step_s)
+                total = max(min(total, planned) if args.max_steps else planned, step + 1)
                 print(f"{step_s * 1000:.0f} ms a step of {args.batch} ({args.batch / step_s:.0f} faces/s): "
                       f"{total} steps planned, {total * args.batch / n:.1f} passes over {n} faces", flush=True)
             if step % LOG_EVERY_STEPS == 0 or step == total:

@@ -77,6 +77,12 @@ def test_learning_rate_warms_up_then_decays_to_one_percent():
     assert lr_at(55, 1.0, 10, 100) == pytest.approx(0.505)
 
 
+def test_the_plan_fits_the_budget_left_at_the_measured_pace():
+    from classification.train_gpu import planned_steps
+    assert planned_steps(40, elapsed_s=60, budget_s=960, step_s=0.15) == 40 + 6000
+    assert planned_steps(300, elapsed_s=1000, budget_s=960, step_s=0.15) == 301   # over budget: one more step
+
+
 def test_a_short_cpu_trial_writes_parts_that_unpack_into_checkpoints(tmp_path):
     """Two steps of the torch-backend trainer (its own process: Keras picks its backend once) on a packed
     fake cache, from a 75 px network's weights; the parts it writes unpack into a loadable last.keras."""
