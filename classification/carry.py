@@ -76,22 +76,18 @@ def load_weight_parts(out_dir: Path, prefix: str) -> list[np.ndarray]:
     return [found[i] for i in range(len(found))]
 
 
-def encode_faces(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """RGB squares -> (all WebP bytes concatenated as uint8, start offsets with one past the end)."""
+def encode_face(rgb: np.ndarray) -> np.ndarray:
+    """One RGB square as WebP bytes (uint8)."""
     import cv2
-    blobs = []
-    for rgb in images:
-        ok, blob = cv2.imencode(".webp", np.ascontiguousarray(rgb[:, :, ::-1]), [cv2.IMWRITE_WEBP_QUALITY, WEBP_QUALITY])
-        if not ok:
-            raise ValueError("OpenCV could not encode WebP: is this OpenCV built without it?")
-        blobs.append(blob.ravel())
-    offsets = np.zeros(len(blobs) + 1, np.int64)
-    offsets[1:] = np.cumsum([len(b) for b in blobs])
-    return np.concatenate(blobs) if blobs else np.zeros(0, np.uint8), offsets
+    ok, blob = cv2.imencode(".webp", np.ascontiguousarray(rgb[:, :, ::-1]), [cv2.IMWRITE_WEBP_QUALITY, WEBP_QUALITY])
+    if not ok:
+        raise ValueError("OpenCV could not encode WebP: is this OpenCV built without it?")
+    return blob.ravel()
 
 
 def decode_faces(data: np.ndarray, offsets: np.ndarray, threads: int = 8) -> np.ndarray:
-    """`encode_faces`' output back to RGB squares (N, S, S, 3) uint8, decoded on `threads` threads."""
+    """A shard's faces (`encode_face` blobs concatenated in `data`, face i at `offsets[i]:offsets[i + 1]`)
+    back to RGB squares (N, S, S, 3) uint8, decoded on `threads` threads."""
     import cv2
     from concurrent.futures import ThreadPoolExecutor
 
@@ -115,32 +111,26 @@ def pack(cache: Path, out: Path, shard_mib: float, init: str | None, limit: int 
     out.mkdir(parents=True, exist_ok=True)
     np.savez(out / "labels.npz", age_soft=labels["age_soft"][train_idx].astype(np.float32),
              gender=labels["gender"][train_idx].astype(np.int8), source=labels["source"][train_idx].astype(np.int8))
-    shards, start, shard = [], 0, 0
-    chunk = 2000
-    data_parts, offset_parts, first = [], [np.zeros(1, np.int64)], 0
-    size = 0
+    shards, blobs = [], []
 
     def flush():
-        nonlocal data_parts, offset_parts, size, shard, first
-        if len(offset_parts) == 1:
+        if not blobs:
             return
-        path = out / f"faces_{shard:03d}.npz"
-        np.savez(path, data=np.concatenate(data_parts), offsets=np.concatenate(offset_parts), first=np.int64(first))
-        shards.append({"file": path.name, "first": first, "count": int(len(np.concatenate(offset_parts)) - 1),
-                       "bytes": path.stat().st_size})
-        print(f"{path}: faces {first}-{first + shards[-1]['count'] - 1}, {shards[-1]['bytes'] / 2**20:.1f} MiB", flush=True)
-        first += shards[-1]["count"]
-        data_parts, offset_parts, size, shard = [], [np.zeros(1, np.int64)], 0, shard + 1
+        path = out / f"faces_{len(shards):03d}.npz"
+        np.savez(path, data=np.concatenate(blobs), offsets=np.concatenate([[0], np.cumsum([len(b) for b in blobs])]))
+        first = sum(shard["count"] for shard in shards)
+        shards.append({"file": path.name, "first": first, "count": len(blobs), "bytes": path.stat().st_size})
+        print(f"{path}: faces {first}-{first + len(blobs) - 1}, {path.stat().st_size / 2**20:.1f} MiB", flush=True)
+        blobs.clear()
 
-    for start in range(0, len(train_idx), chunk):
-        data, offsets = encode_faces(images[train_idx[start:start + chunk]])
-        for i in range(len(offsets) - 1):   # face by face, so no shard passes shard_mib
-            blob = data[offsets[i]:offsets[i + 1]]
-            if size + len(blob) > shard_mib * 2**20:
-                flush()
-            data_parts.append(blob)
-            offset_parts.append(np.array([offset_parts[-1][-1] + len(blob)], np.int64))
-            size += len(blob)
+    size = 0
+    for i in train_idx:   # face by face, so no shard passes shard_mib
+        blob = encode_face(images[i])
+        if size + len(blob) > shard_mib * 2**20:
+            flush()
+            size = 0
+        blobs.append(blob)
+        size += len(blob)
     flush()
     manifest = {"faces": int(len(train_idx)), "cache": str(cache), "cache_scale": cache_scale(cache),
                 "size_px": int(images.shape[1]), "sources": list(SOURCES), "shards": shards}
@@ -173,25 +163,26 @@ def unpack(parts_dir: Path, template: str, run_dir: Path, overwrite: bool = Fals
     architecture of the `template` checkpoint the stage started from and its BatchNorm layers frozen, as
     train_gpu trained them (a CPU stage from these checkpoints keeps the statistics, as every --init run does)."""
     from classification.model import freeze_batchnorm, load_checkpoint, save_atomically
+    prefixes = [prefix for prefix in ("last", "average") if (parts_dir / f"{prefix}.json").is_file()]
+    if not prefixes:
+        raise ValueError(f"{parts_dir} holds no last.json or average.json: give the folder train_gpu wrote")
+    for prefix in prefixes:
+        if (run_dir / f"{prefix}.keras").exists() and not overwrite:
+            raise FileExistsError(f"{run_dir / f'{prefix}.keras'} exists and was kept: give another run folder or --overwrite")
+    model = load_checkpoint(template)
+    freeze_batchnorm(model)
+    shapes = [tuple(w.shape) for w in model.get_weights()]
     written = []
     run_dir.mkdir(parents=True, exist_ok=True)
-    for prefix in ("last", "average"):
-        if not (parts_dir / f"{prefix}.json").is_file():
-            continue
+    for prefix in prefixes:
         target = run_dir / f"{prefix}.keras"
-        if target.exists() and not overwrite:
-            raise FileExistsError(f"{target} exists and was kept: give another run folder or --overwrite")
-        model = load_checkpoint(template)
         weights = load_weight_parts(parts_dir, prefix)
-        if [w.shape for w in weights] != [tuple(w.shape) for w in model.get_weights()]:
+        if [w.shape for w in weights] != shapes:
             raise ValueError(f"{parts_dir}/{prefix}_*.npz do not fit {template}: unpack with the checkpoint the stage started from")
         model.set_weights(weights)
-        freeze_batchnorm(model)
         save_atomically(model, target)
         written.append(target)
         print(f"wrote {target}", flush=True)
-    if not written:
-        raise ValueError(f"{parts_dir} holds no last.json or average.json: give the folder train_gpu wrote")
     return written
 
 

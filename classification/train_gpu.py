@@ -203,7 +203,6 @@ def main(argv=None) -> int:
     total = args.max_steps or 10**9            # replanned after the probe
     step, order, position = 0, torch.randperm(n, device=dev), 0
     average, averaged = None, 0
-    log_rows, sums = [], np.zeros(4)
     start = last_save = time.time()
     probe_start = None
     log_path = out / "log.csv"
