@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from classification.augment import AUGMENT, MAX_TRAIN_SCALE_BY_SOURCE, AugmentRanges
 from classification.cache import center_crops
 from classification.model import PRECISIONS, save_atomically
 from core.cli import OneLineParser, number_in, positive, run_tool
@@ -31,10 +32,6 @@ from core.labels import NUM_AGE_GROUPS
 from core.paths import DATASETS_DIR, EXTRA_DATA_DIR, FACE_CACHE_DIR, RUNS_DIR
 from runtime import import_tensorflow
 
-# Largest training scale per source: UTKFace's aligned chips hold little beyond the face, so beyond
-# 1.5x the detector's box a crop would be mostly black padding the app never shows; the sources with
-# real context (FairFace's loose crops, All-Age-Faces' original images) train over the whole slider.
-MAX_TRAIN_SCALE_BY_SOURCE = {"utkface": 1.5, "fairface": CROP_SCALE_RANGE[1], "aaf": CROP_SCALE_RANGE[1]}
 VALIDATION_FACES = 1500        # a fixed subsample of the validation split, to keep epochs cheap
 
 
@@ -146,34 +143,42 @@ def class_weights(age_soft: np.ndarray) -> np.ndarray:
     return (w / (age_soft @ w).mean()).astype(np.float32)
 
 
-def make_augment(tf, input_size_px: int, cache_scale: float):
-    """Batched augmentation that reproduces what the app feeds: square padded crops at slider scales."""
+def make_augment(tf, input_size_px: int, cache_scale: float, ranges: AugmentRanges = AUGMENT):
+    """Batched augmentation that reproduces what the app feeds: square padded crops at slider scales,
+    drawn from `ranges` (`classification.augment`, which `classification.train_gpu` reads too)."""
+
+    def uniform(n, low_high):
+        return tf.random.uniform([n, 1, 1, 1], *low_high)
+
+    def chosen(n, rate):
+        return tf.random.uniform([n, 1, 1, 1]) < rate
 
     def augment(inputs, targets, weights):
         images, max_scale = inputs
         n = tf.shape(images)[0]
         x = tf.cast(images, tf.float32)
         # lighting first, on the whole cached square, so the padding added by the crop stays black as in the app
-        x = x * tf.random.uniform([n, 1, 1, 1], 0.6, 1.4) + tf.random.uniform([n, 1, 1, 1], -30, 30)
+        x = x * uniform(n, ranges.gain) + uniform(n, ranges.shift_levels)
         mean = tf.reduce_mean(x, axis=[1, 2, 3], keepdims=True)
-        x = (x - mean) * tf.random.uniform([n, 1, 1, 1], 0.7, 1.3) + mean
+        x = (x - mean) * uniform(n, ranges.contrast) + mean
         grey = tf.repeat(tf.reduce_mean(x, axis=3, keepdims=True), 3, axis=3)
-        x = grey + (x - grey) * tf.random.uniform([n, 1, 1, 1], 0.6, 1.4)
-        x = tf.where(tf.random.uniform([n, 1, 1, 1]) < 0.1, grey, x)
+        x = grey + (x - grey) * uniform(n, ranges.saturation)
+        x = tf.where(chosen(n, ranges.grey_rate), grey, x)
         x = tf.clip_by_value(x, 0.0, 255.0)
         # the square crop at a random slider scale, padded with black beyond the cached square
         lo = CROP_SCALE_RANGE[0]
         scale = lo + tf.random.uniform([n]) * (max_scale - lo)
         half = scale / cache_scale / 2.0
-        jitter = tf.random.uniform([n, 2], -0.08, 0.08) * half[:, None]
-        cy, cx = 0.5 + jitter[:, 0], 0.5 + jitter[:, 1]
+        jitter = ranges.centre_jitter_of_half_side
+        shift = tf.random.uniform([n, 2], -jitter, jitter) * half[:, None]
+        cy, cx = 0.5 + shift[:, 0], 0.5 + shift[:, 1]
         boxes = tf.stack([cy - half, cx - half, cy + half, cx + half], axis=1)
         x = tf.image.crop_and_resize(x, boxes, tf.range(n), (input_size_px, input_size_px), extrapolation_value=0.0)
-        x = tf.where(tf.random.uniform([n, 1, 1, 1]) < 0.5, tf.reverse(x, axis=[2]), x)
+        x = tf.where(chosen(n, ranges.flip_rate), tf.reverse(x, axis=[2]), x)
         # low resolution / blur: a webcam face 30-60 px wide upsampled to the input size
-        small = tf.random.uniform([], 32, input_size_px, dtype=tf.int32)
+        small = tf.random.uniform([], ranges.low_res_min_px, input_size_px, dtype=tf.int32)
         blurred = tf.image.resize(tf.image.resize(x, (small, small), antialias=True), (input_size_px,) * 2)
-        x = tf.where(tf.random.uniform([n, 1, 1, 1]) < 0.2, blurred, x)
+        x = tf.where(chosen(n, ranges.low_res_rate), blurred, x)
         return x, targets, weights
 
     return augment

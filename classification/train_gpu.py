@@ -2,10 +2,11 @@
 
 The same network as `classification.train` (`classification.model.build_model`), on Keras 3's torch
 backend, from a `classification.carry pack` folder; the faces are decoded once and kept on the GPU,
-and augmented there as `classification.train.make_augment` does on the CPU (lighting, a square crop at
-a random slider scale padded with black, flips, low resolution). The losses, class weights, AdamW
-settings and per-tensor gradient clipping are `classification.train`'s; BatchNorm stays frozen, as in
-every `--init` run (the starting weights come from a shipped `.tflite` with folded statistics).
+and augmented there as `classification.train.make_augment` does on the CPU, from the same ranges
+(`classification.augment`: lighting, a square crop at a random slider scale padded with black, flips,
+low resolution). The losses, class weights, AdamW settings and per-tensor gradient clipping are
+`classification.train`'s; BatchNorm stays frozen, as in every `--init` run (the starting weights come
+from a shipped `.tflite` with folded statistics).
 
 It trains for a fixed wall-clock budget (`--minutes`, a lease): the cosine learning-rate schedule is
 planned from the step time measured over the first `PROBE_STEPS` steps, and again at step
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from classification.augment import AUGMENT, MAX_TRAIN_SCALE_BY_SOURCE, AugmentRanges
 from core.cli import OneLineParser, number_in, positive, run_tool
 from core.config import CROP_SCALE_RANGE
 
@@ -36,7 +38,6 @@ REPLAN_AT_STEP = 300        # planned again from the mean step time so far: sess
 LOG_EVERY_STEPS = 50
 CLIP_NORM = 2.0             # per tensor, as Keras' `clipnorm` in classification.train
 WEIGHT_DECAY = 1e-4
-LOW_RES_MIN_PX = 32         # the smallest webcam face the blur augmentation imitates
 
 
 def parse_args(argv=None):
@@ -88,32 +89,36 @@ def planned_steps(step: int, elapsed_s: float, budget_s: float, step_s: float) -
     return step + max(1, int((budget_s - elapsed_s) / step_s))
 
 
-def make_augment(torch, input_size_px: int, cache_scale: float):
-    """`classification.train.make_augment` in torch, on whole batches on the GPU: uint8 NHWC squares and
-    each face's largest training scale in, float32 NHWC crops (0-255) out."""
+def make_augment(torch, input_size_px: int, cache_scale: float, ranges: AugmentRanges = AUGMENT):
+    """`classification.train.make_augment` in torch, on whole batches on the GPU, from the same `ranges`:
+    uint8 NHWC squares and each face's largest training scale in, float32 NHWC crops (0-255) out."""
     import torch.nn.functional as F
 
-    def uniform(lo, hi, *shape, device):
-        return torch.empty(shape, device=device).uniform_(lo, hi)
+    def uniform(n, low_high, device):
+        return torch.empty(n, 1, 1, 1, device=device).uniform_(*low_high)
+
+    def chosen(n, rate, device):
+        return torch.rand(n, 1, 1, 1, device=device) < rate
 
     def augment(images_u8, max_scale):
         n, dev = images_u8.shape[0], images_u8.device
         x = images_u8.float()
-        x = x * uniform(0.6, 1.4, n, 1, 1, 1, device=dev) + uniform(-30, 30, n, 1, 1, 1, device=dev)
+        x = x * uniform(n, ranges.gain, dev) + uniform(n, ranges.shift_levels, dev)
         mean = x.mean(dim=(1, 2, 3), keepdim=True)
-        x = (x - mean) * uniform(0.7, 1.3, n, 1, 1, 1, device=dev) + mean
+        x = (x - mean) * uniform(n, ranges.contrast, dev) + mean
         grey = x.mean(dim=3, keepdim=True).expand_as(x)
-        x = grey + (x - grey) * uniform(0.6, 1.4, n, 1, 1, 1, device=dev)
-        x = torch.where(torch.rand(n, 1, 1, 1, device=dev) < 0.1, grey, x).clamp(0.0, 255.0)
+        x = grey + (x - grey) * uniform(n, ranges.saturation, dev)
+        x = torch.where(chosen(n, ranges.grey_rate, dev), grey, x).clamp(0.0, 255.0)
         lo = CROP_SCALE_RANGE[0]
         half = (lo + torch.rand(n, device=dev) * (max_scale - lo)) / cache_scale / 2.0
-        jitter = uniform(-0.08, 0.08, n, 2, device=dev) * half[:, None]
-        x = square_crops(torch, x, half, 0.5 + jitter[:, 0], 0.5 + jitter[:, 1], input_size_px).permute(0, 3, 1, 2)
-        x = torch.where(torch.rand(n, 1, 1, 1, device=dev) < 0.5, x.flip(3), x)
-        small = int(torch.randint(LOW_RES_MIN_PX, input_size_px, ()).item())
+        jitter = ranges.centre_jitter_of_half_side
+        shift = torch.empty(n, 2, device=dev).uniform_(-jitter, jitter) * half[:, None]
+        x = square_crops(torch, x, half, 0.5 + shift[:, 0], 0.5 + shift[:, 1], input_size_px).permute(0, 3, 1, 2)
+        x = torch.where(chosen(n, ranges.flip_rate, dev), x.flip(3), x)
+        small = int(torch.randint(ranges.low_res_min_px, input_size_px, ()).item())
         blurred = F.interpolate(F.interpolate(x, (small, small), mode="bilinear", antialias=True, align_corners=False),
                                 (input_size_px, input_size_px), mode="bilinear", align_corners=False)
-        x = torch.where(torch.rand(n, 1, 1, 1, device=dev) < 0.2, blurred, x)
+        x = torch.where(chosen(n, ranges.low_res_rate, dev), blurred, x)
         return x.permute(0, 2, 3, 1).contiguous()
 
     return augment
@@ -135,7 +140,7 @@ def main(argv=None) -> int:
         return 2
     from classification.carry import load_weight_parts, read_packed, save_weight_parts, weight_facts
     from classification.model import build_model, freeze_batchnorm
-    from classification.train import MAX_TRAIN_SCALE_BY_SOURCE, class_weights
+    from classification.train import class_weights
 
     faces, out = Path(args.faces), Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -119,3 +119,28 @@ def test_without_a_gpu_the_trainer_says_how_to_run_a_trial(tmp_path):
     if import_torch().cuda.is_available():
         pytest.skip("this machine has a CUDA device")
     assert run.returncode == 2 and "--device cpu" in run.stderr.strip().splitlines()[-1]
+
+
+def test_both_trainers_augment_from_one_table():
+    """With every random change pinned (a 'still' table: no lighting change, grey always, flip always, no
+    jitter or blur, the smallest slider scale), the TensorFlow and torch augmentations cut the same crops;
+    so the ranges in `classification.augment` are the only place the two trainers take them from."""
+    from runtime import import_tensorflow, import_torch
+    torch = import_torch()
+    tf = import_tensorflow()
+    from classification.augment import AugmentRanges
+    from classification.train import make_augment as tf_augment
+    from classification.train_gpu import make_augment as torch_augment
+    from core.config import CROP_SCALE_RANGE
+    still = AugmentRanges(gain=(1.0, 1.0), shift_levels=(0.0, 0.0), contrast=(1.0, 1.0), saturation=(1.0, 1.0),
+                          grey_rate=1.0, centre_jitter_of_half_side=0.0, flip_rate=1.0, low_res_rate=0.0)
+    rng = np.random.default_rng(2)
+    images = rng.integers(0, 256, (3, 64, 64, 3)).astype(np.uint8)
+    smallest = np.full(3, CROP_SCALE_RANGE[0], np.float32)
+    ref, _, _ = tf_augment(tf, 40, 2.0, still)((tf.constant(images), tf.constant(smallest)), None, None)
+    out = torch_augment(torch, 40, 2.0, still)(torch.from_numpy(images), torch.from_numpy(smallest)).numpy()
+    ref = ref.numpy()
+    assert np.abs(out - ref).max() < 0.05
+    assert np.allclose(ref[..., 0], ref[..., 1])                        # grey, as the table said
+    moved = torch_augment(torch, 40, 2.0)(torch.from_numpy(images), torch.from_numpy(smallest)).numpy()
+    assert np.abs(moved - ref).max() > 1                                 # the shipped table does change them
