@@ -25,6 +25,13 @@ EXIT_BAD_INPUT = 2
 # outputs on these instead of dying mid-frame
 EXIT_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
+
+def catch_exit_signals(handler: Callable[[int, object], None]) -> dict:
+    """`handler` for each of EXIT_SIGNALS that the process was not started to ignore: under `nohup` (SIGHUP
+    ignored) or as a background job of a script (SIGINT ignored) a run must go on as the user asked, not end
+    when the terminal closes. Returns the handlers it replaced, to put back with `signal.signal`."""
+    return {sig: signal.signal(sig, handler) for sig in EXIT_SIGNALS if signal.getsignal(sig) is not signal.SIG_IGN}
+
 # Raised by this project's own checks with messages written for the user (core.errors), and by the
 # file system for a path that is missing or in the way: each message names the path.
 BAD_INPUT_ERRORS = (WeightsError, SourceError, FileNotFoundError, FileExistsError, NotADirectoryError,

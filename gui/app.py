@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import sys
 
 SIGNAL_POLL_MS = 200  # how often Qt's event loop lets Python run its signal handlers
@@ -50,5 +49,5 @@ def quit_on_signals(window) -> dict:
     timer = QTimer(window)
     timer.timeout.connect(lambda: None)
     timer.start(SIGNAL_POLL_MS)
-    from core.cli import EXIT_SIGNALS
-    return {sig: signal.signal(sig, lambda *_: window.close()) for sig in EXIT_SIGNALS}
+    from core.cli import catch_exit_signals
+    return catch_exit_signals(lambda *_: window.close())

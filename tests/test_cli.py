@@ -140,3 +140,24 @@ def test_evaluate_keeps_an_earlier_evaluation_in_its_out_folder(tmp_path, capsys
     assert run_tool(main, ["--out", str(tmp_path / "e")]) == 2
     assert "metrics.json is already there" in capsys.readouterr().err
     assert (tmp_path / "e" / "metrics.json").read_text() == "{}"
+
+
+def test_signals_the_process_was_started_to_ignore_stay_ignored():
+    """Under `nohup` SIGHUP is ignored from the start: the run used to end (exit 129) when the terminal closed
+    all the same, because the handler for a polite stop replaced the ignore."""
+    import signal
+
+    from core.cli import EXIT_SIGNALS, catch_exit_signals
+    if not hasattr(signal, "SIGHUP"):
+        pytest.skip("no SIGHUP on this platform")
+    def handler(*_):
+        pass
+    before = {sig: signal.getsignal(sig) for sig in EXIT_SIGNALS}
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        replaced = catch_exit_signals(handler)
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN and signal.SIGHUP not in replaced
+        assert signal.getsignal(signal.SIGTERM) is handler and signal.SIGTERM in replaced
+    finally:
+        for sig, old in before.items():
+            signal.signal(sig, old)
