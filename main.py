@@ -8,7 +8,7 @@ import signal
 import sys
 
 import runtime
-from core.cli import EXIT_BAD_INPUT, EXIT_SIGNALS, OneLineParser, number_in
+from core.cli import EXIT_BAD_INPUT, OneLineParser, catch_exit_signals, number_in
 
 runtime.configure_environment()
 
@@ -66,7 +66,7 @@ def config_from_args(args):
     from classification.classifier import CHECKPOINT_SUFFIX as CLASSIFIER_CHECKPOINT
     from detection.detector import CHECKPOINT_SUFFIX as DETECTOR_CHECKPOINT
     checkpoints = [p for p, suffix in ((args.detector, DETECTOR_CHECKPOINT), (args.classifier, CLASSIFIER_CHECKPOINT))
-                   if p and Path(p).suffix.lower() == suffix]
+                   if p and Path(p).suffix.lower() == suffix and Path(p).is_file()]  # a missing one: its error alone
     if args.trust_checkpoints and checkpoints:
         print(f"warning: loading {', '.join(checkpoints)} runs code stored in the file (--trust-checkpoints); "
               f"use only checkpoints you made yourself.", file=sys.stderr)
@@ -80,7 +80,7 @@ def stop_on_signals(stop, received: list) -> dict:
     def handler(signum, _frame):
         received.append(signum)
         stop.set()
-    return {sig: signal.signal(sig, handler) for sig in EXIT_SIGNALS}
+    return catch_exit_signals(handler)
 
 
 def print_run(run) -> None:
@@ -105,7 +105,8 @@ def run_headless(args) -> int:
     if args.camera is not None:
         args.source = str(args.camera)  # `--headless --camera 2` is `--headless --source 2`
     if not args.source:
-        print("error: --headless needs --source VIDEO|IMAGE|FOLDER|CAMERA (a camera is its index, e.g. 0)", file=sys.stderr)
+        print("error: --headless needs --source VIDEO|IMAGE|FOLDER|CAMERA (a camera is its index, e.g. 0) or "
+              "--camera N", file=sys.stderr)
         return EXIT_BAD_INPUT
     if args.blur and not args.output:
         print("note: --blur only changes --output; no --output was given", file=sys.stderr)
@@ -144,8 +145,11 @@ def run_headless(args) -> int:
         hint = "" if args.overwrite else "; --overwrite lets a rerun replace its earlier copies"
         print(f"note: {len(result.renamed)} annotated {'photo' if len(result.renamed) == 1 else 'photos'} got a "
               f"numbered name, as the plain one was taken: {shown}{more}{hint}", file=sys.stderr)
-    if args.output and result.output is None:
-        print(f"note: {args.output} was not written: no frame was analysed", file=sys.stderr)
+    unwritten = [asked for asked, written in ((args.output, result.output), (args.results, result.results),
+                                              (args.summary, result.summary)) if asked and written is None]
+    if unwritten:
+        print(f"note: {', '.join(map(str, unwritten))} {'was' if len(unwritten) == 1 else 'were'} not written: "
+              f"no frame was analysed", file=sys.stderr)
     if result.ended_early:
         print(f"warning: {early_end_note(args.source, result.frames, result.announced_frames)} The outputs cover "
               f"what could be read.", file=sys.stderr)
@@ -186,7 +190,8 @@ def _main(argv=None) -> int:
         return EXIT_BAD_INPUT
     ignored = headless_only_flags(args)
     if ignored:
-        print(f"note: {', '.join(ignored)} only apply with --headless; in the window, use File > Record (R), "
+        verb = "applies" if len(ignored) == 1 else "apply"
+        print(f"note: {', '.join(ignored)} only {verb} with --headless; in the window, use File > Record (R), "
               f"File > Snapshot (S), File > Export summary (Ctrl+E) and View > Blur faces (B) instead", file=sys.stderr)
     from gui.app import run_gui
     return run_gui(args, config_from_args(args))

@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from core.cli import check_can_write
 from core.config import AppConfig
-from core.errors import OutputError
+from core.errors import OutputError, SourceError
 from core.images import IMAGE_SUFFIXES
 from pipeline.analyzer import FaceAnalyzer
 from pipeline.annotate import FaceAnnotator
@@ -135,11 +135,18 @@ def _process(src, analyzer: FaceAnalyzer, out_path: Path | None, res_path: Path 
         if writer:
             writer.close()
     skipped = [*src.ignored, *src.skipped] if photos else []
-    session_summary = people.to_dict(ended=True) if people is not None else None
+    if photos and session.frames == 0 and src.skipped and not stop.is_set():
+        names = ", ".join(p.name for p in src.skipped[:3]) + (", ..." if len(src.skipped) > 3 else "")
+        raise SourceError(f"None of the {len(src.skipped)} image file(s) in {src.folder or src.name} could be read "
+                          f"({names}): they are damaged or not images. Save them again as JPEG or PNG, or open "
+                          f"another folder.")
+    # an output that got no frame is not written (`VideoRecorder`, `ResultsWriter`), the summary neither
+    session_summary = people.to_dict(ended=True) if people is not None and session.frames else None
     summary_path = _write_session(session_summary, summary) if session_summary is not None else None
     wrote_output = bool(photos_written) if photos else bool(session.recorder and session.recorder.frames_written)
     return HeadlessRun(session.frames, session.faces_total, time.perf_counter() - start,
-                      out_path if wrote_output else None, res_path, skipped,
+                      out_path if wrote_output else None, res_path if writer and writer.frames_written else None,
+                      skipped,
                       interrupted=stop.is_set(), summary=summary_path,
                       people=session_summary["people"] if session_summary is not None else None,
                       announced_frames=src.announced_frames,

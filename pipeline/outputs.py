@@ -112,25 +112,33 @@ class ResultsWriter:
     """One row per face per frame; the format follows the suffix (.csv, or .jsonl / .ndjson for JSON lines).
 
     Rows are written whole and the file is flushed after every frame, so a run stopped at any point
-    leaves a table that parses.
+    leaves a table that parses. The file is made at the first frame, as `VideoRecorder` makes its video:
+    a run that analyses no frame leaves no file (and no header-only table that looks like "no faces").
     """
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self._jsonl = results_format(self.path) == "jsonl"
+        self._file = None
+        self._csv = None
+        self.frames_written = 0
+        self.rows_written = 0
+        self._write_failed = False
+
+    def _open(self) -> None:
         make_parent(self.path, "results file")
         try:
             self._file = open(self.path, "w", newline="", encoding="utf-8")
         except OSError as exc:
             raise OutputError(f"Cannot write the results file {self.path} ({exc.strerror}): "
                               f"choose a path in a folder you can write to.") from exc
-        self._csv = None if self._jsonl else csv.DictWriter(self._file, fieldnames=RESULT_COLUMNS)
-        if self._csv:
+        if not self._jsonl:
+            self._csv = csv.DictWriter(self._file, fieldnames=RESULT_COLUMNS)
             self._csv.writeheader()
-        self.rows_written = 0
-        self._write_failed = False
 
     def write(self, frame_index: int, time_s: float, source: str, faces: list[Face]) -> None:
+        if self._file is None:
+            self._open()
         lines = []
         for face in faces:
             row = face_row(frame_index, time_s, source, face)
@@ -146,8 +154,11 @@ class ResultsWriter:
             raise OutputError(f"Cannot write the results file {self.path} ({exc.strerror or exc}): free some "
                               f"space or choose another disk; the rows written before are kept.") from None
         self.rows_written += len(lines)
+        self.frames_written += 1
 
     def close(self) -> None:
+        if self._file is None:
+            return
         try:
             self._file.close()
         except OSError:

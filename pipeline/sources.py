@@ -258,6 +258,9 @@ def open_source(spec: str | int | Path) -> FrameSource:
     """Open a camera index, video, image or folder; raises SourceError with a message for the user."""
     if isinstance(spec, int) or (isinstance(spec, str) and spec.strip().isdigit()):
         return CameraSource(int(spec))
+    if isinstance(spec, str) and "://" in spec:   # Path() would fold "rtsp://host" into "rtsp:/host"
+        raise SourceError(f"{spec} is a network stream, which the app does not open: give a video file, an image, "
+                          f"a folder of images or a camera index.")
     path = Path(spec).expanduser()
     if not path.exists() and (str(spec).endswith(("/", "\\")) or not path.suffix):
         raise SourceError(f"No file or folder at {path}. Check the path: a video, an image or a folder of images.")

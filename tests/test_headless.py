@@ -503,3 +503,47 @@ def test_a_bug_keeps_its_traceback_and_ends_with_one_line_saying_what_to_do(monk
     err = capsys.readouterr().err.strip().splitlines()
     assert err[0].startswith("Traceback") and any("KeyError: 'boom'" in line for line in err)
     assert err[-1].startswith("error: unexpected KeyError") and "traceback above" in err[-1]
+
+
+def test_a_folder_where_no_image_reads_is_an_error_that_writes_nothing(tmp_path):
+    """It used to print "0 frames, 0 faces", a skip warning and exit 0: a script took that for success."""
+    from core.errors import SourceError
+    from pipeline import headless
+    from pipeline.analyzer import FaceAnalyzer
+    from tests.conftest import FakeClassifier, FakeDetector
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "broken.jpg").write_bytes(b"not a jpeg")
+    (photos / "notes.txt").write_text("not a photo")
+    analyzer = FaceAnalyzer(detector=FakeDetector([[(60, 80, 120, 150)]]), classifier=FakeClassifier())
+    with pytest.raises(SourceError, match=r"None of the 1 image file\(s\) in .*photos could be read \(broken.jpg\)"):
+        headless.run_headless(str(photos), str(tmp_path / "out"), str(tmp_path / "r.csv"), progress=False,
+                              analyzer=analyzer, summary=str(tmp_path / "people.json"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["photos"]
+
+
+def test_a_run_stopped_before_its_first_frame_writes_no_results_or_summary(tmp_path):
+    """Only the video used to be left out: the results table was kept with its header alone, which reads as
+    "no faces", and named in the run line."""
+    import threading
+
+    from pipeline import headless
+    from pipeline.analyzer import FaceAnalyzer
+    from tests.conftest import FakeClassifier, FakeDetector
+    stop = threading.Event()
+    stop.set()
+    analyzer = FaceAnalyzer(detector=FakeDetector([[(60, 80, 120, 150)]]), classifier=FakeClassifier())
+    run = headless.run_headless(str(CLIP), str(tmp_path / "a.mp4"), str(tmp_path / "r.csv"), progress=False,
+                                analyzer=analyzer, stop=stop, summary=str(tmp_path / "people.json"))
+    assert run.frames == 0 and run.output is None and run.results is None and run.summary is None
+    assert list(tmp_path.iterdir()) == []
+    # a frame with no face is a result: the table has its header
+    run = headless.run_headless(str(PHOTO), None, str(tmp_path / "r.csv"), progress=False,
+                                analyzer=FaceAnalyzer(detector=FakeDetector([[]]), classifier=FakeClassifier()))
+    assert run.results == tmp_path / "r.csv" and (tmp_path / "r.csv").read_text().startswith("frame")
+
+
+def test_a_missing_checkpoint_gets_its_error_without_the_trust_warning(tmp_path):
+    """The "runs code stored in the file" warning used to come first, for a file that was not there."""
+    result = run_main("--source", PHOTO, "--classifier", tmp_path / "x.keras", "--trust-checkpoints")
+    assert_one_line_refusal(result, r"No age/gender classifier weights at .*x\.keras")

@@ -223,3 +223,11 @@ def test_an_implausible_frame_rate_is_replaced_by_the_fallback(reported, expecte
     from core.images import FALLBACK_FPS, plausible_fps
     assert FALLBACK_FPS == 25.0 and plausible_fps(reported) == expected
     assert plausible_fps(reported, fallback=30.0) == (reported if expected != 25.0 else 30.0)
+
+
+def test_a_stream_address_is_named_as_a_stream_not_folded_into_a_path():
+    """"rtsp://127.0.0.1:1/x" used to be reported as "No file or folder at rtsp:/127.0.0.1:1/x"."""
+    from core.errors import SourceError
+    from pipeline.sources import open_source
+    with pytest.raises(SourceError, match=r"^rtsp://127.0.0.1:1/x\.mp4 is a network stream"):
+        open_source("rtsp://127.0.0.1:1/x.mp4")
