@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from classification.model import load_checkpoint
-from core.errors import WeightsError, check_weights_file, refuse_unsafe_weights
+from core.errors import WeightsError, check_weights_file, missing_package_message, refuse_unsafe_weights
 from core.images import to_bgr
 from core.labels import NUM_AGE_GROUPS
 from core.paths import DEFAULT_CLASSIFIER_WEIGHTS
@@ -124,6 +124,8 @@ class AgeGenderClassifier:
         backend = _KerasBackend if self.weights.suffix.lower() == CHECKPOINT_SUFFIX else _LiteRTBackend
         try:
             self._backend = backend(self.weights, threads)
+        except ModuleNotFoundError as exc:   # a .keras on the app's own install, which leaves TensorFlow out
+            raise WeightsError(missing_package_message(self.weights, exc, "python -m classification.export")) from exc
         except Exception as exc:  # noqa: BLE001 - any load failure means unusable weights
             raise WeightsError(f"The classifier weights at {self.weights} could not be loaded ({exc}): "
                                f"restore the file or {TRAIN_HINT}.") from exc

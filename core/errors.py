@@ -46,3 +46,13 @@ def refuse_unsafe_weights(path: Path, safe_suffix: str, checkpoint_suffix: str, 
     if suffix == safe_suffix or (suffix == checkpoint_suffix and trust_checkpoint):
         return
     raise WeightsError(checkpoint_advice if suffix == checkpoint_suffix else wrong_kind_advice)
+
+
+def missing_package_message(path: Path, exc: ModuleNotFoundError, export_command: str) -> str:
+    """For weights that need a package the app's own install (`pip install -e .`) leaves out, such as torch
+    for a .pt detector: the file is fine, so say what to install, or how to make a file that needs none.
+    It used to say "could not be loaded (No module named 'torch'): restore the file", which sent users
+    after a file that was not damaged."""
+    return (f"{path.name} needs the Python package '{exc.name}', which this install lacks: install the training "
+            f"stack with `pip install -r requirements.txt`, or convert the file where that is installed "
+            f"(`{export_command}`) and use the converted one.")

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from core.config import AppConfig
-from core.errors import WeightsError, check_weights_file, refuse_unsafe_weights
+from core.errors import WeightsError, check_weights_file, missing_package_message, refuse_unsafe_weights
 from core.face import Face
 from core.geometry import area, intersection_area, xyxy_to_xywh
 from core.images import to_bgr
@@ -108,6 +108,8 @@ class FaceDetector:
                 from ultralytics import YOLO
                 self._model = YOLO(str(self.weights), task="detect")
             self._predict(np.zeros((64, 64, 3), np.uint8))  # loads the backend now, not on the first frame
+        except ModuleNotFoundError as exc:   # a .pt on the app's own install, which leaves torch out: the file is fine
+            raise WeightsError(missing_package_message(self.weights, exc, "python -m detection.export")) from exc
         except Exception as exc:  # noqa: BLE001 - any load failure means unusable weights
             raise WeightsError(f"The face-detector weights at {self.weights} could not be loaded ({exc}): "
                                f"restore the file or {TRAIN_HINT}.") from exc

@@ -11,12 +11,22 @@ from PyQt6.QtGui import QColor, QFont, QPainter
 from PyQt6.QtWidgets import QDockWidget, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from core.labels import AGE_GROUPS
-from gui.people_panel import COLOR_BAR, COLOR_FEMALE, COLOR_MALE
+from gui.people_panel import BAR_TICKS, COLOR_BAR, COLOR_FEMALE, COLOR_MALE
 from pipeline.summary import MIN_PERSON_FRAMES, MIN_PERSON_SEEN_S, UNSURE, SessionSummary
 
 
 def empty_summary() -> dict:
     return SessionSummary().to_dict()
+
+
+def fitting_labels(labels: list[str], slot_w: float, width_of) -> list[str]:
+    """`labels` as they are when the widest fits its bar's slot (`width_of(text)`, in the slot's units); else
+    each age group by its first year, as the people panel labels its bars: a narrow dock ran "25-32",
+    "38-43" and "48-53" together."""
+    if max(map(width_of, labels)) <= slot_w:
+        return labels
+    first_year = dict(zip(AGE_GROUPS, BAR_TICKS))
+    return [first_year.get(label, label) for label in labels]
 
 
 class SummaryChart(QWidget):
@@ -27,6 +37,8 @@ class SummaryChart(QWidget):
         super().__init__()
         self.summary = empty_summary()
         self.setMinimumHeight(150)
+        self.setToolTip("People by gender and by age group: " + ", ".join(AGE_GROUPS)
+                        + " (each group labelled by its first year where the dock is narrow); ? = unsure")
 
     def set_summary(self, summary: dict) -> None:
         self.summary = summary
@@ -60,6 +72,8 @@ class SummaryChart(QWidget):
         label_h, count_h = 16.0, 15.0
         plot_h = area.height() - label_h - count_h
         slot_w = area.width() / len(bars)
+        labels = fitting_labels([label for label, _, _ in bars], slot_w, painter.fontMetrics().horizontalAdvance)
+        bars = [(label, count, color) for label, (_, count, color) in zip(labels, bars)]
         painter.setPen(text_color)
         painter.drawLine(int(area.left()), int(area.bottom() - label_h), int(area.right()), int(area.bottom() - label_h))
         for i, (label, count, color) in enumerate(bars):

@@ -334,3 +334,18 @@ def test_litert_notice_is_dropped_and_other_native_stderr_kept(capfd):
         os.write(2, b"ERROR: something real\n")
     err = capfd.readouterr().err
     assert "XNNPACK" not in err and "ERROR: something real" in err
+
+
+def test_a_checkpoint_on_an_install_without_torch_says_what_to_install(tmp_path, monkeypatch):
+    """The app's own install leaves torch out: a trusted .pt detector used to fail with "could not be loaded
+    (No module named 'torch'): restore the file", though the file was fine."""
+    from detection import FaceDetector, detector
+
+    def no_torch():
+        raise ModuleNotFoundError("No module named 'torch'", name="torch")
+    monkeypatch.setattr(detector, "import_ultralytics", no_torch)
+    path = tmp_path / "face.pt"
+    path.write_bytes(b"\x80" * 4000)
+    with pytest.raises(WeightsError, match=r"face.pt needs the Python package 'torch'.*pip install -r "
+                                           r"requirements.txt.*python -m detection.export"):
+        FaceDetector(path, trust_checkpoint=True)

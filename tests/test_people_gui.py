@@ -194,3 +194,13 @@ def test_a_typed_name_gets_the_chosen_type_once():
     assert with_filter_suffix("/t/h.", csv_filter) == "/t/h.csv"           # was h..csv
     assert with_filter_suffix("/t/d.json", csv_filter) == "/t/d.json"      # a typed ending wins
     assert with_filter_suffix("/t/a", "") == "/t/a.json"
+
+
+def test_summary_age_labels_shorten_to_first_years_only_when_they_do_not_fit():
+    """A narrow dock ran "25-32", "38-43" and "48-53" together under the bars."""
+    from core.labels import AGE_GROUPS
+    from gui.summary_view import fitting_labels
+    labels = [*AGE_GROUPS, "?"]
+    assert fitting_labels(labels, 6, len) == labels                       # "60-100" is 6 wide: it fits
+    assert fitting_labels(labels, 5, len) == ["0", "4", "8", "15", "25", "38", "48", "60", "?"]
+    assert fitting_labels(["F", "M", "?"], 1, len) == ["F", "M", "?"]
