@@ -8,7 +8,7 @@ import signal
 import sys
 
 import runtime
-from core.cli import EXIT_BAD_INPUT, OneLineParser, catch_exit_signals, number_in
+from core.cli import EXIT_BAD_INPUT, OneLineParser, catch_exit_signals, number_in, path_name
 
 runtime.configure_environment()
 
@@ -20,8 +20,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--camera", type=number_in(0, 255, int), default=None, help="camera index to open (default: the last one used, 0 at first)")
     p.add_argument("--source", default=None, help="video file, image or folder instead of a camera")
     p.add_argument("--headless", action="store_true", help="no window: process --source and exit")
-    p.add_argument("--output", default=None, help="headless: annotated video (.mp4/.avi), image, or folder")
-    p.add_argument("--results", default=None, help="headless: one row per face per frame (.csv or .jsonl)")
+    p.add_argument("--output", type=path_name, default=None,
+                   help="headless: annotated video (.mp4/.avi), image, or folder")
+    p.add_argument("--results", type=path_name, default=None,
+                   help="headless: one row per face per frame (.csv or .jsonl)")
     p.add_argument("--crop-scale", type=number_in(*CROP_SCALE_RANGE), default=None,
                    help="face-extraction size, %.1f-%.1f x the box (default %.1f; in the window: this run only, "
                         "the slider's saved value is kept)" % (*CROP_SCALE_RANGE, defaults.crop_scale))
@@ -37,7 +39,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                                                                "Playback > Steady labels switches it)")
     p.add_argument("--no-progress", action="store_true",
                    help="headless: no progress bar (none is drawn anyway when stderr is not a terminal)")
-    p.add_argument("--summary", default=None, metavar="PATH.json",
+    p.add_argument("--summary", type=path_name, default=None, metavar="PATH.json",
                    help="headless: distinct people, by gender and age group, written at the end (.json or .csv)")
     p.add_argument("--blur", action="store_true", help="headless: blur faces in --output (labels stay readable)")
     p.add_argument("--overwrite", action="store_true",

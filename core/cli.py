@@ -91,6 +91,14 @@ def positive(kind=float):
     return parse
 
 
+def path_name(text: str) -> str:
+    """An argparse type for a path the tool writes: not empty or blank (an unset shell variable, say), which
+    would otherwise run the whole input and save nothing."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty name: give a file or folder path")
+    return text
+
+
 def refuse_existing(path: str | Path, overwrite: bool, flag: str = "--overwrite") -> None:
     """FileExistsError naming `path` and `flag` when something is already at `path` and `overwrite` is off."""
     path = Path(path)

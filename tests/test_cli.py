@@ -161,3 +161,14 @@ def test_signals_the_process_was_started_to_ignore_stay_ignored():
     finally:
         for sig, old in before.items():
             signal.signal(sig, old)
+
+
+@pytest.mark.parametrize("flag", ["--output", "--results", "--summary"])
+def test_an_empty_output_name_is_refused_before_the_run(flag):
+    """`--output ""` (an unset shell variable) used to analyse the whole input and save nothing."""
+    import subprocess
+    import sys
+    run = subprocess.run([sys.executable, "main.py", "--headless", "--source", "nowhere.mp4", flag, ""], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    lines = run.stderr.strip().splitlines()
+    assert run.returncode == 2 and len(lines) == 1 and f"argument {flag}: an empty name" in lines[0], run.stderr
