@@ -45,20 +45,25 @@ def recalibrate_batchnorm(model, batches) -> int:
     behind them, so inference-mode outputs collapse towards one class. A forward pass in training mode
     with momentum (k-1)/k at step k makes the stored statistics the plain mean of the batches' own
     statistics ("precise BN"). Only statistics change; no weight is trained. Returns the batch count.
+    A frozen BatchNorm (every `--init` run's) is unfrozen for the passes and frozen again: Keras runs a
+    non-trainable BatchNorm in inference mode whatever `training` says, so until session 28 recalibrating
+    such a checkpoint silently kept its statistics (stage 39's average came out bit for bit the same).
     """
     from classification.model import all_layers
     tf = import_tensorflow()
     layers = [layer for layer in all_layers(model) if isinstance(layer, tf.keras.layers.BatchNormalization)]
-    saved = [layer.momentum for layer in layers]
+    saved = [(layer.momentum, layer.trainable) for layer in layers]
     count = 0
     try:
+        for layer in layers:
+            layer.trainable = True
         for count, batch in enumerate(batches, start=1):
             for layer in layers:
                 layer.momentum = (count - 1) / count
             model(batch, training=True)
     finally:
-        for layer, momentum in zip(layers, saved):
-            layer.momentum = momentum
+        for layer, (momentum, trainable) in zip(layers, saved):
+            layer.momentum, layer.trainable = momentum, trainable
     return count
 
 

@@ -192,20 +192,24 @@ def test_public_api_defaults_load_shipped_weights():
     assert AgeGenderClassifier().weights == SHIPPED_CLASSIFIER
 
 
-def test_batchnorm_recalibration_stores_the_average_batch_statistics():
+@pytest.mark.parametrize("frozen", [False, True])
+def test_batchnorm_recalibration_stores_the_average_batch_statistics(frozen):
+    """Frozen too (every --init run's BatchNorm is): Keras runs a frozen one in inference mode, so it used to
+    keep its statistics."""
     import runtime
     from classification.export import recalibrate_batchnorm
     tf = runtime.import_tensorflow()
     keras = tf.keras
     inputs = keras.Input((4,))
     model = keras.Model(inputs, keras.layers.BatchNormalization(momentum=0.99)(inputs))
+    bn = model.layers[-1]
+    bn.trainable = not frozen
     rng = np.random.default_rng(0)
     batches = [rng.normal(loc=k, size=(16, 4)).astype("float32") for k in range(3)]
     assert recalibrate_batchnorm(model, iter(batches)) == 3
-    bn = model.layers[-1]
     expected = np.mean([b.mean(axis=0) for b in batches], axis=0)
     np.testing.assert_allclose(np.asarray(bn.moving_mean), expected, rtol=1e-5, atol=1e-5)
-    assert bn.momentum == 0.99  # restored
+    assert bn.momentum == 0.99 and bn.trainable is not frozen  # restored
 
 
 @pytest.mark.parametrize("onnx_fixture", ["tiny_onnx_detector_weights", "tiny_static_onnx_detector_weights"])
