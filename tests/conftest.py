@@ -77,6 +77,16 @@ def write_clip(path: Path, frames: int, size: tuple[int, int] = (64, 48), grey: 
     return path
 
 
+def signals_as_from_a_terminal() -> None:
+    """`preexec_fn` for an app started as from a terminal, whatever started the test run: a background job
+    (CI, `nohup`) starts with SIGINT or SIGHUP ignored, and the app rightly keeps an ignored signal ignored
+    (core.cli.catch_exit_signals), so a test that sends one must start its child with them at default."""
+    import signal
+    for name in ("SIGINT", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+
+
 def needs_shipped_weights():
     missing = [p.name for p in (SHIPPED_DETECTOR, SHIPPED_CLASSIFIER) if not p.is_file()]
     return pytest.mark.skipif(bool(missing), reason=f"shipped weights missing: {missing}")

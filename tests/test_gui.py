@@ -254,7 +254,9 @@ def test_ctrl_c_closes_the_window_saving_the_recording_and_settings(make_window,
     window.crop_slider.setValue(int(1.85 * 20))
     settings.remove("crop_scale")  # must be written again on the way out
     record_while_looping(window, qtbot)
-    previous = quit_on_signals(window)
+    started_with = signal.signal(signal.SIGINT, signal.default_int_handler)  # as from a terminal: a background
+    previous = quit_on_signals(window)                                       # test run starts with it ignored
+    previous[signal.SIGINT] = started_with
     try:
         os.kill(os.getpid(), signal.SIGINT)
         qtbot.waitUntil(lambda: not window.isVisible(), timeout=5000)
@@ -272,12 +274,13 @@ def test_sigint_to_the_app_exits_cleanly_without_a_traceback(tmp_path):
     import subprocess
     import sys
 
-    from tests.conftest import ROOT
+    from tests.conftest import ROOT, signals_as_from_a_terminal
     env = dict(os.environ, HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "config"), QT_QPA_PLATFORM="offscreen")
     log = tmp_path / "stderr.txt"
     with open(log, "w") as err:
         proc = subprocess.Popen([sys.executable, "main.py", "--source", CLIP, "--detector", tmp_path / "none.onnx"],
-                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err)
+                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err,
+                                preexec_fn=signals_as_from_a_terminal)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and proc.poll() is None and "first frame drawn" not in log.read_text():
             time.sleep(0.2)

@@ -16,7 +16,8 @@ import pytest
 
 from core.config import AppConfig
 from core.face import TOO_DARK, TOO_SMALL
-from tests.conftest import FIXTURES, ROOT, needs_shipped_weights, write_clip, write_truncated_video
+from tests.conftest import (FIXTURES, ROOT, needs_shipped_weights, signals_as_from_a_terminal, write_clip,
+                            write_truncated_video)
 
 CLIP = FIXTURES / "two_faces.mp4"
 PHOTO = FIXTURES / "two_faces.jpg"
@@ -320,7 +321,7 @@ def test_signal_mid_run_leaves_a_playable_video_and_whole_rows(tmp_path, sig):
     out, res = tmp_path / "annotated.mp4", tmp_path / "results.csv"
     proc = subprocess.Popen([sys.executable, "main.py", "--headless", "--no-progress", "--source", DEMO_CLIP,
                              "--output", out, "--results", res], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=signals_as_from_a_terminal)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
         if res.is_file() and len(res.read_text().splitlines()) > 10:  # rows are flushed frame by frame
