@@ -417,3 +417,26 @@ def test_source_weights_parse_and_refuse_unknown_sources_or_non_positive_weights
     for bad in (["imdb=2"], ["fairface=0"], ["fairface"], ["fairface=x"]):
         with pytest.raises(ValueError, match="SOURCE=W"):
             parse_source_weights(bad, sources)
+
+
+@pytest.mark.parametrize("frozen", [True, False])
+def test_export_keeps_frozen_batchnorm_statistics_unless_asked(tmp_path, capsys, frozen):
+    """An --init run's BatchNorm is frozen and its weights are fitted to those statistics: measuring them
+    afresh cost stage 39's average 148 points (session 28), so export keeps them by default; a model
+    trained from scratch still gets them measured (here: no face cache, so the one-line error says so)."""
+    from classification import export
+    from classification.model import save_atomically
+    from runtime import import_tensorflow
+    keras = import_tensorflow().keras
+    inputs = keras.Input((16, 16, 3))
+    x = keras.layers.BatchNormalization()(keras.layers.Conv2D(4, 3)(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.GlobalAveragePooling2D()(x)))
+    model.layers[2].trainable = not frozen
+    save_atomically(model, tmp_path / "last.keras")
+    code = export.main([str(tmp_path / "last.keras"), "--out", str(tmp_path / "m.tflite"),
+                        "--cache", str(tmp_path / "no_cache")])
+    out, err = capsys.readouterr()
+    if frozen:
+        assert code == 0 and "BatchNorm is frozen" in out and (tmp_path / "m.tflite").is_file()
+    else:
+        assert code == 2 and "no face cache" in err and not (tmp_path / "m.tflite").exists()
