@@ -41,9 +41,8 @@ def to_tflite(model, out_path: str | Path, quantization: str = "dynamic") -> Pat
 
 def batchnorm_frozen(model) -> bool:
     """True when every BatchNorm layer is frozen, as in every `--init` run of `classification.train`."""
-    from classification.model import all_layers
-    tf = import_tensorflow()
-    layers = [layer for layer in all_layers(model) if isinstance(layer, tf.keras.layers.BatchNormalization)]
+    from classification.model import batchnorm_layers
+    layers = batchnorm_layers(model)
     return bool(layers) and not any(layer.trainable for layer in layers)
 
 
@@ -58,9 +57,8 @@ def recalibrate_batchnorm(model, batches) -> int:
     non-trainable BatchNorm in inference mode whatever `training` says, so until session 28 recalibrating
     such a checkpoint silently kept its statistics (stage 39's average came out bit for bit the same).
     """
-    from classification.model import all_layers
-    tf = import_tensorflow()
-    layers = [layer for layer in all_layers(model) if isinstance(layer, tf.keras.layers.BatchNormalization)]
+    from classification.model import batchnorm_layers
+    layers = batchnorm_layers(model)
     saved = [(layer.momentum, layer.trainable) for layer in layers]
     count = 0
     try:
@@ -106,7 +104,8 @@ def load_averaged(checkpoints):
     return model
 
 
-def calibration_batches(cache_dir: Path, input_size_px: int, n_batches: int = DEFAULT_CALIBRATION_BATCHES, batch: int = 32, seed: int = 0):
+def calibration_batches(cache_dir: Path, input_size_px: int, n_batches: int = DEFAULT_CALIBRATION_BATCHES,
+                        batch: int = 32, seed: int = 0):
     """Training-split faces cropped like the app does, at random slider scales (no other augmentation)."""
     import numpy as np
 

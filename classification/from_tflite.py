@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from classification.model import layers_of
 from core.cli import OneLineParser
 from core.errors import WeightsError
 from core.labels import NUM_AGE_GROUPS
@@ -103,16 +104,11 @@ def _interpreter(model_bytes_or_path):
     return interp
 
 
-def _layers(model, kind):
-    from classification.model import all_layers
-    return [layer for layer in all_layers(model) if isinstance(layer, kind)]
-
-
 def _batchnorm_after(model, tf):
     """{conv layer name: the BatchNormalization layer that reads its output}."""
-    convs = {id(layer.output): layer for layer in _layers(model, tf.keras.layers.Conv2D)}
+    convs = {id(layer.output): layer for layer in layers_of(model, tf.keras.layers.Conv2D)}
     pairs = {}
-    for bn in _layers(model, tf.keras.layers.BatchNormalization):
+    for bn in layers_of(model, tf.keras.layers.BatchNormalization):
         conv = convs.get(id(bn.input))
         if conv is not None:
             pairs[conv.name] = bn
@@ -121,9 +117,9 @@ def _batchnorm_after(model, tf):
 
 def _op_order(model, tf) -> list:
     """The Keras layer (Conv2D or Dense) behind each weight op of a TFLite conversion, in op order."""
-    convs = _layers(model, tf.keras.layers.Conv2D)
-    denses = _layers(model, tf.keras.layers.Dense)
-    bns = _layers(model, tf.keras.layers.BatchNormalization)
+    convs = layers_of(model, tf.keras.layers.Conv2D)
+    denses = layers_of(model, tf.keras.layers.Dense)
+    bns = layers_of(model, tf.keras.layers.BatchNormalization)
     rng = np.random.default_rng(0)
     for layer in convs + denses:
         layer.set_weights([rng.standard_normal(w.shape).astype(np.float32) for w in layer.get_weights()])

@@ -130,13 +130,20 @@ def all_layers(model):
             yield layer
 
 
+def layers_of(model, kind) -> list:
+    """The leaf layers of `model` (`all_layers`) that are `kind` instances, in order."""
+    return [layer for layer in all_layers(model) if isinstance(layer, kind)]
+
+
+def batchnorm_layers(model) -> list:
+    return layers_of(model, import_keras().layers.BatchNormalization)
+
+
 def freeze_batchnorm(model) -> None:
     """Keep every BatchNorm layer of `model` in inference mode while training: a model rebuilt from TFLite
     holds folded statistics that are exact only there (every `--init` run since stage 7)."""
-    keras = import_keras()
-    for layer in all_layers(model):
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.trainable = False
+    for layer in batchnorm_layers(model):
+        layer.trainable = False
 
 
 def save_atomically(model, path: str | Path) -> None:

@@ -104,9 +104,8 @@ def test_a_short_cpu_trial_writes_parts_that_unpack_into_checkpoints(tmp_path):
     assert [p.name for p in written] == ["last.keras", "average.keras"]
     trained = load_checkpoint(tmp_path / "run" / "last.keras")
     assert any(np.abs(a - b).max() > 0 for a, b in zip(trained.get_weights(), model.get_weights()))
-    from classification.model import all_layers
-    from runtime import import_keras
-    norms = [layer for layer in all_layers(trained) if isinstance(layer, import_keras().layers.BatchNormalization)]
+    from classification.model import batchnorm_layers
+    norms = batchnorm_layers(trained)
     assert norms and not any(layer.trainable for layer in norms)     # frozen, as train_gpu trained them
     with pytest.raises(FileExistsError, match="kept"):
         unpack(tmp_path / "out", str(tmp_path / "template.keras"), tmp_path / "run")
