@@ -8,7 +8,7 @@ import signal
 import sys
 
 import runtime
-from core.cli import EXIT_BAD_INPUT, OneLineParser, catch_exit_signals, number_in, path_name
+from core.cli import EXIT_BAD_INPUT, OneLineParser, catch_exit_signals, number_in, path_name, some_names
 
 runtime.configure_environment()
 
@@ -92,9 +92,8 @@ def print_run(run) -> None:
           + (f"; results: {run.results}" if run.results else "")
           + (f"; {run.people} {'person' if run.people == 1 else 'people'}: {run.summary}" if run.summary else ""))
     if run.skipped:
-        names = ", ".join(p.name for p in run.skipped[:3]) + (", ..." if len(run.skipped) > 3 else "")
-        print(f"warning: skipped {len(run.skipped)} file(s) that are not readable images: {names}",
-              file=sys.stderr)
+        print(f"warning: skipped {len(run.skipped)} file(s) that are not readable images: "
+              f"{some_names(run.skipped)}", file=sys.stderr)
 
 
 def run_headless(args) -> int:

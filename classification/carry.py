@@ -120,7 +120,7 @@ def pack(cache: Path, out: Path, shard_mib: float, init: str | None, limit: int 
         np.savez(path, data=np.concatenate(blobs), offsets=np.concatenate([[0], np.cumsum([len(b) for b in blobs])]))
         first = sum(shard["count"] for shard in shards)
         shards.append({"file": path.name, "first": first, "count": len(blobs), "bytes": path.stat().st_size})
-        print(f"{path}: faces {first}-{first + len(blobs) - 1}, {path.stat().st_size / 2**20:.1f} MiB", flush=True)
+        print(f"{path}: faces {first}-{first + len(blobs) - 1}, {shards[-1]['bytes'] / 2**20:.1f} MiB", flush=True)
         blobs.clear()
 
     size = 0

@@ -91,6 +91,11 @@ def positive(kind=float):
     return parse
 
 
+def some_names(paths: list[Path], shown: int = 3) -> str:
+    """The first `shown` file names of `paths` for a one-line message, with ", ..." when there are more."""
+    return ", ".join(p.name for p in paths[:shown]) + (", ..." if len(paths) > shown else "")
+
+
 def path_name(text: str) -> str:
     """An argparse type for a path the tool writes: not empty or blank (an unset shell variable, say), which
     would otherwise run the whole input and save nothing."""

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from core.cli import check_can_write
+from core.cli import check_can_write, some_names
 from core.config import AppConfig
 from core.errors import OutputError, SourceError
 from core.images import IMAGE_SUFFIXES
@@ -136,10 +136,9 @@ def _process(src, analyzer: FaceAnalyzer, out_path: Path | None, res_path: Path 
             writer.close()
     skipped = [*src.ignored, *src.skipped] if photos else []
     if photos and session.frames == 0 and src.skipped and not stop.is_set():
-        names = ", ".join(p.name for p in src.skipped[:3]) + (", ..." if len(src.skipped) > 3 else "")
         raise SourceError(f"None of the {len(src.skipped)} image file(s) in {src.folder or src.name} could be read "
-                          f"({names}): they are damaged or not images. Save them again as JPEG or PNG, or open "
-                          f"another folder.")
+                          f"({some_names(src.skipped)}): they are damaged or not images. Save them again as JPEG "
+                          f"or PNG, or open another folder.")
     # an output that got no frame is not written (`VideoRecorder`, `ResultsWriter`), the summary neither
     session_summary = people.to_dict(ended=True) if people is not None and session.frames else None
     summary_path = _write_session(session_summary, summary) if session_summary is not None else None
