@@ -55,7 +55,7 @@ def recalibrate_batchnorm(model, batches) -> int:
     statistics ("precise BN"). Only statistics change; no weight is trained. Returns the batch count.
     A frozen BatchNorm (every `--init` run's) is unfrozen for the passes and frozen again: Keras runs a
     non-trainable BatchNorm in inference mode whatever `training` says, so until session 28 recalibrating
-    such a checkpoint silently kept its statistics (stage 39's average came out bit for bit the same).
+    such a checkpoint silently kept its statistics (stage 39's average scored the same on every figure).
     """
     from classification.model import batchnorm_layers
     layers = batchnorm_layers(model)
